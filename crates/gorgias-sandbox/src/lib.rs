@@ -1,0 +1,1 @@
+//! Gorgias sandbox (placeholder; being built).

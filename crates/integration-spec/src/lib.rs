@@ -1,0 +1,1 @@
+//! Integration definitions as data (placeholder; being built).
