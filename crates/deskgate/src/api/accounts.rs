@@ -1,0 +1,190 @@
+//! `/integrated-account`: connecting a Gorgias account, reading, renaming, re-keying and
+//! deleting it, and previewing the tools a server of it would expose.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiQuery, Caller, Page, PageQuery};
+use crate::accounts::{AccountContext, AccountStatus, AuthType, IntegratedAccount};
+use crate::app::App;
+use crate::connect::{ApiKeyCredentials, ConnectApiKey};
+use crate::error::ApiError;
+use crate::timestamp::Timestamp;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// The integration to connect; only `gorgias` exists.
+    pub integration: String,
+    /// A name for this connection; defaults to the subdomain.
+    pub name: Option<String>,
+    pub credentials: ApiKeyCredentials,
+    /// Replaces `https://<subdomain>.gorgias.com`, e.g. `http://127.0.0.1:8081` for the sandbox.
+    /// Accepted only when the server runs with `--allow-custom-upstream`.
+    pub api_base_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccount {
+    pub name: Option<String>,
+    /// New API-key credentials; checked against Gorgias before they replace the old ones.
+    pub credentials: Option<ApiKeyCredentials>,
+}
+
+/// An integrated account as the API shows it: never its credentials.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub integration: String,
+    pub name: String,
+    pub status: AccountStatus,
+    pub auth_type: AuthType,
+    pub context: AccountContext,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<IntegratedAccount> for AccountView {
+    fn from(a: IntegratedAccount) -> Self {
+        AccountView {
+            id: a.id,
+            integration: a.integration,
+            name: a.name,
+            status: a.status,
+            auth_type: a.auth_type,
+            context: a.context,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/integrated-account", tag = "integrated accounts", request_body = CreateAccount,
+    responses((status = 201, body = AccountView), (status = 400, body = crate::error::ErrorBody),
+              (status = 502, description = "Gorgias could not be reached", body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn create(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<CreateAccount>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    let account = app
+        .connect_with_api_key(ConnectApiKey {
+            integration: body.integration,
+            name: body.name,
+            credentials: body.credentials,
+            api_base_url: body.api_base_url,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(account.into())))
+}
+
+#[utoipa::path(get, path = "/integrated-account", tag = "integrated accounts", params(PageQuery),
+    responses((status = 200, body = Page<AccountView>)), security(("api_token" = [])))]
+pub async fn list(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<Page<AccountView>>, ApiError> {
+    let limit = page.limit()?;
+    let rows = app.store.list_accounts(page.cursor.as_deref(), limit + 1).await?;
+    let more = rows.len() > limit as usize;
+    let result: Vec<AccountView> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|s| s.account.into())
+        .collect();
+    let next_cursor = more.then(|| result.last().map(|a| a.id.clone())).flatten();
+    Ok(Json(Page { result, next_cursor }))
+}
+
+#[utoipa::path(get, path = "/integrated-account/{id}", tag = "integrated accounts",
+    responses((status = 200, body = AccountView), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn get(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(app.account(&id).await?.account.into()))
+}
+
+#[utoipa::path(patch, path = "/integrated-account/{id}", tag = "integrated accounts", request_body = UpdateAccount,
+    responses((status = 200, body = AccountView), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn update(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateAccount>,
+) -> Result<Json<AccountView>, ApiError> {
+    let account = app.update_account(&id, body.name, body.credentials).await?;
+    Ok(Json(account.into()))
+}
+
+#[utoipa::path(delete, path = "/integrated-account/{id}", tag = "integrated accounts",
+    responses((status = 204, description = "Deleted with its MCP servers and their logs"),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn delete(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_account(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsQuery {
+    /// Comma-separated method selectors: `read`, `write`, `custom` or method names.
+    pub methods: Option<String>,
+    /// Comma-separated tags.
+    pub tags: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ToolsPreview {
+    pub count: usize,
+    /// Size of the `tools/list` result these tools make, in bytes, and an estimate in tokens.
+    pub tools_list_bytes: usize,
+    pub estimated_tokens: usize,
+    #[schema(value_type = Vec<Object>)]
+    pub tools: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/integrated-account/{id}/tools", tag = "integrated accounts", params(ToolsQuery),
+    responses((status = 200, body = ToolsPreview), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn tools(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ToolsQuery>,
+) -> Result<Json<ToolsPreview>, ApiError> {
+    let split = |s: Option<String>| {
+        s.map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+    };
+    let config = crate::mcp_servers::McpServerConfig {
+        methods: split(q.methods),
+        tags: split(q.tags),
+        ..Default::default()
+    };
+    Ok(Json(app.preview_tools(&id, &config).await?))
+}

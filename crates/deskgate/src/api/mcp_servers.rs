@@ -1,0 +1,247 @@
+//! `/integrated-account/{id}/mcp`: minting MCP servers, reading, changing and deleting them, and
+//! reading their tool-call logs.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{ApiJson, ApiQuery, Caller, Page};
+use crate::app::App;
+use crate::audit::{Outcome, ToolCallQuery, ToolCallRecord};
+use crate::error::ApiError;
+use crate::mcp_servers::{McpServer, McpServerConfig, NewMcpServer, McpServerChanges};
+use crate::timestamp::Timestamp;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMcpServer {
+    pub name: String,
+    #[serde(default)]
+    pub config: McpServerConfig,
+    /// Also require `Authorization: Bearer <api token>` on every MCP request.
+    #[serde(default)]
+    pub require_api_token_auth: bool,
+    /// When the server and its records are deleted; at least 60 s ahead.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMcpServer {
+    pub name: Option<String>,
+    pub config: Option<McpServerConfig>,
+    pub require_api_token_auth: Option<bool>,
+    /// A new expiry, or `null` to clear it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<Timestamp>>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct McpServerView {
+    pub id: String,
+    pub name: String,
+    pub config: McpServerConfig,
+    pub require_api_token_auth: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+    pub integrated_account_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<McpServer> for McpServerView {
+    fn from(s: McpServer) -> Self {
+        McpServerView {
+            id: s.id,
+            name: s.name,
+            config: s.config,
+            require_api_token_auth: s.require_api_token_auth,
+            expires_at: s.expires_at,
+            integrated_account_id: s.integrated_account_id,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedMcpServer {
+    #[serde(flatten)]
+    pub server: McpServerView,
+    /// The MCP URL. Its token is the whole credential and is shown only in this response.
+    pub url: String,
+}
+
+#[utoipa::path(post, path = "/integrated-account/{id}/mcp", tag = "mcp servers", request_body = CreateMcpServer,
+    responses((status = 201, body = CreatedMcpServer), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn create(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(account_id): Path<String>,
+    ApiJson(body): ApiJson<CreateMcpServer>,
+) -> Result<(StatusCode, Json<CreatedMcpServer>), ApiError> {
+    let (server, url) = app
+        .mint_mcp_server(
+            &account_id,
+            NewMcpServer {
+                name: body.name,
+                config: body.config,
+                require_api_token_auth: body.require_api_token_auth,
+                expires_at: body.expires_at,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedMcpServer {
+            server: server.into(),
+            url,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp", tag = "mcp servers",
+    responses((status = 200, body = Page<McpServerView>), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn list(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(account_id): Path<String>,
+) -> Result<Json<Page<McpServerView>>, ApiError> {
+    app.account(&account_id).await?;
+    let now = Timestamp::now();
+    let result = app
+        .store
+        .list_mcp_servers(&account_id)
+        .await?
+        .into_iter()
+        .filter(|s| !s.is_expired(now))
+        .map(Into::into)
+        .collect();
+    Ok(Json(Page {
+        result,
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+    responses((status = 200, body = McpServerView), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn get(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((account_id, id)): Path<(String, String)>,
+) -> Result<Json<McpServerView>, ApiError> {
+    Ok(Json(app.mcp_server(&account_id, &id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+    request_body = UpdateMcpServer,
+    responses((status = 200, body = McpServerView), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn update(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((account_id, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateMcpServer>,
+) -> Result<Json<McpServerView>, ApiError> {
+    let server = app
+        .update_mcp_server(
+            &account_id,
+            &id,
+            McpServerChanges {
+                name: body.name,
+                config: body.config,
+                require_api_token_auth: body.require_api_token_auth,
+                expires_at: body.expires_at,
+            },
+        )
+        .await?;
+    Ok(Json(server.into()))
+}
+
+#[utoipa::path(delete, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+    responses((status = 204, description = "Deleted; its URL stops answering at once"),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn delete(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((account_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_mcp_server(&account_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    pub cursor: Option<String>,
+    /// 1 to 100, default 50.
+    pub limit: Option<u32>,
+    pub tool: Option<String>,
+    /// `ok`, `invalid_arguments`, `rate_limited`, `upstream_client_error`, `upstream_failure`,
+    /// `needs_reauth` or `refused`.
+    pub outcome: Option<String>,
+}
+
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}/logs", tag = "mcp servers", params(LogsQuery),
+    responses((status = 200, body = Page<ToolCallRecord>), (status = 400, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn logs(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((account_id, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<LogsQuery>,
+) -> Result<Json<Page<ToolCallRecord>>, ApiError> {
+    app.mcp_server(&account_id, &id).await?;
+    let limit = super::PageQuery {
+        cursor: None,
+        limit: q.limit,
+    }
+    .limit()?;
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(|o| {
+            Outcome::parse(o).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "outcome {o:?} is not one of: ok, invalid_arguments, rate_limited, upstream_client_error, upstream_failure, needs_reauth, refused"
+                ))
+            })
+        })
+        .transpose()?;
+    let rows = app
+        .store
+        .list_tool_calls(
+            &account_id,
+            &ToolCallQuery {
+                mcp_server_id: Some(id),
+                tool: q.tool,
+                outcome,
+                before_id: q.cursor,
+                limit: limit + 1,
+            },
+        )
+        .await?;
+    let more = rows.len() > limit as usize;
+    let result: Vec<ToolCallRecord> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = more.then(|| result.last().map(|r| r.id.clone())).flatten();
+    Ok(Json(Page { result, next_cursor }))
+}

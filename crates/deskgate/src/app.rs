@@ -1,0 +1,76 @@
+//! `App`: everything a request needs, built once and shared as `Arc<App>`. Each field is a
+//! cheap handle.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+use crate::integration::Integration;
+use crate::store::{ApiToken, Store};
+use crate::tenants::TenantCache;
+use crate::timestamp::Timestamp;
+use crate::tokens::TokenHash;
+use crate::upstream::Upstream;
+use crate::vault::{KeySource, Vault};
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub vault: Vault,
+    pub integration: Integration,
+    pub upstream: Upstream,
+    pub tenants: TenantCache,
+    /// The base of the URLs handed out.
+    pub public_url: String,
+}
+
+impl App {
+    /// Connects and migrates the store, opens the vault and loads the integration definition.
+    pub async fn build(config: Config) -> anyhow::Result<Arc<App>> {
+        let store = Store::connect(&config.database_url).await?;
+        let (vault, key_source) = Vault::open_or_create(
+            config.vault_key.as_ref().map(|k| k.expose_secret()),
+            &config.vault_key_file,
+        )?;
+        match key_source {
+            KeySource::Environment => tracing::info!("vault key taken from DESKGATE_VAULT_KEY"),
+            KeySource::ExistingFile(path) => tracing::info!(path, "vault key read from its key file"),
+            KeySource::GeneratedFile(path) => tracing::warn!(
+                path,
+                "generated a new vault key file (0600); keep it safe and back it up: credentials stored \
+                 with it cannot be read without it. Set DESKGATE_VAULT_KEY to manage the key yourself"
+            ),
+        }
+        if let Some(admin) = &config.admin_token {
+            let created = store
+                .ensure_api_token(
+                    &ApiToken {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        name: "bootstrap admin (DESKGATE_ADMIN_TOKEN)".into(),
+                        created_at: Timestamp::now(),
+                    },
+                    &TokenHash::of(admin.expose_secret()),
+                )
+                .await?;
+            if created {
+                tracing::info!("DESKGATE_ADMIN_TOKEN registered as an API token (stored hashed)");
+            }
+        }
+        let integration = Integration::gorgias(config.custom_fields_ttl)?;
+        let public_url = config
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{}", config.listen));
+        Ok(Arc::new(App {
+            upstream: Upstream::new(config.upstream_timeout),
+            tenants: TenantCache::new(config.tenant_cache_ttl),
+            integration,
+            store,
+            vault,
+            public_url,
+            config,
+        }))
+    }
+}

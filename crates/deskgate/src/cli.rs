@@ -1,0 +1,134 @@
+//! The command line: `deskgate serve`, `sandbox`, `token`, `integrations`, `connect`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "deskgate", version, about = "Give AI agents safe, scoped access to a Gorgias helpdesk over MCP")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, env = "DESKGATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: management API, MCP endpoint and web console.
+    Serve(ServeArgs),
+    /// Run the Gorgias sandbox (a local emulator of the Gorgias API) on its own.
+    Sandbox(gorgias_sandbox::cli::SandboxArgs),
+    /// Manage API tokens for the management API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Inspect the integration definitions tools are generated from.
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+    /// Bridge stdio to an MCP URL, for clients that only speak stdio (Claude Desktop).
+    Connect(crate::bridge::ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite:<file>` (created when missing) or `postgres://…`.
+    #[arg(long, env = "DESKGATE_DATABASE_URL", default_value = "sqlite:deskgate.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default; put a TLS proxy in front for public use.
+    #[arg(long, env = "DESKGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Base of the MCP URLs handed out, e.g. `https://deskgate.example.com` (default: http://<listen>).
+    #[arg(long, env = "DESKGATE_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// Accept `api_base_url` on accounts, pointing them at any host (sandbox and tests only).
+    #[arg(long, env = "DESKGATE_ALLOW_CUSTOM_UPSTREAM")]
+    pub allow_custom_upstream: bool,
+    /// Extra Host names the MCP endpoint answers for (comma-separated).
+    #[arg(long, env = "DESKGATE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the MCP endpoint (comma-separated).
+    #[arg(long, env = "DESKGATE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Key file used when DESKGATE_VAULT_KEY is not set (generated, 0600, on first run).
+    #[arg(long, env = "DESKGATE_VAULT_KEY_FILE", default_value = "deskgate.key")]
+    pub vault_key_file: PathBuf,
+    /// Seconds between sweeps of expired MCP servers.
+    #[arg(long, env = "DESKGATE_SWEEP_INTERVAL_SECS", default_value_t = 30)]
+    pub sweep_interval_secs: u64,
+    /// Seconds before an upstream request times out.
+    #[arg(long, env = "DESKGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
+    pub upstream_timeout_secs: u64,
+    /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl ServeArgs {
+    /// The configuration these arguments and the environment describe.
+    pub fn config(&self) -> Config {
+        let env_secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from);
+        Config {
+            public_url: self.public_url.clone(),
+            allow_custom_upstream: self.allow_custom_upstream || self.demo,
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            vault_key: env_secret("DESKGATE_VAULT_KEY"),
+            vault_key_file: self.vault_key_file.clone(),
+            admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
+            sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
+            upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+            ..Config::new(self.listen, self.database.database_url.clone())
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint an API token and print it (once).
+    Create {
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List API tokens (never their values).
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke an API token by id; it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// Load and validate the definitions; print tools, tags and schema sizes.
+    Check,
+    /// Print an integration's definition as an OpenAPI 3.1 document.
+    ExportOpenapi {
+        /// The integration, e.g. `gorgias`.
+        integration: String,
+    },
+}

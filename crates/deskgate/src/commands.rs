@@ -1,0 +1,111 @@
+//! What each CLI command does.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::cli::{Command, IntegrationsCommand, ServeArgs, TokenCommand};
+use crate::store::{ApiToken, Store};
+use crate::timestamp::Timestamp;
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Sandbox(args) => gorgias_sandbox::cli::run(args).await,
+        Command::Token(command) => token(command).await,
+        Command::Integrations(command) => integrations(command),
+        Command::Connect(args) => crate::bridge::run(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = args.config();
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    config.listen = listener.local_addr()?;
+    let app = App::build(config).await?;
+    tracing::info!(
+        listen = %app.config.listen,
+        database = app.store.backend_name(),
+        public_url = %app.public_url,
+        "deskgate is serving"
+    );
+    // The sandbox must outlive the server: keep its handle until shutdown.
+    let _demo = if args.demo {
+        Some(crate::demo::start(&app).await?)
+    } else {
+        None
+    };
+    crate::server::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, database } => {
+            let store = Store::connect(&database.database_url).await?;
+            let minted = crate::tokens::mint(crate::tokens::TokenKind::Api);
+            let token = ApiToken {
+                id: uuid::Uuid::now_v7().to_string(),
+                name,
+                created_at: Timestamp::now(),
+            };
+            store.insert_api_token(&token, &minted.hash).await?;
+            eprintln!("API token {:?} ({}) created. It is shown only now:", token.name, token.id);
+            println!("{}", crate::tokens::reveal(&minted.secret));
+        }
+        TokenCommand::List { database } => {
+            let store = Store::connect(&database.database_url).await?;
+            for t in store.list_api_tokens().await? {
+                println!("{}\t{}\t{}", t.id, t.created_at.to_rfc3339(), t.name);
+            }
+        }
+        TokenCommand::Revoke { id, database } => {
+            let store = Store::connect(&database.database_url).await?;
+            anyhow::ensure!(store.delete_api_token(&id).await?, "no API token with id {id}");
+            eprintln!("API token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
+    match command {
+        IntegrationsCommand::Check => {
+            let integration = crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
+            println!("{}", integration.summary());
+        }
+        IntegrationsCommand::ExportOpenapi { integration } => {
+            anyhow::ensure!(
+                integration == "gorgias",
+                "unknown integration {integration:?}; the available integration is gorgias"
+            );
+            let integration = crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
+            println!("{}", serde_json::to_string_pretty(&integration.openapi())?);
+        }
+    }
+    Ok(())
+}
+

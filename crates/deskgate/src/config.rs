@@ -1,0 +1,64 @@
+//! The service's configuration, built from the command line and `DESKGATE_*` variables by
+//! `cli`, or directly by tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// The base of the URLs handed out (`<public_url>/mcp/<token>`); defaults to
+    /// `http://<listen address>`.
+    pub public_url: Option<url::Url>,
+    /// Accept a top-level `api_base_url` replacing `https://<subdomain>.gorgias.com` (sandbox and
+    /// tests only: it lets an API user point deskgate at any host).
+    pub allow_custom_upstream: bool,
+    /// Hosts the MCP endpoint answers for (DNS-rebinding protection). Loopback names and the
+    /// public URL's host are always allowed.
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed to call the MCP endpoint from a browser; a request with any other
+    /// `Origin` gets 403. Requests without `Origin` (server-to-server clients) pass.
+    pub allowed_origins: Vec<String>,
+    /// `DESKGATE_VAULT_KEY`: `BASE64` or `ID:BASE64[,ID:BASE64…]`; when absent a key file is used.
+    pub vault_key: Option<SecretString>,
+    pub vault_key_file: PathBuf,
+    /// `DESKGATE_ADMIN_TOKEN`: accepted as an API token (stored hashed) to bootstrap.
+    pub admin_token: Option<SecretString>,
+    /// How often expired MCP servers are swept.
+    pub sweep_interval: Duration,
+    /// Timeout for one upstream (Gorgias) request.
+    pub upstream_timeout: Duration,
+    /// How long the account-specific catalog (custom fields) is cached.
+    pub custom_fields_ttl: Duration,
+    /// How long a resolved MCP token is trusted before the store is asked again (changes made
+    /// on this replica take effect at once; this bounds how late other replicas see them).
+    pub tenant_cache_ttl: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Defaults for everything but the listen address and database, as a test would want.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        Self {
+            listen,
+            database_url: database_url.into(),
+            public_url: None,
+            allow_custom_upstream: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            vault_key: None,
+            vault_key_file: PathBuf::from("deskgate.key"),
+            admin_token: None,
+            sweep_interval: Duration::from_secs(30),
+            upstream_timeout: Duration::from_secs(30),
+            custom_fields_ttl: Duration::from_secs(60),
+            tenant_cache_ttl: Duration::from_secs(1),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! MCP servers: a scoped view of one integrated account's tools, reachable at a URL whose
+//! token is the whole credential.
+
+use serde::{Deserialize, Serialize};
+
+use crate::timestamp::Timestamp;
+
+/// How the tools are shown to a client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolExposure {
+    /// Every allowed tool in `tools/list`.
+    #[default]
+    All,
+    /// Only `search_tools`, `get_tool_schema` and `call_tool`, over the same allowed tools, for
+    /// clients that cannot afford the full list.
+    Discovery,
+}
+
+/// Which tools a server exposes. Both filters must pass; an absent filter passes everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// `read` (get + list), `write` (create + update + delete), `custom` (every other method),
+    /// or exact method names such as `list` or `merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// A tool passes when any of its tags is listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub tool_exposure: ToolExposure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpServer {
+    pub id: String,
+    pub integrated_account_id: String,
+    pub name: String,
+    pub config: McpServerConfig,
+    pub require_api_token_auth: bool,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl McpServer {
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// What minting a server takes.
+#[derive(Debug)]
+pub struct NewMcpServer {
+    pub name: String,
+    pub config: McpServerConfig,
+    pub require_api_token_auth: bool,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A partial change; `expires_at: Some(None)` clears the expiry.
+#[derive(Debug, Default)]
+pub struct McpServerChanges {
+    pub name: Option<String>,
+    pub config: Option<McpServerConfig>,
+    pub require_api_token_auth: Option<bool>,
+    pub expires_at: Option<Option<Timestamp>>,
+}
+
+/// An expiry must leave a client time to connect.
+pub const MIN_LIFETIME_SECS: i64 = 60;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ServerConfigError {
+    #[error("name must be 1 to 100 characters")]
+    Name,
+    #[error("expires_at must be at least {MIN_LIFETIME_SECS} seconds in the future")]
+    ExpiryTooSoon,
+    #[error("{0}")]
+    Filter(String),
+    #[error(
+        "this config exposes no tools: no tool matches both methods {methods} and tags {tags}; widen one of the filters"
+    )]
+    NoTools { methods: String, tags: String },
+}
+
+pub fn validate_name(name: &str) -> Result<String, ServerConfigError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerConfigError::Name);
+    }
+    Ok(name.to_owned())
+}
+
+pub fn validate_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<(), ServerConfigError> {
+    match expires_at {
+        Some(at) if at < now.plus_secs(MIN_LIFETIME_SECS) => Err(ServerConfigError::ExpiryTooSoon),
+        _ => Ok(()),
+    }
+}
+
+fn describe(list: &Option<Vec<String>>) -> String {
+    match list {
+        None => "(any)".to_owned(),
+        Some(items) => format!("[{}]", items.join(", ")),
+    }
+}
+
+impl McpServerConfig {
+    /// The tool filter this config describes, checked against a catalog: unknown method
+    /// selectors or tags are refused, and so is a config that leaves no tool.
+    pub fn tool_filter(
+        &self,
+        catalog: &integration_spec::Catalog,
+    ) -> Result<integration_spec::ToolFilter, ServerConfigError> {
+        let filter = integration_spec::ToolFilter::parse(
+            self.methods.as_deref().unwrap_or_default(),
+            self.tags.as_deref().unwrap_or_default(),
+            catalog,
+        )
+        .map_err(|e| ServerConfigError::Filter(e.to_string()))?;
+        if !catalog.tools().iter().any(|t| filter.matches(t)) {
+            return Err(ServerConfigError::NoTools {
+                methods: describe(&self.methods),
+                tags: describe(&self.tags),
+            });
+        }
+        Ok(filter)
+    }
+}
+
+impl From<ServerConfigError> for crate::error::ApiError {
+    fn from(e: ServerConfigError) -> Self {
+        crate::error::ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl crate::app::App {
+    pub async fn mcp_server(&self, account_id: &str, id: &str) -> Result<McpServer, crate::error::ApiError> {
+        self.store
+            .get_mcp_server(account_id, id)
+            .await?
+            .filter(|s| !s.is_expired(Timestamp::now()))
+            .ok_or(crate::error::ApiError::NotFound("MCP server"))
+    }
+
+    /// Mints a server and its URL. The URL's token is returned here once; only its hash is kept.
+    pub async fn mint_mcp_server(
+        &self,
+        account_id: &str,
+        new: NewMcpServer,
+    ) -> Result<(McpServer, String), crate::error::ApiError> {
+        self.account(account_id).await?;
+        let now = Timestamp::now();
+        let name = validate_name(&new.name)?;
+        validate_expiry(new.expires_at, now)?;
+        new.config.tool_filter(self.integration.catalog())?;
+        let minted = crate::tokens::mint(crate::tokens::TokenKind::Mcp);
+        let server = McpServer {
+            id: uuid::Uuid::now_v7().to_string(),
+            integrated_account_id: account_id.to_owned(),
+            name,
+            config: new.config,
+            require_api_token_auth: new.require_api_token_auth,
+            expires_at: new.expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_mcp_server(&server, &minted.hash).await?;
+        tracing::info!(mcp_server.id = %server.id, integrated_account.id = %account_id, "MCP server minted");
+        let url = format!("{}/mcp/{}", self.public_url, crate::tokens::reveal(&minted.secret));
+        Ok((server, url))
+    }
+
+    pub async fn update_mcp_server(
+        &self,
+        account_id: &str,
+        id: &str,
+        changes: McpServerChanges,
+    ) -> Result<McpServer, crate::error::ApiError> {
+        let mut server = self.mcp_server(account_id, id).await?;
+        let now = Timestamp::now();
+        if let Some(name) = changes.name {
+            server.name = validate_name(&name)?;
+        }
+        if let Some(config) = changes.config {
+            config.tool_filter(self.integration.catalog())?;
+            server.config = config;
+        }
+        if let Some(require) = changes.require_api_token_auth {
+            server.require_api_token_auth = require;
+        }
+        if let Some(expires_at) = changes.expires_at {
+            validate_expiry(expires_at, now)?;
+            server.expires_at = expires_at;
+        }
+        server.updated_at = now;
+        if !self.store.update_mcp_server(&server).await? {
+            return Err(crate::error::ApiError::NotFound("MCP server"));
+        }
+        self.tenants.invalidate_all();
+        Ok(server)
+    }
+
+    pub async fn delete_mcp_server(&self, account_id: &str, id: &str) -> Result<(), crate::error::ApiError> {
+        if !self.store.delete_mcp_server(account_id, id).await? {
+            return Err(crate::error::ApiError::NotFound("MCP server"));
+        }
+        self.tenants.invalidate_all();
+        tracing::info!(mcp_server.id = %id, "MCP server deleted");
+        Ok(())
+    }
+
+    /// Deletes expired servers with their records; returns how many went.
+    pub async fn sweep_expired(&self) -> Result<usize, crate::store::StoreError> {
+        let gone = self.store.delete_expired_mcp_servers(Timestamp::now()).await?;
+        if !gone.is_empty() {
+            self.tenants.invalidate_all();
+            tracing::info!(count = gone.len(), ids = ?gone, "expired MCP servers deleted");
+        }
+        Ok(gone.len())
+    }
+}

@@ -1,0 +1,337 @@
+//! The store: one interface over SQLite (the embedded default) and PostgreSQL (for several
+//! replicas).
+//!
+//! - `queries.rs`: the portable SQL, written once and instantiated for each backend by a macro
+//!   (both backends accept `$N` placeholders, BIGINT times, TEXT ids, booleans and blobs).
+//! - `sqlite.rs`, `postgres.rs`: connecting, migrating and the backend-only parts (pragmas,
+//!   advisory locks, LISTEN/NOTIFY).
+//!
+//! Queries are runtime sqlx queries (no compile-time database needed to build).
+
+mod queries;
+pub mod postgres;
+pub mod sqlite;
+
+use crate::accounts::{AccountContext, AccountStatus, AuthType, IntegratedAccount, StoredAccount};
+use crate::audit::{Outcome, ToolCallRecord};
+use crate::mcp_servers::{McpServer, McpServerConfig};
+use crate::timestamp::Timestamp;
+use crate::tokens::TokenHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a stored row cannot be read: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+}
+
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Runs the same call on whichever backend this store is.
+macro_rules! on_backend {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Connects (creating a SQLite file when missing) and migrates.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::Postgres(postgres::PgStore::connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            Store::Sqlite(sqlite::SqliteStore::connect(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        Ok(store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, s => s.ping().await)
+    }
+
+    // --- API tokens ---
+
+    pub async fn insert_api_token(&self, token: &ApiToken, hash: &TokenHash) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_api_token(token, hash).await)
+    }
+
+    /// Inserts the token unless one with this hash exists; returns whether it inserted.
+    pub async fn ensure_api_token(&self, token: &ApiToken, hash: &TokenHash) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.ensure_api_token(token, hash).await)
+    }
+
+    pub async fn find_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
+        on_backend!(self, s => s.find_api_token(hash).await)
+    }
+
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        on_backend!(self, s => s.list_api_tokens().await)
+    }
+
+    pub async fn delete_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.delete_api_token(id).await)
+    }
+
+    // --- integrated accounts ---
+
+    pub async fn insert_account(&self, account: &StoredAccount) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_account(account).await)
+    }
+
+    pub async fn get_account(&self, id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        on_backend!(self, s => s.get_account(id).await)
+    }
+
+    /// Newest first; `before_id` pages on.
+    pub async fn list_accounts(&self, before_id: Option<&str>, limit: u32) -> Result<Vec<StoredAccount>, StoreError> {
+        on_backend!(self, s => s.list_accounts(before_id, limit).await)
+    }
+
+    pub async fn rename_account(&self, id: &str, name: &str, now: Timestamp) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.rename_account(id, name, now).await)
+    }
+
+    pub async fn set_account_status(&self, id: &str, status: AccountStatus, now: Timestamp) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.set_account_status(id, status, now).await)
+    }
+
+    /// Replaces the credentials when they are still at `expected_version` (compare-and-swap, so
+    /// two writers never both win); returns whether this write won.
+    pub async fn replace_credentials(&self, update: &CredentialsUpdate<'_>) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.replace_credentials(update).await)
+    }
+
+    pub async fn delete_account(&self, id: &str) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.delete_account(id).await)
+    }
+
+    pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        on_backend!(self, s => s.mcp_server_counts().await)
+    }
+
+    // --- MCP servers ---
+
+    pub async fn insert_mcp_server(&self, server: &McpServer, token: &TokenHash) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_mcp_server(server, token).await)
+    }
+
+    pub async fn get_mcp_server(&self, account_id: &str, id: &str) -> Result<Option<McpServer>, StoreError> {
+        on_backend!(self, s => s.get_mcp_server(account_id, id).await)
+    }
+
+    pub async fn list_mcp_servers(&self, account_id: &str) -> Result<Vec<McpServer>, StoreError> {
+        on_backend!(self, s => s.list_mcp_servers(account_id).await)
+    }
+
+    pub async fn update_mcp_server(&self, server: &McpServer) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.update_mcp_server(server).await)
+    }
+
+    pub async fn delete_mcp_server(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.delete_mcp_server(account_id, id).await)
+    }
+
+    pub async fn find_mcp_server_by_token(&self, token: &TokenHash) -> Result<Option<McpServer>, StoreError> {
+        on_backend!(self, s => s.find_mcp_server_by_token(token).await)
+    }
+
+    /// Deletes servers whose expiry has passed (their tool-call records go with them); returns
+    /// the deleted ids.
+    pub async fn delete_expired_mcp_servers(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        on_backend!(self, s => s.delete_expired_mcp_servers(now).await)
+    }
+
+    // --- audit log ---
+
+    pub async fn insert_tool_call(&self, record: &ToolCallRecord) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_tool_call(record).await)
+    }
+
+    pub async fn list_tool_calls(
+        &self,
+        account_id: &str,
+        query: &crate::audit::ToolCallQuery,
+    ) -> Result<Vec<ToolCallRecord>, StoreError> {
+        on_backend!(self, s => s.list_tool_calls(account_id, query).await)
+    }
+
+    /// Calls per MCP server of one account since `since`.
+    pub async fn tool_call_counts_since(
+        &self,
+        account_id: &str,
+        since: Timestamp,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        on_backend!(self, s => s.tool_call_counts_since(account_id, since).await)
+    }
+}
+
+/// A credential write: new sealed credentials and what goes with them.
+#[derive(Debug)]
+pub struct CredentialsUpdate<'a> {
+    pub account_id: &'a str,
+    pub expected_version: i64,
+    pub sealed_credentials: &'a [u8],
+    pub auth_type: AuthType,
+    pub context: &'a AccountContext,
+    pub status: AccountStatus,
+    pub access_token_expires_at: Option<Timestamp>,
+    pub now: Timestamp,
+}
+
+// --- rows: what the portable queries read, turned into domain types here ---
+
+#[derive(sqlx::FromRow)]
+struct ApiTokenRow {
+    id: String,
+    name: String,
+    created_at: i64,
+}
+
+impl From<ApiTokenRow> for ApiToken {
+    fn from(r: ApiTokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            name: r.name,
+            created_at: Timestamp(r.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    integration: String,
+    name: String,
+    status: String,
+    auth_type: String,
+    context: String,
+    credentials: Vec<u8>,
+    credentials_version: i64,
+    access_token_expires_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<AccountRow> for StoredAccount {
+    type Error = StoreError;
+
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("integrated account {}: {what}", r.id));
+        let account = IntegratedAccount {
+            status: AccountStatus::parse(&r.status).ok_or_else(|| corrupt("unknown status"))?,
+            auth_type: AuthType::parse(&r.auth_type).ok_or_else(|| corrupt("unknown auth type"))?,
+            context: serde_json::from_str(&r.context).map_err(|_| corrupt("context is not valid"))?,
+            id: r.id.clone(),
+            integration: r.integration,
+            name: r.name,
+            credentials_version: r.credentials_version,
+            access_token_expires_at: r.access_token_expires_at.map(Timestamp),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        };
+        Ok(StoredAccount {
+            account,
+            sealed_credentials: r.credentials,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct McpServerRow {
+    id: String,
+    integrated_account_id: String,
+    name: String,
+    config: String,
+    require_api_token_auth: bool,
+    expires_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<McpServerRow> for McpServer {
+    type Error = StoreError;
+
+    fn try_from(r: McpServerRow) -> Result<Self, StoreError> {
+        let config: McpServerConfig = serde_json::from_str(&r.config)
+            .map_err(|_| StoreError::Corrupt(format!("MCP server {}: config is not valid", r.id)))?;
+        Ok(McpServer {
+            id: r.id,
+            integrated_account_id: r.integrated_account_id,
+            name: r.name,
+            config,
+            require_api_token_auth: r.require_api_token_auth,
+            expires_at: r.expires_at.map(Timestamp),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ToolCallRow {
+    id: String,
+    mcp_server_id: String,
+    integrated_account_id: String,
+    at: i64,
+    tool: String,
+    client_name: Option<String>,
+    client_version: Option<String>,
+    upstream_method: Option<String>,
+    upstream_path: Option<String>,
+    upstream_status: Option<i64>,
+    duration_ms: i64,
+    outcome: String,
+    error: Option<String>,
+}
+
+impl TryFrom<ToolCallRow> for ToolCallRecord {
+    type Error = StoreError;
+
+    fn try_from(r: ToolCallRow) -> Result<Self, StoreError> {
+        Ok(ToolCallRecord {
+            outcome: Outcome::parse(&r.outcome)
+                .ok_or_else(|| StoreError::Corrupt(format!("tool call {}: unknown outcome", r.id)))?,
+            id: r.id,
+            mcp_server_id: r.mcp_server_id,
+            integrated_account_id: r.integrated_account_id,
+            at: Timestamp(r.at),
+            tool: r.tool,
+            client_name: r.client_name,
+            client_version: r.client_version,
+            upstream_method: r.upstream_method,
+            upstream_path: r.upstream_path,
+            upstream_status: r.upstream_status.and_then(|s| u16::try_from(s).ok()),
+            duration_ms: u64::try_from(r.duration_ms).unwrap_or(0),
+            error: r.error,
+        })
+    }
+}

@@ -1,0 +1,389 @@
+//! The portable SQL, written once. `portable_queries!(Store, Db)` implements every query for a
+//! backend struct holding `pool: sqlx::Pool<Db>`. A macro rather than generic functions because
+//! sqlx's per-type `Encode`/`Decode` bounds for a generic `Database` would outweigh the queries.
+
+macro_rules! portable_queries {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            pub async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            pub async fn insert_api_token(
+                &self,
+                token: &$crate::store::ApiToken,
+                hash: &$crate::tokens::TokenHash,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&token.id)
+                    .bind(&token.name)
+                    .bind(&hash.0)
+                    .bind(token.created_at.millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            pub async fn ensure_api_token(
+                &self,
+                token: &$crate::store::ApiToken,
+                hash: &$crate::tokens::TokenHash,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (token_hash) DO NOTHING",
+                )
+                .bind(&token.id)
+                .bind(&token.name)
+                .bind(&hash.0)
+                .bind(token.created_at.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn find_api_token(
+                &self,
+                hash: &$crate::tokens::TokenHash,
+            ) -> Result<Option<$crate::store::ApiToken>, $crate::store::StoreError> {
+                let row = sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
+                    "SELECT id, name, created_at FROM api_tokens WHERE token_hash = $1",
+                )
+                .bind(&hash.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            pub async fn list_api_tokens(&self) -> Result<Vec<$crate::store::ApiToken>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
+                    "SELECT id, name, created_at FROM api_tokens ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            pub async fn delete_api_token(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn insert_account(
+                &self,
+                stored: &$crate::accounts::StoredAccount,
+            ) -> Result<(), $crate::store::StoreError> {
+                let a = &stored.account;
+                let context = serde_json::to_string(&a.context).expect("account context serializes");
+                sqlx::query(
+                    "INSERT INTO integrated_accounts (id, integration, name, status, auth_type, context,
+                        credentials, credentials_version, access_token_expires_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&a.id)
+                .bind(&a.integration)
+                .bind(&a.name)
+                .bind(a.status.as_str())
+                .bind(a.auth_type.as_str())
+                .bind(context)
+                .bind(&stored.sealed_credentials)
+                .bind(a.credentials_version)
+                .bind(a.access_token_expires_at.map(|t| t.millis()))
+                .bind(a.created_at.millis())
+                .bind(a.updated_at.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn get_account(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::accounts::StoredAccount>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::AccountRow>("SELECT * FROM integrated_accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            pub async fn list_accounts(
+                &self,
+                before_id: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<$crate::accounts::StoredAccount>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::AccountRow>(
+                    "SELECT * FROM integrated_accounts WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(before_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            pub async fn rename_account(
+                &self,
+                id: &str,
+                name: &str,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("UPDATE integrated_accounts SET name = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(name)
+                    .bind(now.millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn set_account_status(
+                &self,
+                id: &str,
+                status: $crate::accounts::AccountStatus,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE integrated_accounts SET status = $2, updated_at = $3 WHERE id = $1 AND status <> $2",
+                )
+                .bind(id)
+                .bind(status.as_str())
+                .bind(now.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn replace_credentials(
+                &self,
+                u: &$crate::store::CredentialsUpdate<'_>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let context = serde_json::to_string(u.context).expect("account context serializes");
+                let done = sqlx::query(
+                    "UPDATE integrated_accounts
+                     SET credentials = $3, credentials_version = credentials_version + 1, auth_type = $4,
+                         context = $5, status = $6, access_token_expires_at = $7, updated_at = $8
+                     WHERE id = $1 AND credentials_version = $2",
+                )
+                .bind(u.account_id)
+                .bind(u.expected_version)
+                .bind(u.sealed_credentials)
+                .bind(u.auth_type.as_str())
+                .bind(context)
+                .bind(u.status.as_str())
+                .bind(u.access_token_expires_at.map(|t| t.millis()))
+                .bind(u.now.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn delete_account(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM integrated_accounts WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, (String, i64)>(
+                    "SELECT integrated_account_id, COUNT(*) FROM mcp_servers GROUP BY integrated_account_id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            pub async fn insert_mcp_server(
+                &self,
+                s: &$crate::mcp_servers::McpServer,
+                token: &$crate::tokens::TokenHash,
+            ) -> Result<(), $crate::store::StoreError> {
+                let config = serde_json::to_string(&s.config).expect("server config serializes");
+                sqlx::query(
+                    "INSERT INTO mcp_servers (id, integrated_account_id, name, config, require_api_token_auth,
+                        expires_at, token_hash, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&s.id)
+                .bind(&s.integrated_account_id)
+                .bind(&s.name)
+                .bind(config)
+                .bind(s.require_api_token_auth)
+                .bind(s.expires_at.map(|t| t.millis()))
+                .bind(&token.0)
+                .bind(s.created_at.millis())
+                .bind(s.updated_at.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn get_mcp_server(
+                &self,
+                account_id: &str,
+                id: &str,
+            ) -> Result<Option<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::McpServerRow>(
+                    "SELECT * FROM mcp_servers WHERE integrated_account_id = $1 AND id = $2",
+                )
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            pub async fn list_mcp_servers(
+                &self,
+                account_id: &str,
+            ) -> Result<Vec<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::McpServerRow>(
+                    "SELECT * FROM mcp_servers WHERE integrated_account_id = $1 ORDER BY id DESC",
+                )
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            pub async fn update_mcp_server(
+                &self,
+                s: &$crate::mcp_servers::McpServer,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let config = serde_json::to_string(&s.config).expect("server config serializes");
+                let done = sqlx::query(
+                    "UPDATE mcp_servers SET name = $3, config = $4, require_api_token_auth = $5, expires_at = $6,
+                        updated_at = $7
+                     WHERE integrated_account_id = $1 AND id = $2",
+                )
+                .bind(&s.integrated_account_id)
+                .bind(&s.id)
+                .bind(&s.name)
+                .bind(config)
+                .bind(s.require_api_token_auth)
+                .bind(s.expires_at.map(|t| t.millis()))
+                .bind(s.updated_at.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn delete_mcp_server(&self, account_id: &str, id: &str) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM mcp_servers WHERE integrated_account_id = $1 AND id = $2")
+                    .bind(account_id)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn find_mcp_server_by_token(
+                &self,
+                token: &$crate::tokens::TokenHash,
+            ) -> Result<Option<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::McpServerRow>("SELECT * FROM mcp_servers WHERE token_hash = $1")
+                    .bind(&token.0)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            pub async fn delete_expired_mcp_servers(
+                &self,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                let ids = sqlx::query_as::<$db, (String,)>(
+                    "DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING id",
+                )
+                .bind(now.millis())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(ids.into_iter().map(|(id,)| id).collect())
+            }
+
+            pub async fn insert_tool_call(
+                &self,
+                r: &$crate::audit::ToolCallRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
+                        client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+                     WHERE EXISTS (SELECT 1 FROM mcp_servers WHERE id = $2)",
+                )
+                .bind(&r.id)
+                .bind(&r.mcp_server_id)
+                .bind(&r.integrated_account_id)
+                .bind(r.at.millis())
+                .bind(&r.tool)
+                .bind(&r.client_name)
+                .bind(&r.client_version)
+                .bind(&r.upstream_method)
+                .bind(&r.upstream_path)
+                .bind(r.upstream_status.map(i64::from))
+                .bind(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
+                .bind(r.outcome.as_str())
+                .bind(&r.error)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn list_tool_calls(
+                &self,
+                account_id: &str,
+                q: &$crate::audit::ToolCallQuery,
+            ) -> Result<Vec<$crate::audit::ToolCallRecord>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::ToolCallRow>(
+                    "SELECT * FROM tool_calls
+                     WHERE integrated_account_id = $1
+                       AND ($2 IS NULL OR mcp_server_id = $2)
+                       AND ($3 IS NULL OR tool = $3)
+                       AND ($4 IS NULL OR outcome = $4)
+                       AND ($5 IS NULL OR id < $5)
+                     ORDER BY id DESC LIMIT $6",
+                )
+                .bind(account_id)
+                .bind(&q.mcp_server_id)
+                .bind(&q.tool)
+                .bind(q.outcome.map(|o| o.as_str()))
+                .bind(&q.before_id)
+                .bind(i64::from(q.limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            pub async fn tool_call_counts_since(
+                &self,
+                account_id: &str,
+                since: $crate::timestamp::Timestamp,
+            ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, (String, i64)>(
+                    "SELECT mcp_server_id, COUNT(*) FROM tool_calls
+                     WHERE integrated_account_id = $1 AND at >= $2 GROUP BY mcp_server_id",
+                )
+                .bind(account_id)
+                .bind(since.millis())
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(crate) use portable_queries;

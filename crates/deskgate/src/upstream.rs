@@ -1,0 +1,149 @@
+//! The one HTTP client deskgate uses to reach Gorgias: pooled connections, timeouts set once,
+//! no redirects (a redirect could carry credentials to another host), and no retries of any
+//! kind — a failure, a 429 above all, goes back to the caller as it happened.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+/// Where and as whom to call: an account's base URL and its `Authorization` header value.
+pub struct Target<'a> {
+    pub base_url: &'a str,
+    pub authorization: &'a SecretString,
+}
+
+/// One upstream request, already planned and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("Gorgias did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not reach Gorgias: {0}")]
+    Unreachable(String),
+    #[error("the connection to Gorgias broke before a full answer arrived")]
+    Interrupted,
+}
+
+/// Rate-limit figures normalized from the upstream's own headers, as the `ratelimit-*` headers
+/// and tool results carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateLimit {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until the limit is fully reset.
+    pub reset: u64,
+}
+
+#[derive(Clone)]
+pub struct Upstream {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Upstream {
+    pub fn new(timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("deskgate/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .build()
+            .expect("the HTTP client's fixed settings are valid");
+        Self { http, timeout }
+    }
+
+    pub async fn send(&self, target: &Target<'_>, request: &Request) -> Result<Response, UpstreamError> {
+        let url = format!("{}{}", target.base_url.trim_end_matches('/'), request.path);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::AUTHORIZATION, target.authorization.expose_secret());
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| self.classify(e))?;
+        Ok(Response { status, headers, body })
+    }
+
+    /// Sends a form-encoded POST (OAuth token endpoints) with optional HTTP Basic client auth.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        basic_auth: Option<(&str, &SecretString)>,
+        form: &[(&str, &str)],
+    ) -> Result<Response, UpstreamError> {
+        let mut builder = self
+            .http
+            .post(url)
+            .header(http::header::ACCEPT, "application/json")
+            .form(form);
+        if let Some((user, password)) = basic_auth {
+            builder = builder.basic_auth(user, Some(password.expose_secret()));
+        }
+        let response = builder.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| self.classify(e))?;
+        Ok(Response { status, headers, body })
+    }
+
+    fn classify(&self, e: reqwest::Error) -> UpstreamError {
+        if e.is_timeout() {
+            UpstreamError::Timeout(self.timeout)
+        } else if e.is_connect() {
+            // The error chain can hold the URL but never a credential: they travel in headers.
+            UpstreamError::Unreachable(describe_connect_error(&e))
+        } else {
+            UpstreamError::Interrupted
+        }
+    }
+}
+
+fn describe_connect_error(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    last.unwrap_or_else(|| "connection failed".to_owned())
+}
+
+/// Builds an HTTP Basic `Authorization` value.
+pub fn basic_authorization(user: &str, password: &str) -> SecretString {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    SecretString::from(format!("Basic {encoded}"))
+}
+
+pub fn bearer_authorization(token: &str) -> SecretString {
+    SecretString::from(format!("Bearer {token}"))
+}
