@@ -187,6 +187,24 @@ impl App {
         serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain)).map_err(ApiError::internal)
     }
 
+    /// The `Authorization` header value an account's upstream calls carry.
+    pub async fn authorization(
+        &self,
+        account: &IntegratedAccount,
+        sealed_credentials: &[u8],
+    ) -> Result<SecretString, crate::tool_calls::CallFailure> {
+        let plain = self
+            .vault
+            .open(&account.id, sealed_credentials)
+            .map_err(|e| crate::tool_calls::CallFailure::Internal(e.to_string()))?;
+        let credentials: Credentials = serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(|e| crate::tool_calls::CallFailure::Internal(format!("stored credentials do not parse: {e}")))?;
+        Ok(match credentials {
+            Credentials::ApiKey { email, api_key } => upstream::basic_authorization(&email, &api_key),
+            Credentials::Oauth2 { access_token, .. } => upstream::bearer_authorization(&access_token),
+        })
+    }
+
     /// Validates API-key credentials and proves them against Gorgias.
     async fn checked_api_key(
         &self,

@@ -2,16 +2,37 @@
 //! servers.
 //!
 //! Map of the crate:
-//! - `accounts`, `mcp_servers`, `audit`: the domain (integrated accounts, MCP servers, the
-//!   tool-call log).
+//! - `cli`, `commands`, `config`: the `deskgate` command line and what each command does.
+//! - `app`, `server`: the shared state built once, and the HTTP server with its background work.
+//! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
+//!   with checked credentials), the MCP servers minted for them, the tool-call log.
+//! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
+//! - `tenants`, `tool_calls`: resolving an MCP URL to its tenant, and running one tool call.
+//! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
+//! - `upstream`: the one HTTP client that talks to Gorgias.
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
-//! - `vault`, `tokens`: secrets (credentials sealed at rest, tokens stored as hashes).
-//! - `timestamp`: instants as stored and shown.
+//! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed tokens, stored instants.
+//! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 
 pub mod accounts;
+pub mod api;
+pub mod app;
 pub mod audit;
+pub mod bridge;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod connect;
+pub mod demo;
+pub mod error;
+pub mod integration;
+pub mod mcp;
 pub mod mcp_servers;
+pub mod server;
 pub mod store;
+pub mod tenants;
 pub mod timestamp;
 pub mod tokens;
+pub mod tool_calls;
+pub mod upstream;
 pub mod vault;

@@ -18,7 +18,7 @@ use crate::app::App;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(crate::api::router())
-        .merge(crate::mcp::router())
+        .merge(crate::mcp::router(&app))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(app.config.max_body_bytes))

@@ -11,15 +11,70 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::accounts::IntegratedAccount;
+use crate::app::App;
 use crate::mcp_servers::McpServer;
-use crate::tokens::TokenHash;
+use crate::store::StoreError;
+use crate::timestamp::Timestamp;
+use crate::tokens::{TokenHash, TokenKind};
 
 /// An MCP server as a request sees it.
-#[derive(Debug)]
 pub struct Tenant {
     pub server: McpServer,
     pub account: IntegratedAccount,
+    /// The account's credentials as stored (sealed); opened only for the call that needs them.
+    pub sealed_credentials: Vec<u8>,
     pub filter: integration_spec::ToolFilter,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("server", &self.server.id)
+            .field("account", &self.account.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The tenant an MCP token names, if it names a live server. Unknown, expired and deleted
+    /// all give `None`, so callers cannot tell them apart.
+    pub async fn resolve_tenant(&self, token: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        if !crate::tokens::looks_like(TokenKind::Mcp, token) {
+            return Ok(None);
+        }
+        let hash = TokenHash::of(token);
+        let now = Timestamp::now();
+        if let Some(tenant) = self.tenants.get(&hash) {
+            return Ok((!tenant.server.is_expired(now)).then_some(tenant));
+        }
+        let generation = self.tenants.generation();
+        let Some(server) = self.store.find_mcp_server_by_token(&hash).await? else {
+            return Ok(None);
+        };
+        if server.is_expired(now) {
+            return Ok(None);
+        }
+        let Some(stored) = self.store.get_account(&server.integrated_account_id).await? else {
+            return Ok(None);
+        };
+        let filter = match server.config.tool_filter(self.integration.catalog()) {
+            Ok(filter) => filter,
+            Err(e) => {
+                // The definition changed under a stored config (a tag or method went away):
+                // serving it with a different meaning would widen or narrow access silently.
+                tracing::warn!(mcp_server.id = %server.id, error = %e, "MCP server config no longer fits the integration; refusing it");
+                return Ok(None);
+            }
+        };
+        let tenant = Arc::new(Tenant {
+            server,
+            account: stored.account,
+            sealed_credentials: stored.sealed_credentials,
+            filter,
+        });
+        self.tenants.put(hash, tenant.clone(), generation);
+        Ok(Some(tenant))
+    }
 }
 
 struct Entry {

@@ -137,6 +137,12 @@ fn describe_connect_error(e: &reqwest::Error) -> String {
     last.unwrap_or_else(|| "connection failed".to_owned())
 }
 
+/// The HTTP method a definition names (`GET`, `post`, …); the definition loader has already
+/// refused anything that is not a valid method token.
+pub fn method(name: &str) -> Method {
+    Method::from_bytes(name.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET)
+}
+
 /// Builds an HTTP Basic `Authorization` value.
 pub fn basic_authorization(user: &str, password: &str) -> SecretString {
     use base64::Engine;

@@ -186,5 +186,21 @@ pub async fn tools(
         tags: split(q.tags),
         ..Default::default()
     };
-    Ok(Json(app.preview_tools(&id, &config).await?))
+    let stored = app.account(&id).await?;
+    let filter = config.tool_filter(app.integration.catalog())?;
+    let catalog = app.account_catalog(&stored.account, &stored.sealed_credentials).await;
+    let list = catalog.catalog.tools_list_json(&filter);
+    let tools = match list {
+        serde_json::Value::Array(tools) => tools,
+        other => vec![other],
+    };
+    let tools_list_bytes = serde_json::to_vec(&serde_json::json!({ "tools": tools }))
+        .map(|b| b.len())
+        .unwrap_or(0);
+    Ok(Json(ToolsPreview {
+        count: tools.len(),
+        tools_list_bytes,
+        estimated_tokens: crate::integration::estimated_tokens(tools_list_bytes),
+        tools,
+    }))
 }

@@ -1,0 +1,349 @@
+//! One tool call, from a tenant's point of view: find the tool in the account's catalog (the
+//! server's filter applies here, on every call, not only in listings), validate and plan the
+//! arguments, call Gorgias once with the account's credentials, and turn whatever happened into
+//! a result a model can act on. Every call is written to the audit log before it is answered.
+//!
+//! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
+
+use std::time::Instant;
+
+use integration_spec::RateLimit;
+use serde_json::{Map, Value, json};
+
+use crate::accounts::AccountStatus;
+use crate::app::App;
+use crate::audit::{Outcome, ToolCallRecord};
+use crate::tenants::Tenant;
+use crate::timestamp::Timestamp;
+use crate::upstream::{self, Target, UpstreamError};
+
+/// Who is calling, as the client introduced itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// What a call produced. `structured` is always a JSON object.
+#[derive(Debug, Clone)]
+pub struct CallResult {
+    pub outcome: Outcome,
+    pub is_error: bool,
+    /// What the model reads.
+    pub text: String,
+    pub structured: Value,
+    /// Set when the call reached the upstream and it reported its limits.
+    pub rate_limit: Option<RateLimit>,
+    /// The upstream's HTTP status, when it answered.
+    pub upstream_status: Option<u16>,
+}
+
+/// A call refused before anything ran: the tool does not exist for this server (unknown, or
+/// filtered out — the two are deliberately indistinguishable).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown tool: {0}")]
+pub struct UnknownTool(pub String);
+
+/// What went wrong on the way to or from the upstream, before mapping to a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("the account must be reconnected: {0}")]
+    NeedsReauth(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl App {
+    /// Runs one `tools/call` for a tenant.
+    pub async fn call_tool(
+        &self,
+        tenant: &Tenant,
+        tool_name: &str,
+        arguments: Map<String, Value>,
+        client: Option<&ClientInfo>,
+    ) -> Result<CallResult, UnknownTool> {
+        let started = Instant::now();
+        let catalog = self.account_catalog(&tenant.account, &tenant.sealed_credentials).await;
+        let Some(tool) = catalog.catalog.tool(tool_name).filter(|t| tenant.filter.matches(t)) else {
+            self.audit(tenant, tool_name, client, None, None, started, Outcome::Refused, Some("unknown or filtered-out tool".into()))
+                .await;
+            return Err(UnknownTool(tool_name.to_owned()));
+        };
+
+        let planned = match tool.plan(&arguments) {
+            Ok(planned) => planned,
+            Err(e) => {
+                let message = e.to_string();
+                let result = CallResult {
+                    outcome: Outcome::InvalidArguments,
+                    is_error: true,
+                    text: format!(
+                        "Invalid arguments for {tool_name}: {message}. Nothing was sent to {}; fix the argument and call again.",
+                        self.integration.title()
+                    ),
+                    structured: json!({"error": {"kind": "invalid_arguments", "field": e.field(), "message": message}}),
+                    rate_limit: None,
+                    upstream_status: None,
+                };
+                self.audit(tenant, tool_name, client, None, None, started, result.outcome, Some(message)).await;
+                return Ok(result);
+            }
+        };
+        let request = upstream::Request {
+            method: upstream::method(&planned.method),
+            path: planned.path,
+            query: planned.query,
+            body: planned.body,
+        };
+
+        let sent = self.send_as_account(tenant, &request).await;
+        let result = match sent {
+            Ok(response) => self.result_from_response(response),
+            Err(failure) => self.result_from_failure(&failure),
+        };
+        let error = result.is_error.then(|| first_line(&result.text));
+        self.audit(
+            tenant,
+            tool_name,
+            client,
+            Some((request.method.as_str(), request.path.as_str())),
+            result.upstream_status,
+            started,
+            result.outcome,
+            error,
+        )
+        .await;
+        Ok(result)
+    }
+
+    /// Sends one request with the account's credentials. No retries of any kind.
+    async fn send_as_account(&self, tenant: &Tenant, request: &upstream::Request) -> Result<upstream::Response, CallFailure> {
+        if tenant.account.status == AccountStatus::NeedsReauth {
+            return Err(CallFailure::NeedsReauth(
+                "its authorization was revoked or expired for good".into(),
+            ));
+        }
+        let authorization = self.authorization(&tenant.account, &tenant.sealed_credentials).await?;
+        let base_url = self.integration.base_url(&tenant.account.context);
+        let response = self
+            .upstream
+            .send(
+                &Target {
+                    base_url: &base_url,
+                    authorization: &authorization,
+                },
+                request,
+            )
+            .await?;
+        Ok(response)
+    }
+
+    fn rate_limit_of(&self, headers: &http::HeaderMap) -> Option<RateLimit> {
+        self.integration.connection().rate_limit(&|name: &str| {
+            headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        })
+    }
+
+    fn result_from_response(&self, response: upstream::Response) -> CallResult {
+        let rate_limit = self.rate_limit_of(&response.headers);
+        let status = response.status.as_u16();
+        let body: Option<Value> = if response.body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&response.body).ok()
+        };
+        let title = self.integration.title();
+        if response.status.is_success() {
+            let structured = match body {
+                Some(Value::Object(o)) => Value::Object(o),
+                // `structuredContent` must be an object for older peers: wrap anything else.
+                Some(other) => json!({ "data": other }),
+                None if response.body.is_empty() => json!({ "status": status, "done": true }),
+                None => json!({ "status": status, "body": String::from_utf8_lossy(&response.body) }),
+            };
+            let text = if response.body.is_empty() {
+                format!("Done: {title} answered HTTP {status} with no body.")
+            } else {
+                structured.to_string()
+            };
+            return CallResult {
+                outcome: Outcome::Ok,
+                is_error: false,
+                text,
+                structured,
+                rate_limit,
+                upstream_status: Some(status),
+            };
+        }
+
+        let upstream_message = self
+            .integration
+            .error_message(&response.body)
+            .unwrap_or_else(|| response.status.canonical_reason().unwrap_or("error").to_owned());
+        let mut error = json!({
+            "kind": "upstream_error",
+            "status": status,
+            "message": upstream_message,
+        });
+        if let Some(body) = &body {
+            error["upstream_body"] = body.clone();
+        }
+        let (outcome, advice) = match status {
+            429 => (
+                Outcome::RateLimited,
+                match rate_limit {
+                    Some(rl) => format!(
+                        "{title}'s rate limit is reached (ratelimit-limit {}, ratelimit-remaining {}, ratelimit-reset {} s). \
+                         deskgate does not retry: wait {} seconds before calling {title} again.",
+                        rl.limit, rl.remaining, rl.reset, rl.reset
+                    ),
+                    None => format!("{title}'s rate limit is reached. deskgate does not retry: wait before calling again."),
+                },
+            ),
+            401 => (
+                Outcome::UpstreamClientError,
+                format!("{title} refused the account's credentials; an operator must reconnect the account in deskgate."),
+            ),
+            403 => (
+                Outcome::UpstreamClientError,
+                format!("{title} says the connected user may not do this (permissions, scopes or a quota)."),
+            ),
+            404 => (
+                Outcome::UpstreamClientError,
+                "Nothing exists at that id. Check the id, e.g. with the matching list tool.".to_owned(),
+            ),
+            409 => (
+                Outcome::UpstreamClientError,
+                "The change conflicts with the current state of the resource.".to_owned(),
+            ),
+            400..=499 => (
+                Outcome::UpstreamClientError,
+                format!("{title} rejected the request; fix the arguments named below and call again."),
+            ),
+            _ => (
+                Outcome::UpstreamFailure,
+                format!("{title} failed on its side; the call may be tried again later."),
+            ),
+        };
+        let fields = body
+            .as_ref()
+            .and_then(|b| b.pointer("/error/data"))
+            .filter(|d| d.is_object())
+            .map(|d| format!(" Field errors: {d}."))
+            .unwrap_or_default();
+        let text = format!("{title} answered HTTP {status}: {upstream_message}.{fields} {advice}");
+        let mut structured = json!({ "error": error });
+        if let Some(rl) = rate_limit {
+            structured["ratelimit-limit"] = json!(rl.limit);
+            structured["ratelimit-remaining"] = json!(rl.remaining);
+            structured["ratelimit-reset"] = json!(rl.reset);
+        }
+        CallResult {
+            outcome,
+            is_error: true,
+            text,
+            structured,
+            rate_limit,
+            upstream_status: Some(status),
+        }
+    }
+
+    fn result_from_failure(&self, failure: &CallFailure) -> CallResult {
+        let title = self.integration.title();
+        let (outcome, kind, text) = match failure {
+            CallFailure::Upstream(UpstreamError::Timeout(after)) => (
+                Outcome::UpstreamFailure,
+                "timeout",
+                format!(
+                    "{title} did not answer within {} s. A write may or may not have been applied: check before repeating it.",
+                    after.as_secs()
+                ),
+            ),
+            CallFailure::Upstream(UpstreamError::Interrupted) => (
+                Outcome::UpstreamFailure,
+                "interrupted",
+                format!(
+                    "The connection to {title} broke before an answer arrived. A write may or may not have been applied: check before repeating it."
+                ),
+            ),
+            CallFailure::Upstream(UpstreamError::Unreachable(why)) => (
+                Outcome::UpstreamFailure,
+                "unreachable",
+                format!("{title} could not be reached ({why}); try again later."),
+            ),
+            CallFailure::NeedsReauth(why) => (
+                Outcome::NeedsReauth,
+                "needs_reauth",
+                format!(
+                    "This {title} account must be reconnected in deskgate before tools work again: {why}. Tell the user; retrying will not help."
+                ),
+            ),
+            CallFailure::Internal(why) => {
+                tracing::error!(error = %why, "tool call failed inside deskgate");
+                (
+                    Outcome::UpstreamFailure,
+                    "internal",
+                    "deskgate failed to run this call; try again later.".to_owned(),
+                )
+            }
+        };
+        CallResult {
+            outcome,
+            is_error: true,
+            structured: json!({ "error": { "kind": kind, "message": text } }),
+            text,
+            rate_limit: None,
+            upstream_status: None,
+        }
+    }
+
+    /// Writes the audit record. It is awaited before the call is answered, so a completed call
+    /// is never missing from the log, even if this process dies right after.
+    #[expect(clippy::too_many_arguments, reason = "one flat record; a builder would only hide the fields")]
+    async fn audit(
+        &self,
+        tenant: &Tenant,
+        tool: &str,
+        client: Option<&ClientInfo>,
+        upstream_request: Option<(&str, &str)>,
+        upstream_status: Option<u16>,
+        started: Instant,
+        outcome: Outcome,
+        error: Option<String>,
+    ) {
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let record = ToolCallRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            mcp_server_id: tenant.server.id.clone(),
+            integrated_account_id: tenant.account.id.clone(),
+            at: Timestamp::now(),
+            tool: tool.to_owned(),
+            client_name: client.map(|c| c.name.clone()),
+            client_version: client.map(|c| c.version.clone()),
+            upstream_method: upstream_request.map(|(m, _)| m.to_owned()),
+            upstream_path: upstream_request.map(|(_, p)| p.to_owned()),
+            upstream_status,
+            duration_ms,
+            outcome,
+            error,
+        };
+        tracing::info!(
+            mcp_server.id = %record.mcp_server_id,
+            tool.name = %record.tool,
+            upstream.status = record.upstream_status,
+            outcome = record.outcome.as_str(),
+            duration_ms,
+            "tool call"
+        );
+        if let Err(e) = self.store.insert_tool_call(&record).await {
+            tracing::error!(error = %e, mcp_server.id = %record.mcp_server_id, "could not write the audit record");
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().take(300).collect()
+}
