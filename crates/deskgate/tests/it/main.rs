@@ -1,0 +1,8 @@
+//! deskgate's integration tests: one binary, a shared `support` module, real servers on
+//! loopback ports (deskgate and the Gorgias sandbox), SQLite always and PostgreSQL when
+//! `DESKGATE_TEST_POSTGRES_URL` is set.
+
+mod support;
+
+mod api;
+mod mcp;

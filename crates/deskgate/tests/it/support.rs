@@ -1,0 +1,298 @@
+//! What every integration test shares: a real deskgate server on a loopback port, a real Gorgias
+//! sandbox on another, an HTTP client, captured logs, and the database backend to run on.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use deskgate::app::App;
+use deskgate::config::Config;
+use gorgias_sandbox::{Sandbox, SandboxConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests use, when `DESKGATE_TEST_POSTGRES_URL` is set. Without it the
+/// PostgreSQL variants skip (and say so); CI always sets it.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("DESKGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A fresh database for one test: a SQLite file in a temp dir, or a new PostgreSQL database.
+pub async fn fresh_database(backend: Backend) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("deskgate-it-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Some(format!("sqlite:{}", dir.join("deskgate.db").display()))
+        }
+        Backend::Postgres => {
+            let Some(url) = postgres_url() else {
+                eprintln!("DESKGATE_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant");
+                return None;
+            };
+            use sqlx::Connection;
+            let name = format!("deskgate_it_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .expect("create a test database");
+            let mut parsed = url::Url::parse(&url).expect("DESKGATE_TEST_POSTGRES_URL is a URL");
+            parsed.set_path(&format!("/{name}"));
+            Some(parsed.to_string())
+        }
+    }
+}
+
+/// Logs of the whole test binary, so tests can assert that no secret ever reaches a log line.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.get_or_init(init_logs).lock().unwrap()).into_owned()
+}
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = buffer.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=warn,h2=warn,reqwest=warn,rustls=warn"))
+        .with_writer(move || LogWriter(writer.clone()))
+        .with_ansi(false)
+        .try_init();
+    buffer
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A running deskgate with its own database, a sandbox to connect to, and an admin token.
+pub struct TestServer {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub sandbox: Sandbox,
+    pub admin_token: String,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Options {
+    pub backend: Backend,
+    pub sandbox: SandboxConfig,
+    pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            sandbox: SandboxConfig {
+                api_key: format!("sandbox-key-{}", uuid::Uuid::new_v4().simple()),
+                ..SandboxConfig::default()
+            },
+            configure: Box::new(|_| {}),
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await.expect("SQLite always runs")
+    }
+
+    /// `None` when the backend is PostgreSQL and no test database is configured.
+    pub async fn start_on(backend: Backend) -> Option<Self> {
+        Self::start_with(Options {
+            backend,
+            ..Options::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: Options) -> Option<Self> {
+        LOGS.get_or_init(init_logs);
+        let database_url = fresh_database(options.backend).await?;
+        let sandbox = Sandbox::start(options.sandbox).await.expect("start the sandbox");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let admin_token = format!("admin-{}", uuid::Uuid::new_v4());
+        let mut config = Config::new(addr, database_url);
+        config.allow_custom_upstream = true;
+        config.admin_token = Some(admin_token.clone().into());
+        config.vault_key = Some(deskgate::vault::Vault::generate_key_spec().into());
+        config.sweep_interval = Duration::from_millis(200);
+        (options.configure)(&mut config);
+        let app = App::build(config).await.expect("deskgate builds");
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server_app = app.clone();
+        let task = tokio::spawn(async move {
+            deskgate::server::serve(server_app, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Some(Self {
+            base: format!("http://{addr}"),
+            addr,
+            app,
+            sandbox,
+            admin_token,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+
+    /// Sends a management API request as the admin; returns status and JSON body (Null if none).
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.api_as(&self.admin_token.clone(), method, path, body).await
+    }
+
+    pub async fn api_as(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("deskgate answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    /// The credentials body that connects the sandbox account.
+    pub fn sandbox_account_body(&self) -> Value {
+        let c = self.sandbox.config();
+        json!({
+            "integration": "gorgias",
+            "name": "Sandbox",
+            "credentials": {"subdomain": c.subdomain, "email": c.email, "api_key": c.api_key},
+            "api_base_url": self.sandbox.base_url(),
+        })
+    }
+
+    /// Connects the sandbox account; returns its id.
+    pub async fn connect_sandbox(&self) -> String {
+        let (status, body) = self
+            .api(reqwest::Method::POST, "/integrated-account", Some(self.sandbox_account_body()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Mints an MCP server; returns (server id, URL).
+    pub async fn mint(&self, account_id: &str, body: Value) -> (String, String) {
+        let (status, created) = self
+            .api(reqwest::Method::POST, &format!("/integrated-account/{account_id}/mcp"), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        (
+            created["id"].as_str().unwrap().to_owned(),
+            created["url"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// A minimal MCP client over Streamable HTTP, for tests that need to see raw replies and headers.
+/// (End-to-end tests with real third-party clients live in `tests/e2e`.)
+pub struct RawMcp {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub protocol_version: String,
+}
+
+pub struct RawReply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl RawMcp {
+    pub fn new(url: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            url: url.to_owned(),
+            protocol_version: "2025-11-25".to_owned(),
+        }
+    }
+
+    pub async fn post(&self, message: Value) -> RawReply {
+        self.post_with(message, &[]).await
+    }
+
+    pub async fn post_with(&self, message: Value, headers: &[(&str, &str)]) -> RawReply {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", &self.protocol_version)
+            .json(&message);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("deskgate answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
+        RawReply { status, headers, body }
+    }
+
+    pub async fn initialize(&self) -> RawReply {
+        let reply = self
+            .post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": self.protocol_version, "capabilities": {},
+                "clientInfo": {"name": "deskgate-tests", "version": "1.0"}}}))
+            .await;
+        let _ = self.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        reply
+    }
+
+    pub async fn list_tools(&self) -> Vec<Value> {
+        let reply = self.post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["result"]["tools"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn call(&self, tool: &str, arguments: Value) -> RawReply {
+        self.post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}))
+            .await
+    }
+}
+
+/// The time now plus `secs`, as RFC 3339.
+pub fn in_secs(secs: i64) -> String {
+    deskgate::timestamp::Timestamp::now().plus_secs(secs).to_rfc3339()
+}
