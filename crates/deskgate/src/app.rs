@@ -21,6 +21,7 @@ pub struct App {
     pub integration: Integration,
     pub upstream: Upstream,
     pub tenants: TenantCache,
+    pub refresh_locks: crate::oauth::RefreshLocks,
     /// The base of the URLs handed out.
     pub public_url: String,
 }
@@ -66,6 +67,7 @@ impl App {
         Ok(Arc::new(App {
             upstream: Upstream::new(config.upstream_timeout),
             tenants: TenantCache::new(config.tenant_cache_ttl),
+            refresh_locks: Default::default(),
             integration,
             store,
             vault,

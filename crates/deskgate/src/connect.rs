@@ -168,8 +168,7 @@ impl App {
         if !self.store.delete_account(id).await? {
             return Err(ApiError::NotFound("integrated account"));
         }
-        self.tenants.invalidate_all();
-        self.integration.forget_account(id);
+        self.after_credentials_change(id);
         tracing::info!(integrated_account.id = %id, "account deleted with its MCP servers");
         Ok(())
     }
@@ -187,22 +186,34 @@ impl App {
         serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain)).map_err(ApiError::internal)
     }
 
-    /// The `Authorization` header value an account's upstream calls carry.
+    /// The `Authorization` header value an account's upstream calls carry (an OAuth token is
+    /// refreshed first when it is about to expire).
     pub async fn authorization(
         &self,
         account: &IntegratedAccount,
         sealed_credentials: &[u8],
     ) -> Result<SecretString, crate::tool_calls::CallFailure> {
+        match account.auth_type {
+            AuthType::Oauth2 => self.oauth_bearer(account, sealed_credentials).await,
+            AuthType::ApiKey => match self.open_sealed(account, sealed_credentials)? {
+                Credentials::ApiKey { email, api_key } => Ok(upstream::basic_authorization(&email, &api_key)),
+                Credentials::Oauth2 { access_token, .. } => Ok(upstream::bearer_authorization(&access_token)),
+            },
+        }
+    }
+
+    /// Opens an account's sealed credentials.
+    pub(crate) fn open_sealed(
+        &self,
+        account: &IntegratedAccount,
+        sealed_credentials: &[u8],
+    ) -> Result<Credentials, crate::tool_calls::CallFailure> {
         let plain = self
             .vault
             .open(&account.id, sealed_credentials)
             .map_err(|e| crate::tool_calls::CallFailure::Internal(e.to_string()))?;
-        let credentials: Credentials = serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
-            .map_err(|e| crate::tool_calls::CallFailure::Internal(format!("stored credentials do not parse: {e}")))?;
-        Ok(match credentials {
-            Credentials::ApiKey { email, api_key } => upstream::basic_authorization(&email, &api_key),
-            Credentials::Oauth2 { access_token, .. } => upstream::bearer_authorization(&access_token),
-        })
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(|e| crate::tool_calls::CallFailure::Internal(format!("stored credentials do not parse: {e}")))
     }
 
     /// Validates API-key credentials and proves them against Gorgias.
@@ -260,7 +271,7 @@ impl App {
 }
 
 /// A custom upstream base: an absolute http(s) URL with a host and nothing after it.
-fn validate_base_url(raw: &str) -> Result<String, ConnectError> {
+pub(crate) fn validate_base_url(raw: &str) -> Result<String, ConnectError> {
     let bad = || {
         ConnectError::InvalidInput(format!(
             "api_base_url {raw:?} must be an http(s) URL with a host and no path, such as http://127.0.0.1:8081"

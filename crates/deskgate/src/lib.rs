@@ -28,6 +28,7 @@ pub mod error;
 pub mod integration;
 pub mod mcp;
 pub mod mcp_servers;
+pub mod oauth;
 pub mod server;
 pub mod store;
 pub mod tenants;

@@ -38,7 +38,8 @@ async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, &'static str) {
     }
 }
 
-/// Serves until `shutdown` resolves. Also runs the expiry sweeper.
+/// Serves until `shutdown` resolves. Also runs the background work: the expiry sweeper and
+/// OAuth upkeep.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -64,6 +65,12 @@ async fn sweep_forever(app: Arc<App>) {
         tick.tick().await;
         if let Err(e) = app.sweep_expired().await {
             tracing::warn!(error = %e, "expiry sweep failed; will retry");
+        }
+        if let Err(e) = app.sweep_oauth_states().await {
+            tracing::warn!(error = %e, "sweeping unfinished OAuth flows failed; will retry");
+        }
+        if let Err(e) = app.refresh_expiring_tokens().await {
+            tracing::warn!(error = %e, "refreshing expiring OAuth tokens failed; will retry");
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use integration_spec::RateLimit;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::AccountStatus;
+use crate::accounts::{AccountStatus, AuthType};
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallRecord};
 use crate::tenants::Tenant;
@@ -127,16 +127,25 @@ impl App {
         }
         let authorization = self.authorization(&tenant.account, &tenant.sealed_credentials).await?;
         let base_url = self.integration.base_url(&tenant.account.context);
-        let response = self
-            .upstream
-            .send(
-                &Target {
-                    base_url: &base_url,
-                    authorization: &authorization,
-                },
-                request,
-            )
-            .await?;
+        let target = Target {
+            base_url: &base_url,
+            authorization: &authorization,
+        };
+        let response = self.upstream.send(&target, request).await?;
+        if response.status == http::StatusCode::UNAUTHORIZED && tenant.account.auth_type == AuthType::Oauth2 {
+            // The access token died early (revoked, or the clock disagrees): refresh once and
+            // send once more. This is the only second request deskgate ever makes for a call,
+            // and only because the first one never reached the account.
+            let fresh = self
+                .refresh_oauth(&tenant.account.id, tenant.account.credentials_version)
+                .await?;
+            let authorization = self.authorization(&fresh.account, &fresh.sealed_credentials).await?;
+            let target = Target {
+                base_url: &base_url,
+                authorization: &authorization,
+            };
+            return Ok(self.upstream.send(&target, request).await?);
+        }
         Ok(response)
     }
 

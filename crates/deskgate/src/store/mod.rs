@@ -184,6 +184,40 @@ impl Store {
         on_backend!(self, s => s.list_tool_calls(account_id, query).await)
     }
 
+    // --- OAuth ---
+
+    pub async fn upsert_oauth_app(&self, app: &OAuthAppRow) -> Result<(), StoreError> {
+        on_backend!(self, s => s.upsert_oauth_app(app).await)
+    }
+
+    pub async fn get_oauth_app(&self, integration: &str) -> Result<Option<OAuthAppRow>, StoreError> {
+        on_backend!(self, s => s.get_oauth_app(integration).await)
+    }
+
+    pub async fn insert_oauth_state(&self, state: &OAuthStateRow) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_oauth_state(state).await)
+    }
+
+    pub async fn take_oauth_state(&self, state_hash: &str) -> Result<Option<OAuthStateRow>, StoreError> {
+        on_backend!(self, s => s.take_oauth_state(state_hash).await)
+    }
+
+    pub async fn delete_expired_oauth_states(&self, now: Timestamp) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.delete_expired_oauth_states(now).await)
+    }
+
+    pub async fn acquire_refresh_lease(&self, account_id: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.acquire_refresh_lease(account_id, now, until).await)
+    }
+
+    pub async fn release_refresh_lease(&self, account_id: &str) -> Result<(), StoreError> {
+        on_backend!(self, s => s.release_refresh_lease(account_id).await)
+    }
+
+    pub async fn oauth_accounts_expiring(&self, before: Timestamp) -> Result<Vec<String>, StoreError> {
+        on_backend!(self, s => s.oauth_accounts_expiring(before).await)
+    }
+
     /// Calls per MCP server of one account since `since`.
     pub async fn tool_call_counts_since(
         &self,
@@ -208,6 +242,29 @@ pub struct CredentialsUpdate<'a> {
 }
 
 // --- rows: what the portable queries read, turned into domain types here ---
+
+/// An OAuth app as stored: its secret sealed (owner: the integration name).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthAppRow {
+    pub integration: String,
+    pub client_id: String,
+    pub client_secret: Vec<u8>,
+    pub redirect_url: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A connect flow in progress, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthStateRow {
+    pub state_hash: String,
+    pub binding_hash: String,
+    pub integration: String,
+    pub subdomain: String,
+    pub api_base_url: Option<String>,
+    pub code_verifier: Vec<u8>,
+    pub account_id: Option<String>,
+    pub expires_at: i64,
+}
 
 #[derive(sqlx::FromRow)]
 struct ApiTokenRow {

@@ -382,6 +382,131 @@ macro_rules! portable_queries {
                 .fetch_all(&self.pool)
                 .await?)
             }
+
+            pub async fn upsert_oauth_app(
+                &self,
+                app: &$crate::store::OAuthAppRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_apps (integration, client_id, client_secret, redirect_url, updated_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (integration) DO UPDATE SET client_id = $2, client_secret = $3, redirect_url = $4,
+                        updated_at = $5",
+                )
+                .bind(&app.integration)
+                .bind(&app.client_id)
+                .bind(&app.client_secret)
+                .bind(&app.redirect_url)
+                .bind(app.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn get_oauth_app(
+                &self,
+                integration: &str,
+            ) -> Result<Option<$crate::store::OAuthAppRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::store::OAuthAppRow>(
+                    "SELECT integration, client_id, client_secret, redirect_url, updated_at FROM oauth_apps
+                     WHERE integration = $1",
+                )
+                .bind(integration)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            pub async fn insert_oauth_state(
+                &self,
+                state: &$crate::store::OAuthStateRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_states (state_hash, binding_hash, integration, subdomain, api_base_url,
+                        code_verifier, account_id, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&state.state_hash)
+                .bind(&state.binding_hash)
+                .bind(&state.integration)
+                .bind(&state.subdomain)
+                .bind(&state.api_base_url)
+                .bind(&state.code_verifier)
+                .bind(&state.account_id)
+                .bind(state.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            /// Removes and returns a state: a state is good for one callback only.
+            pub async fn take_oauth_state(
+                &self,
+                state_hash: &str,
+            ) -> Result<Option<$crate::store::OAuthStateRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::store::OAuthStateRow>(
+                    "DELETE FROM oauth_states WHERE state_hash = $1
+                     RETURNING state_hash, binding_hash, integration, subdomain, api_base_url, code_verifier,
+                        account_id, expires_at",
+                )
+                .bind(state_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            pub async fn delete_expired_oauth_states(
+                &self,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            /// Takes the account's refresh lease when nobody holds a live one; returns whether
+            /// this caller got it.
+            pub async fn acquire_refresh_lease(
+                &self,
+                account_id: &str,
+                now: $crate::timestamp::Timestamp,
+                until: $crate::timestamp::Timestamp,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE integrated_accounts SET refresh_lease_until = $3
+                     WHERE id = $1 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $2)",
+                )
+                .bind(account_id)
+                .bind(now.millis())
+                .bind(until.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn release_refresh_lease(&self, account_id: &str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE integrated_accounts SET refresh_lease_until = NULL WHERE id = $1")
+                    .bind(account_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            /// OAuth accounts whose access token expires before `before` (for refreshing ahead).
+            pub async fn oauth_accounts_expiring(
+                &self,
+                before: $crate::timestamp::Timestamp,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                let ids = sqlx::query_as::<$db, (String,)>(
+                    "SELECT id FROM integrated_accounts
+                     WHERE auth_type = 'oauth2' AND status = 'active' AND access_token_expires_at IS NOT NULL
+                       AND access_token_expires_at <= $1",
+                )
+                .bind(before.millis())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(ids.into_iter().map(|(id,)| id).collect())
+            }
         }
     };
 }
