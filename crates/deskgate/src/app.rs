@@ -64,7 +64,7 @@ impl App {
             .as_ref()
             .map(|u| u.as_str().trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{}", config.listen));
-        Ok(Arc::new(App {
+        let app = Arc::new(App {
             upstream: Upstream::new(config.upstream_timeout),
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
@@ -73,6 +73,13 @@ impl App {
             vault,
             public_url,
             config,
-        }))
+        });
+        if let Some(oauth) = &app.config.oauth_app {
+            app.set_oauth_app(&oauth.client_id, &oauth.client_secret, oauth.redirect_url.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("the OAuth app settings are not usable: {e}"))?;
+            tracing::info!("OAuth app settings stored (secret sealed)");
+        }
+        Ok(app)
     }
 }

@@ -79,6 +79,12 @@ pub struct ServeArgs {
     /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
     #[arg(long)]
     pub demo: bool,
+    /// The Gorgias OAuth app's client id (its secret comes from DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET).
+    #[arg(long, env = "DESKGATE_GORGIAS_OAUTH_CLIENT_ID")]
+    pub gorgias_oauth_client_id: Option<String>,
+    /// Where Gorgias sends the browser back (default: <public URL>/connect/gorgias/callback).
+    #[arg(long, env = "DESKGATE_GORGIAS_OAUTH_REDIRECT_URL")]
+    pub gorgias_oauth_redirect_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -95,6 +101,14 @@ impl ServeArgs {
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+            oauth_app: match (&self.gorgias_oauth_client_id, env_secret("DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET")) {
+                (Some(client_id), Some(client_secret)) => Some(crate::config::OAuthAppConfig {
+                    client_id: client_id.clone(),
+                    client_secret,
+                    redirect_url: self.gorgias_oauth_redirect_url.clone(),
+                }),
+                _ => None,
+            },
             ..Config::new(self.listen, self.database.database_url.clone())
         }
     }

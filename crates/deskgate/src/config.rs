@@ -39,6 +39,16 @@ pub struct Config {
     pub tenant_cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// The OAuth app to register at start-up (client id, secret, optional redirect URL).
+    pub oauth_app: Option<OAuthAppConfig>,
+}
+
+/// OAuth app settings given on the command line or in the environment.
+#[derive(Debug, Clone)]
+pub struct OAuthAppConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_url: Option<String>,
 }
 
 impl Config {
@@ -59,6 +69,7 @@ impl Config {
             custom_fields_ttl: Duration::from_secs(60),
             tenant_cache_ttl: Duration::from_secs(1),
             max_body_bytes: 1024 * 1024,
+            oauth_app: None,
         }
     }
 }

@@ -35,5 +35,6 @@ pub mod tenants;
 pub mod timestamp;
 pub mod tokens;
 pub mod tool_calls;
+pub mod ui;
 pub mod upstream;
 pub mod vault;

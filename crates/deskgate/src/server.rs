@@ -19,6 +19,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(crate::api::router())
         .merge(crate::mcp::router(&app))
+        .merge(crate::ui::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(app.config.max_body_bytes))

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod mcp_servers;
+pub mod oauth_app;
 pub mod openapi;
 pub mod tokens;
 
@@ -45,6 +46,7 @@ pub fn router() -> Router<Arc<App>> {
                 .delete(mcp_servers::delete),
         )
         .route("/integrated-account/{id}/mcp/{mcp_id}/logs", get(mcp_servers::logs))
+        .route("/oauth-app/{integration}", get(oauth_app::get).put(oauth_app::set))
         .route("/openapi.json", get(openapi::document))
 }
 

@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
         super::accounts::delete, super::accounts::tools,
         super::mcp_servers::create, super::mcp_servers::list, super::mcp_servers::get,
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
+        super::oauth_app::set, super::oauth_app::get,
     ),
     modifiers(&BearerAuth),
 )]

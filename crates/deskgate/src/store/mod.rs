@@ -218,6 +218,24 @@ impl Store {
         on_backend!(self, s => s.oauth_accounts_expiring(before).await)
     }
 
+    // --- console sessions ---
+
+    pub async fn insert_console_session(&self, session: &ConsoleSessionRow) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_console_session(session).await)
+    }
+
+    pub async fn find_console_session(&self, id_hash: &str, now: Timestamp) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        on_backend!(self, s => s.find_console_session(id_hash, now).await)
+    }
+
+    pub async fn delete_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        on_backend!(self, s => s.delete_console_session(id_hash).await)
+    }
+
+    pub async fn delete_expired_console_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.delete_expired_console_sessions(now).await)
+    }
+
     /// Calls per MCP server of one account since `since`.
     pub async fn tool_call_counts_since(
         &self,
@@ -251,6 +269,16 @@ pub struct OAuthAppRow {
     pub client_secret: Vec<u8>,
     pub redirect_url: Option<String>,
     pub updated_at: i64,
+}
+
+/// A console sign-in, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsoleSessionRow {
+    pub id_hash: String,
+    pub api_token_id: String,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 /// A connect flow in progress, as stored.

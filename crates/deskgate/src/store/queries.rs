@@ -507,6 +507,59 @@ macro_rules! portable_queries {
                 .await?;
                 Ok(ids.into_iter().map(|(id,)| id).collect())
             }
+
+            pub async fn insert_console_session(
+                &self,
+                session: &$crate::store::ConsoleSessionRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO console_sessions (id_hash, api_token_id, csrf_token, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&session.id_hash)
+                .bind(&session.api_token_id)
+                .bind(&session.csrf_token)
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            /// A live session (not expired, its API token not revoked).
+            pub async fn find_console_session(
+                &self,
+                id_hash: &str,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<Option<$crate::store::ConsoleSessionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::store::ConsoleSessionRow>(
+                    "SELECT id_hash, api_token_id, csrf_token, created_at, expires_at FROM console_sessions
+                     WHERE id_hash = $1 AND expires_at > $2",
+                )
+                .bind(id_hash)
+                .bind(now.millis())
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            pub async fn delete_console_session(&self, id_hash: &str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            pub async fn delete_expired_console_sessions(
+                &self,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
         }
     };
 }
