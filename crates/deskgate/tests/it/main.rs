@@ -6,4 +6,5 @@ mod support;
 
 mod api;
 mod mcp;
+mod oauth;
 mod store;
