@@ -1,0 +1,690 @@
+//! Tools derived from a definition: one per documented method, each with its input schema,
+//! annotations, tags, compiled validator and request template. Built once; cheap to clone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+
+use crate::custom_fields::{self, CustomFields};
+use crate::definition::{Binding, Body, CURSOR_ARG, Definition, LIMIT_ARG, Method, SchemaExtras};
+use crate::filter::ToolFilter;
+use crate::naming::MethodKind;
+use crate::plan::BodyEncoding;
+use crate::rules::Rule;
+use crate::schema::{REF_PREFIX, ref_name, refs_in};
+
+/// MCP tool annotations (hints for clients; ChatGPT asks for confirmation on anything that is not
+/// read-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Annotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+impl Annotations {
+    /// Defaults by method kind, and for custom methods by HTTP verb; the data may override each.
+    pub(crate) fn default_for(kind: MethodKind, http_method: &str) -> Annotations {
+        let read_only = matches!(kind, MethodKind::List | MethodKind::Get)
+            || (kind == MethodKind::Custom && http_method == "GET");
+        Annotations {
+            read_only,
+            destructive: kind == MethodKind::Delete
+                || (kind == MethodKind::Custom && http_method == "DELETE"),
+            idempotent: read_only || matches!(http_method, "PUT" | "DELETE"),
+            open_world: false,
+        }
+    }
+
+    /// The MCP form: `{"readOnlyHint": .., "destructiveHint": .., "idempotentHint": .., "openWorldHint": ..}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "readOnlyHint": self.read_only,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": self.open_world,
+        })
+    }
+}
+
+/// One step of the way from the arguments to an instance of a shared schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(String),
+    Each,
+}
+
+/// Where a shared schema with defaults or rules is used inside a tool's arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub path: Vec<Step>,
+    pub extras: Arc<SchemaExtras>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum TemplateBody {
+    None,
+    /// Object body: these arguments go into it.
+    Object(Vec<String>),
+    /// The body is this argument's value.
+    Wrapped(String),
+}
+
+/// Everything `plan` needs besides the schema.
+#[derive(Debug)]
+pub(crate) struct Template {
+    pub resource: String,
+    pub http_method: String,
+    pub path: String,
+    pub path_params: Vec<String>,
+    pub query: Vec<String>,
+    pub body: TemplateBody,
+    pub body_encoding: BodyEncoding,
+    /// `(cursor query param, limit query param)` when paginated.
+    pub pagination: Option<(String, String)>,
+    pub defaults: Map<String, Value>,
+    pub rules: Vec<Rule>,
+    pub instances: Vec<Instance>,
+    pub bindings: Vec<Binding>,
+    pub example: Option<Map<String, Value>>,
+    /// The schema before any account's custom fields.
+    pub base_schema: Arc<Map<String, Value>>,
+}
+
+pub(crate) struct ToolInner {
+    pub validator: jsonschema::Validator,
+    pub template: Arc<Template>,
+    /// This account's custom fields per binding source, when the schema was completed.
+    pub fields: Option<Arc<CustomFields>>,
+}
+
+/// One MCP tool.
+#[derive(Clone)]
+pub struct Tool {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub resource: String,
+    pub method: String,
+    pub kind: MethodKind,
+    /// Sorted, deduplicated: the resource's tags and the method's.
+    pub tags: Vec<String>,
+    pub input_schema: Arc<Map<String, Value>>,
+    pub annotations: Annotations,
+    pub(crate) inner: Arc<ToolInner>,
+}
+
+impl fmt::Debug for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tool {
+    /// Whether the tool returns one page of a cursor-paginated list (it then takes `limit` and
+    /// `next_cursor`).
+    pub fn is_list(&self) -> bool {
+        self.inner.template.pagination.is_some()
+    }
+
+    /// The upstream HTTP method and path template, e.g. `("GET", "/api/tickets/{id}")`.
+    pub fn endpoint(&self) -> (&str, &str) {
+        (&self.inner.template.http_method, &self.inner.template.path)
+    }
+
+    /// The MCP `tools/list` entry.
+    pub fn to_json(&self) -> Value {
+        let mut annotations = self.annotations.to_json();
+        annotations["title"] = Value::String(self.title.clone());
+        json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": Value::Object((*self.input_schema).clone()),
+            "annotations": annotations,
+        })
+    }
+}
+
+/// Why a catalog cannot be built from a (loaded) definition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("tool `{tool}`: its input schema does not compile: {message}")]
+    Schema { tool: String, message: String },
+    #[error("tool `{tool}`: its example arguments are not valid: {message}")]
+    Example { tool: String, message: String },
+}
+
+struct CatalogInner {
+    integration: String,
+    tools: Vec<Tool>,
+    index: HashMap<String, usize>,
+    undocumented: Vec<String>,
+}
+
+/// Every tool of a definition.
+#[derive(Clone)]
+pub struct Catalog {
+    inner: Arc<CatalogInner>,
+}
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Catalog")
+            .field("integration", &self.inner.integration)
+            .field("tools", &self.inner.tools.len())
+            .finish()
+    }
+}
+
+pub(crate) fn compile(schema: &Map<String, Value>) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&Value::Object(schema.clone()))
+        .map_err(|e| e.to_string())
+}
+
+impl Catalog {
+    pub fn build(definition: &Definition) -> Result<Catalog, BuildError> {
+        let extras: HashMap<&str, Arc<SchemaExtras>> = definition
+            .schema_extras
+            .iter()
+            .filter(|(_, e)| !e.defaults.is_empty() || !e.rules.is_empty())
+            .map(|(n, e)| (n.as_str(), Arc::new(e.clone())))
+            .collect();
+        let mut tools = Vec::new();
+        for method in &definition.methods {
+            if method.doc.is_some() {
+                tools.push(build_tool(definition, method, &extras)?);
+            }
+        }
+        for tool in &tools {
+            let example = tool.example_arguments(&|_| None);
+            tool.plan(&example).map_err(|e| BuildError::Example {
+                tool: tool.name.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let undocumented = definition
+            .undocumented()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        Ok(Self::from_tools(
+            definition.name().to_owned(),
+            tools,
+            undocumented,
+        ))
+    }
+
+    fn from_tools(integration: String, tools: Vec<Tool>, undocumented: Vec<String>) -> Catalog {
+        let index = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        Catalog {
+            inner: Arc::new(CatalogInner {
+                integration,
+                tools,
+                index,
+                undocumented,
+            }),
+        }
+    }
+
+    pub fn integration(&self) -> &str {
+        &self.inner.integration
+    }
+
+    /// In definition order: files by name, then resources and methods as written.
+    pub fn tools(&self) -> &[Tool] {
+        &self.inner.tools
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.inner.index.get(name).map(|&i| &self.inner.tools[i])
+    }
+
+    /// Every tag some tool carries, sorted.
+    pub fn tags(&self) -> Vec<&str> {
+        let mut tags: Vec<&str> = self
+            .inner
+            .tools
+            .iter()
+            .flat_map(|t| t.tags.iter().map(String::as_str))
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        tags
+    }
+
+    /// Every method name some tool uses, sorted.
+    pub fn methods(&self) -> Vec<&str> {
+        let mut methods: Vec<&str> = self.inner.tools.iter().map(|t| t.method.as_str()).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+
+    /// The catalog with one account's custom fields written into the schemas (and validators)
+    /// of the tools that take custom-field values. Tools without such arguments are shared.
+    pub fn with_custom_fields(&self, fields: &CustomFields) -> Catalog {
+        let fields = Arc::new(fields.clone());
+        let tools = self
+            .inner
+            .tools
+            .iter()
+            .map(|tool| {
+                let template = &tool.inner.template;
+                if template.bindings.is_empty()
+                    || !template
+                        .bindings
+                        .iter()
+                        .any(|b| fields.has_source(&b.source))
+                {
+                    return tool.clone();
+                }
+                let mut schema = (*template.base_schema).clone();
+                custom_fields::complete(&mut schema, &template.bindings, &fields);
+                // The completed schema is generated from validated data; if it still failed to
+                // compile, the base tool keeps working rather than losing the tool.
+                let Ok(validator) = compile(&schema) else {
+                    return tool.clone();
+                };
+                Tool {
+                    input_schema: Arc::new(schema),
+                    inner: Arc::new(ToolInner {
+                        validator,
+                        template: template.clone(),
+                        fields: Some(fields.clone()),
+                    }),
+                    ..tool.clone()
+                }
+            })
+            .collect();
+        Self::from_tools(
+            self.inner.integration.clone(),
+            tools,
+            self.inner.undocumented.clone(),
+        )
+    }
+
+    /// The MCP `tools/list` array for the tools that pass `filter`.
+    pub fn tools_list_json(&self, filter: &ToolFilter) -> Value {
+        Value::Array(
+            self.inner
+                .tools
+                .iter()
+                .filter(|t| filter.matches(t))
+                .map(Tool::to_json)
+                .collect(),
+        )
+    }
+
+    pub fn summary(&self) -> Summary {
+        let list = self.tools_list_json(&ToolFilter::all());
+        let bytes = serde_json::to_vec(&list).map(|v| v.len()).unwrap_or(0);
+        let mut tags: BTreeMap<String, usize> = BTreeMap::new();
+        let mut methods: BTreeMap<String, usize> = BTreeMap::new();
+        let mut schema_bytes = Vec::new();
+        for t in self.tools() {
+            for tag in &t.tags {
+                *tags.entry(tag.clone()).or_default() += 1;
+            }
+            *methods.entry(t.method.clone()).or_default() += 1;
+            let size = serde_json::to_vec(&t.to_json())
+                .map(|v| v.len())
+                .unwrap_or(0);
+            schema_bytes.push((t.name.clone(), size));
+        }
+        schema_bytes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        schema_bytes.truncate(5);
+        Summary {
+            integration: self.integration().to_owned(),
+            tools: self.tools().len(),
+            read_only_tools: self
+                .tools()
+                .iter()
+                .filter(|t| t.annotations.read_only)
+                .count(),
+            tags: tags.into_iter().collect(),
+            methods: methods.into_iter().collect(),
+            tools_list_bytes: bytes,
+            estimated_tokens: bytes.div_ceil(4),
+            largest_tools: schema_bytes,
+            undocumented: self.inner.undocumented.clone(),
+        }
+    }
+}
+
+/// What `integrations check` prints.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub integration: String,
+    pub tools: usize,
+    pub read_only_tools: usize,
+    /// Tag -> how many tools carry it.
+    pub tags: Vec<(String, usize)>,
+    /// Method -> how many tools use it.
+    pub methods: Vec<(String, usize)>,
+    /// Size of the whole `tools/list` array as compact JSON.
+    pub tools_list_bytes: usize,
+    /// `tools_list_bytes / 4`, the usual rule of thumb for JSON (no tokenizer involved).
+    pub estimated_tokens: usize,
+    /// The five largest tools (their whole `tools/list` entry), in bytes.
+    pub largest_tools: Vec<(String, usize)>,
+    /// Methods without a documentation record (no tool).
+    pub undocumented: Vec<String>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "integration {}: {} tools ({} read-only)",
+            self.integration, self.tools, self.read_only_tools
+        )?;
+        writeln!(
+            f,
+            "tools/list: {} bytes, about {} tokens (bytes / 4)",
+            self.tools_list_bytes, self.estimated_tokens
+        )?;
+        let join = |pairs: &[(String, usize)]| {
+            pairs
+                .iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(f, "tags: {}", join(&self.tags))?;
+        writeln!(f, "methods: {}", join(&self.methods))?;
+        writeln!(f, "largest tools:")?;
+        for (name, bytes) in &self.largest_tools {
+            writeln!(f, "  {name}: {bytes} bytes")?;
+        }
+        if self.undocumented.is_empty() {
+            write!(f, "every method is documented")
+        } else {
+            write!(
+                f,
+                "methods without documentation (no tool): {}",
+                self.undocumented.join(", ")
+            )
+        }
+    }
+}
+
+fn build_tool(
+    definition: &Definition,
+    method: &Method,
+    extras: &HashMap<&str, Arc<SchemaExtras>>,
+) -> Result<Tool, BuildError> {
+    let doc = method
+        .doc
+        .as_ref()
+        .expect("only documented methods get tools");
+    let pagination = &definition.connection.pagination;
+    let mut properties = Map::new();
+    let mut required: Vec<String> = Vec::new();
+    let mut instances = Vec::new();
+
+    for (name, schema) in &doc.path {
+        properties.insert(name.clone(), schema.clone());
+        required.push(name.clone());
+    }
+    for (name, schema) in &doc.query {
+        properties.insert(name.clone(), schema.clone());
+    }
+    required.extend(doc.required_query.iter().cloned());
+    let body = match &doc.body {
+        None => TemplateBody::None,
+        Some(Body::Object(schema)) => {
+            // The body's own shared schema (if it is one) applies to the arguments as a whole.
+            let mut target = schema;
+            while let Some(name) = ref_name(target) {
+                if let Some(e) = extras.get(name) {
+                    instances.push(Instance {
+                        path: vec![],
+                        extras: e.clone(),
+                    });
+                }
+                target = &definition.schemas[name];
+            }
+            let mut names = Vec::new();
+            for (name, prop) in target["properties"].as_object().expect("object body") {
+                properties.insert(name.clone(), prop.clone());
+                names.push(name.clone());
+            }
+            if let Some(req) = target.get("required").and_then(Value::as_array) {
+                required.extend(req.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            TemplateBody::Object(names)
+        }
+        Some(Body::Wrapped { property, schema }) => {
+            properties.insert(property.clone(), schema.clone());
+            required.push(property.clone());
+            TemplateBody::Wrapped(property.clone())
+        }
+    };
+    if method.paginated {
+        properties.insert(
+            LIMIT_ARG.into(),
+            json!({
+                "type": "integer",
+                "minimum": 1,
+                "maximum": method.max_limit,
+                "description": format!("Page size, 1 to {} (default {}).", method.max_limit, pagination.default_limit),
+            }),
+        );
+        properties.insert(
+            CURSOR_ARG.into(),
+            json!({
+                "type": "string",
+                "description": "Omit for the first page. For the next page, pass the previous response's `meta.next_cursor` exactly as received: it is opaque, never build or change it.",
+            }),
+        );
+    }
+    // Data defaults show in the schema too, so the model knows what an omission means.
+    for (name, value) in &doc.defaults {
+        if let Some(Value::Object(prop)) = properties.get_mut(name) {
+            prop.insert("default".into(), value.clone());
+        }
+    }
+    for (name, prop) in &properties {
+        collect_instances(
+            prop,
+            vec![Step::Key(name.clone())],
+            definition,
+            extras,
+            &mut instances,
+        );
+    }
+
+    let mut root = Map::new();
+    root.insert("type".into(), json!("object"));
+    root.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        required.retain(|r| seen.insert(r.clone()));
+        root.insert("required".into(), json!(required));
+    }
+    root.insert("additionalProperties".into(), Value::Bool(false));
+    let input_schema = share_or_inline(Value::Object(root), &definition.schemas);
+    let Value::Object(input_schema) = input_schema else {
+        unreachable!("the root is an object")
+    };
+    let validator = compile(&input_schema).map_err(|message| BuildError::Schema {
+        tool: method.tool_name.clone(),
+        message,
+    })?;
+    let input_schema = Arc::new(input_schema);
+    let template = Template {
+        resource: method.resource.clone(),
+        http_method: method.http_method.clone(),
+        path: method.path.clone(),
+        path_params: method.path_params.clone(),
+        query: doc.query.keys().cloned().collect(),
+        body,
+        body_encoding: method.body_encoding,
+        pagination: method.paginated.then(|| {
+            (
+                pagination.cursor_param.clone(),
+                pagination.limit_param.clone(),
+            )
+        }),
+        defaults: doc.defaults.clone(),
+        rules: doc.rules.clone(),
+        instances,
+        bindings: doc.custom_fields.clone(),
+        example: doc.example.clone(),
+        base_schema: input_schema.clone(),
+    };
+    Ok(Tool {
+        name: method.tool_name.clone(),
+        title: doc.title.clone(),
+        description: doc.description.clone(),
+        resource: method.resource.clone(),
+        method: method.method.clone(),
+        kind: method.kind,
+        tags: method.tags.clone(),
+        input_schema,
+        annotations: method.annotations,
+        inner: Arc::new(ToolInner {
+            validator,
+            template: Arc::new(template),
+            fields: None,
+        }),
+    })
+}
+
+/// Finds the shared schemas with defaults or rules below `schema`, with their instance paths.
+fn collect_instances(
+    schema: &Value,
+    path: Vec<Step>,
+    definition: &Definition,
+    extras: &HashMap<&str, Arc<SchemaExtras>>,
+    out: &mut Vec<Instance>,
+) {
+    if let Some(name) = ref_name(schema) {
+        if let Some(e) = extras.get(name) {
+            out.push(Instance {
+                path: path.clone(),
+                extras: e.clone(),
+            });
+        }
+        if let Some(target) = definition.schemas.get(name) {
+            collect_instances(target, path, definition, extras, out);
+        }
+        return;
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            let mut p = path.clone();
+            p.push(Step::Key(k.clone()));
+            collect_instances(v, p, definition, extras, out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        let mut p = path;
+        p.push(Step::Each);
+        collect_instances(items, p, definition, extras, out);
+    }
+}
+
+/// Shared schemas used twice or more in one tool go to `$defs` (one copy, referenced); those
+/// used once are inlined, which is shorter and easier on clients.
+fn share_or_inline(root: Value, shared: &IndexMap<String, Value>) -> Value {
+    fn count(
+        schema: &Value,
+        shared: &IndexMap<String, Value>,
+        counts: &mut IndexMap<String, usize>,
+    ) {
+        let mut refs = Vec::new();
+        refs_in(schema, &mut refs);
+        for r in refs {
+            *counts.entry(r.clone()).or_default() += 1;
+            if let Some(target) = shared.get(&r) {
+                count(target, shared, counts);
+            }
+        }
+    }
+    fn rewrite(schema: &Value, shared: &IndexMap<String, Value>, keep: &[String]) -> Value {
+        match schema {
+            Value::Object(map) => {
+                if let Some(name) = ref_name(schema)
+                    && !keep.iter().any(|k| k == name)
+                    && let Some(target) = shared.get(name)
+                {
+                    let mut inlined = rewrite(target, shared, keep);
+                    if let (Some(d), Value::Object(m)) = (map.get("description"), &mut inlined) {
+                        m.insert("description".into(), d.clone());
+                    }
+                    return inlined;
+                }
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| {
+                            let v = if matches!(
+                                k.as_str(),
+                                "enum" | "const" | "default" | "examples"
+                            ) {
+                                v.clone()
+                            } else {
+                                rewrite(v, shared, keep)
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| rewrite(v, shared, keep)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let mut counts = IndexMap::new();
+    count(&root, shared, &mut counts);
+    let keep: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| **n >= 2)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut out = rewrite(&root, shared, &keep);
+    if !keep.is_empty() {
+        let defs: Map<String, Value> = keep
+            .iter()
+            .map(|k| (k.clone(), rewrite(&shared[k.as_str()], shared, &keep)))
+            .collect();
+        out["$defs"] = Value::Object(defs);
+    }
+    out
+}
+
+/// Resolves a `#/$defs/name` reference inside a tool's own schema.
+pub(crate) fn resolve_local<'a>(root: &'a Map<String, Value>, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix(REF_PREFIX))
+        else {
+            break;
+        };
+        match root.get("$defs").and_then(|d| d.get(name)) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}

@@ -1,0 +1,293 @@
+//! The YAML format as written in `integrations/<name>/*.yaml`, read strictly.
+//!
+//! Every struct denies unknown fields, so a typo is an error that names the file and line
+//! instead of a silently ignored key. Values that later validation may complain about carry
+//! their source location (`Spanned`). `integrations/README.md` is the prose version of this
+//! module; keep the two in step.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// `integration.yaml`: who the integration is and how to talk to it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IntegrationFile {
+    pub name: Spanned<String>,
+    pub title: String,
+    pub description: String,
+    pub connection: ConnectionDoc,
+    /// Every tag a resource or method may use, with a one-line description.
+    pub tags: IndexMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub schemas: IndexMap<String, Spanned<NamedSchemaDoc>>,
+}
+
+/// Any other file: shared schemas and resources.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResourceFile {
+    #[serde(default)]
+    pub schemas: IndexMap<String, Spanned<NamedSchemaDoc>>,
+    #[serde(default)]
+    pub resources: Vec<Spanned<ResourceDoc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConnectionDoc {
+    pub base_url: Spanned<String>,
+    pub subdomain: Spanned<String>,
+    pub verify: VerifyDoc,
+    pub error_message_pointer: Spanned<String>,
+    pub rate_limit: RateLimitDoc,
+    pub pagination: PaginationDoc,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Doc>,
+    #[serde(default)]
+    pub custom_fields: Vec<Spanned<CustomFieldSourceDoc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyDoc {
+    pub method: Spanned<String>,
+    pub path: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateLimitDoc {
+    pub usage_header: String,
+    pub retry_after_header: String,
+    pub window_seconds: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaginationDoc {
+    pub cursor_param: String,
+    pub limit_param: String,
+    pub next_cursor_pointer: Spanned<String>,
+    pub prev_cursor_pointer: Spanned<String>,
+    pub default_limit: u64,
+    pub max_limit: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuth2Doc {
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub pkce: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomFieldSourceDoc {
+    pub resource: Spanned<String>,
+    pub path: Spanned<String>,
+    #[serde(default)]
+    pub query: IndexMap<String, String>,
+}
+
+/// A schema shared by several methods, with the rules and defaults that hold wherever it is
+/// used (for instance every ticket message, alone or inside a new ticket).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NamedSchemaDoc {
+    pub schema: Spanned<SchemaDoc>,
+    #[serde(default)]
+    pub defaults: IndexMap<String, Spanned<Value>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleDoc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResourceDoc {
+    pub name: Spanned<String>,
+    pub plural: Spanned<String>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    pub methods: Vec<Spanned<MethodDoc>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Noun {
+    Singular,
+    Plural,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PaginationKind {
+    Cursor,
+    None,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnnotationsDoc {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MethodDoc {
+    pub method: Spanned<String>,
+    /// `"GET /api/tickets/{id}"`.
+    pub http: Spanned<String>,
+    /// Custom methods only: whether the tool name ends with the resource's singular or plural.
+    #[serde(default)]
+    pub noun: Option<Noun>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub pagination: Option<PaginationKind>,
+    /// Overrides the connection's `max_limit` for this method.
+    #[serde(default)]
+    pub max_limit: Option<u64>,
+    #[serde(default)]
+    pub annotations: AnnotationsDoc,
+    #[serde(default)]
+    pub body_encoding: Option<crate::BodyEncoding>,
+    /// The documentation record. Without one the method is known but offers no tool.
+    #[serde(default)]
+    pub doc: Option<Spanned<DocRecord>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DocRecord {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// One sentence: what the tool does.
+    pub description: Spanned<String>,
+    /// Further guidance for the model, appended to the description.
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub path: IndexMap<String, Spanned<SchemaDoc>>,
+    #[serde(default)]
+    pub query: IndexMap<String, Spanned<SchemaDoc>>,
+    /// Required query parameters (path parameters are always required).
+    #[serde(default)]
+    pub required: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub body: Option<Spanned<SchemaDoc>>,
+    /// For a body that is not an object: the argument that carries it (default `body`).
+    #[serde(default)]
+    pub body_property: Option<Spanned<String>>,
+    #[serde(default)]
+    pub defaults: IndexMap<String, Spanned<Value>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleDoc>>,
+    #[serde(default)]
+    pub custom_fields: Vec<Spanned<CustomFieldBindingDoc>>,
+    /// Example arguments (path parameters excluded), checked against the tool's schema.
+    #[serde(default)]
+    pub example: Option<Spanned<Value>>,
+}
+
+/// A cross-field rule: when every `when` condition holds, every `require` condition must hold
+/// and at least one group of `require_any` must hold entirely.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDoc {
+    #[serde(default)]
+    pub when: IndexMap<String, Value>,
+    #[serde(default)]
+    pub require: IndexMap<String, Value>,
+    #[serde(default)]
+    pub require_any: Vec<IndexMap<String, Value>>,
+    pub message: String,
+}
+
+/// Where a tool takes values of the account's custom fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomFieldBindingDoc {
+    /// A `connection.custom_fields[].resource`.
+    pub source: Spanned<String>,
+    /// An array argument of `{id, value}` items.
+    #[serde(default)]
+    pub array: Option<String>,
+    /// An argument holding one field id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// With `id`: the argument holding that field's value.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// The subset of JSON Schema an integration may use. Anything else is a load error, which
+/// catches typos (`descripton`) that a free-form map would carry silently to the model.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SchemaDoc {
+    #[serde(rename = "$ref", default)]
+    pub reference: Option<Spanned<String>>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<TypeDoc>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "enum", default)]
+    pub enumeration: Option<Vec<Value>>,
+    #[serde(rename = "const", default)]
+    pub constant: Option<Value>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub minimum: Option<serde_json::Number>,
+    #[serde(default)]
+    pub maximum: Option<serde_json::Number>,
+    #[serde(rename = "minLength", default)]
+    pub min_length: Option<u64>,
+    #[serde(rename = "maxLength", default)]
+    pub max_length: Option<u64>,
+    #[serde(rename = "minItems", default)]
+    pub min_items: Option<u64>,
+    #[serde(rename = "maxItems", default)]
+    pub max_items: Option<u64>,
+    #[serde(rename = "uniqueItems", default)]
+    pub unique_items: Option<bool>,
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub items: Option<Box<Spanned<SchemaDoc>>>,
+    #[serde(default)]
+    pub properties: Option<IndexMap<String, Spanned<SchemaDoc>>>,
+    #[serde(default)]
+    pub required: Option<Vec<String>>,
+    #[serde(rename = "additionalProperties", default)]
+    pub additional_properties: Option<bool>,
+    #[serde(rename = "anyOf", default)]
+    pub any_of: Option<Vec<Spanned<SchemaDoc>>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TypeDoc {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TypeDoc {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            TypeDoc::One(t) => vec![t.as_str()],
+            TypeDoc::Many(ts) => ts.iter().map(String::as_str).collect(),
+        }
+    }
+}
