@@ -445,7 +445,7 @@ fn build_tool(
     for (name, schema) in &doc.query {
         properties.insert(name.clone(), schema.clone());
     }
-    required.extend(doc.required_query.iter().cloned());
+    required.extend(doc.required.iter().cloned());
     let body = match &doc.body {
         None => TemplateBody::None,
         Some(Body::Object(schema)) => {

@@ -123,7 +123,8 @@ pub(crate) struct Doc {
     pub description: String,
     pub path: IndexMap<String, Value>,
     pub query: IndexMap<String, Value>,
-    pub required_query: Vec<String>,
+    /// Required arguments besides path parameters and what the body schema requires.
+    pub required: Vec<String>,
     pub body: Option<Body>,
     pub defaults: Map<String, Value>,
     pub rules: Vec<Rule>,
@@ -706,21 +707,6 @@ impl Loader {
             }
         }
         let query = convert_properties(file, &doc.query, &shared)?;
-        let mut required_query = Vec::new();
-        for r in &doc.required {
-            if !query.contains_key(&r.value) {
-                return Err(loc_error(
-                    file,
-                    r,
-                    format!(
-                        "`required` names `{}`, which is not a query parameter",
-                        r.value
-                    ),
-                ));
-            }
-            required_query.push(r.value.clone());
-        }
-
         let body = match &doc.body {
             None => {
                 if let Some(p) = &doc.body_property {
@@ -793,6 +779,22 @@ impl Loader {
             }
             let _ = &cx.connection.pagination;
         }
+        let mut required = Vec::new();
+        for r in &doc.required {
+            let in_body =
+                matches!(&body, Some(Body::Object(_))) && arguments.contains_key(&r.value);
+            if !query.contains_key(&r.value) && !in_body {
+                return Err(loc_error(
+                    file,
+                    r,
+                    format!(
+                        "`required` names `{}`, which is neither a query parameter nor a body property",
+                        r.value
+                    ),
+                ));
+            }
+            required.push(r.value.clone());
+        }
         let arguments = json!({"type": "object", "properties": arguments});
 
         let defaults = self.defaults(file, &doc.defaults, &arguments)?;
@@ -845,7 +847,7 @@ impl Loader {
             description,
             path: path.into_iter().collect(),
             query: query.into_iter().collect(),
-            required_query,
+            required,
             body,
             defaults,
             rules,

@@ -179,7 +179,8 @@ pub(crate) struct DocRecord {
     pub path: IndexMap<String, Spanned<SchemaDoc>>,
     #[serde(default)]
     pub query: IndexMap<String, Spanned<SchemaDoc>>,
-    /// Required query parameters (path parameters are always required).
+    /// Required query parameters or body properties (path parameters always are; the body
+    /// schema's own `required` also applies). Lets a shared body schema serve create and update.
     #[serde(default)]
     pub required: Vec<Spanned<String>>,
     #[serde(default)]

@@ -57,7 +57,7 @@ impl Definition {
                     parameters.push(parameter(
                         name,
                         "query",
-                        doc.required_query.contains(name),
+                        doc.required.contains(name),
                         schema,
                     ));
                 }

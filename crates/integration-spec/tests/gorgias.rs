@@ -21,3 +21,18 @@ fn loads_and_summarizes() {
         println!("{} {}", t.name, t.name.len());
     }
 }
+
+#[test]
+fn dump() {
+    let c = catalog();
+    for name in [
+        "create_a_gorgias_message",
+        "list_all_gorgias_tickets",
+        "bulk_update_gorgias_ticket_custom_field_values",
+    ] {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&c.tool(name).unwrap().to_json()).unwrap()
+        );
+    }
+}
