@@ -217,6 +217,10 @@ pub(crate) fn convert(
             return Err(err("`additionalProperties` needs type object".into()));
         }
         out.insert("additionalProperties".into(), Value::Bool(ap));
+    } else if doc.properties.is_some() {
+        // Declared objects are closed unless the data says otherwise: a key the model invents
+        // is refused with the list of accepted keys instead of reaching the upstream.
+        out.insert("additionalProperties".into(), Value::Bool(false));
     }
     if let Some(alternatives) = &doc.any_of {
         let mut converted = Vec::new();

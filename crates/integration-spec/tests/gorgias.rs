@@ -1,38 +1,1000 @@
-//! The real Gorgias definition: it loads, and the tools it produces behave.
+//! The real Gorgias definition (`integrations/gorgias`): what it generates, and how its tools
+//! plan requests.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
-use integration_spec::{Catalog, Definition};
+use integration_spec::{
+    Catalog, CustomFields, Definition, MethodKind, PlannedRequest, Tool, ToolFilter,
+};
+use serde_json::{Map, Value, json};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../integrations/gorgias")
 }
 
-fn catalog() -> Catalog {
-    let definition = Definition::load_dir(&dir()).unwrap_or_else(|e| panic!("{e}"));
-    Catalog::build(&definition).unwrap_or_else(|e| panic!("{e}"))
+fn definition() -> &'static Definition {
+    static D: OnceLock<Definition> = OnceLock::new();
+    D.get_or_init(|| Definition::load_dir(&dir()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(|| Catalog::build(definition()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn tool(name: &str) -> &'static Tool {
+    catalog()
+        .tool(name)
+        .unwrap_or_else(|| panic!("no tool {name}"))
+}
+
+fn args(v: Value) -> Map<String, Value> {
+    v.as_object().expect("an object").clone()
+}
+
+fn plan(name: &str, v: Value) -> PlannedRequest {
+    tool(name)
+        .plan(&args(v))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn refuse(name: &str, v: Value) -> (String, String) {
+    let e = tool(name)
+        .plan(&args(v))
+        .expect_err("the arguments should be refused");
+    (e.field().to_owned(), e.to_string())
 }
 
 #[test]
-fn loads_and_summarizes() {
-    let c = catalog();
-    println!("{}", c.summary());
-    for t in c.tools() {
-        println!("{} {}", t.name, t.name.len());
+fn the_required_tool_names_exist() {
+    for name in [
+        "list_all_gorgias_tickets",
+        "get_single_gorgias_ticket_by_id",
+        "create_a_gorgias_message",
+        "update_a_gorgias_ticket_by_id",
+        "get_single_gorgias_customer_by_id",
+        "create_a_gorgias_macro",
+    ] {
+        assert!(catalog().tool(name).is_some(), "{name}");
+    }
+}
+
+/// Section 6.1 of the API reference, verb and path of every endpoint.
+const ENDPOINTS: &[&str] = &[
+    "GET /api/account",
+    "GET /api/account/settings",
+    "POST /api/account/settings",
+    "PUT /api/account/settings/{id}",
+    "GET /api/custom-fields",
+    "POST /api/custom-fields",
+    "PUT /api/custom-fields",
+    "GET /api/custom-fields/{id}",
+    "PUT /api/custom-fields/{id}",
+    "GET /api/customers",
+    "POST /api/customers",
+    "DELETE /api/customers",
+    "GET /api/customers/{id}",
+    "PUT /api/customers/{id}",
+    "DELETE /api/customers/{id}",
+    "PUT /api/customers/merge",
+    "PUT /api/customers/{customer_id}/data",
+    "GET /api/customers/{customer_id}/custom-fields",
+    "PUT /api/customers/{customer_id}/custom-fields",
+    "PUT /api/customers/{customer_id}/custom-fields/{id}",
+    "DELETE /api/customers/{customer_id}/custom-fields/{id}",
+    "GET /api/events",
+    "GET /api/events/{id}",
+    "POST /api/upload",
+    "GET /api/{file_type}/download/{domain_hash}/{resource_name}",
+    "GET /api/integrations",
+    "POST /api/integrations",
+    "GET /api/integrations/{id}",
+    "PUT /api/integrations/{id}",
+    "DELETE /api/integrations/{id}",
+    "GET /api/jobs",
+    "POST /api/jobs",
+    "GET /api/jobs/{id}",
+    "PUT /api/jobs/{id}",
+    "DELETE /api/jobs/{id}",
+    "GET /api/macros",
+    "POST /api/macros",
+    "PUT /api/macros/archive",
+    "PUT /api/macros/unarchive",
+    "GET /api/macros/{id}",
+    "PUT /api/macros/{id}",
+    "DELETE /api/macros/{id}",
+    "GET /api/messages",
+    "GET /api/tickets/{ticket_id}/messages",
+    "POST /api/tickets/{ticket_id}/messages",
+    "GET /api/tickets/{ticket_id}/messages/{id}",
+    "PUT /api/tickets/{ticket_id}/messages/{id}",
+    "DELETE /api/tickets/{ticket_id}/messages/{id}",
+    "GET /api/phone/voice-calls",
+    "GET /api/phone/voice-calls/{id}",
+    "GET /api/phone/voice-call-events",
+    "GET /api/phone/voice-call-events/{id}",
+    "GET /api/phone/voice-call-recordings",
+    "GET /api/phone/voice-call-recordings/{id}",
+    "DELETE /api/phone/voice-call-recordings/{id}",
+    "POST /api/reporting/stats",
+    "GET /api/rules",
+    "POST /api/rules",
+    "POST /api/rules/priorities",
+    "GET /api/rules/{id}",
+    "PUT /api/rules/{id}",
+    "DELETE /api/rules/{id}",
+    "GET /api/satisfaction-surveys",
+    "POST /api/satisfaction-surveys",
+    "GET /api/satisfaction-surveys/{id}",
+    "PUT /api/satisfaction-surveys/{id}",
+    "POST /api/search",
+    "GET /api/tags",
+    "POST /api/tags",
+    "DELETE /api/tags",
+    "GET /api/tags/{id}",
+    "PUT /api/tags/{id}",
+    "DELETE /api/tags/{id}",
+    "PUT /api/tags/{id}/merge",
+    "GET /api/teams",
+    "POST /api/teams",
+    "GET /api/teams/{id}",
+    "PUT /api/teams/{id}",
+    "DELETE /api/teams/{id}",
+    "GET /api/tickets",
+    "POST /api/tickets",
+    "GET /api/tickets/{id}",
+    "PUT /api/tickets/{id}",
+    "DELETE /api/tickets/{id}",
+    "GET /api/tickets/{ticket_id}/custom-fields",
+    "PUT /api/tickets/{ticket_id}/custom-fields",
+    "PUT /api/tickets/{ticket_id}/custom-fields/{id}",
+    "DELETE /api/tickets/{ticket_id}/custom-fields/{id}",
+    "GET /api/tickets/{ticket_id}/tags",
+    "POST /api/tickets/{ticket_id}/tags",
+    "PUT /api/tickets/{ticket_id}/tags",
+    "DELETE /api/tickets/{ticket_id}/tags",
+    "GET /api/users",
+    "POST /api/users",
+    "GET /api/users/{id}",
+    "PUT /api/users/{id}",
+    "DELETE /api/users/{id}",
+    "GET /api/views",
+    "POST /api/views",
+    "GET /api/views/{id}",
+    "PUT /api/views/{id}",
+    "DELETE /api/views/{id}",
+    "GET /api/views/{view_id}/items",
+    "PUT /api/views/{view_id}/items",
+    "GET /api/widgets",
+    "POST /api/widgets",
+    "GET /api/widgets/{id}",
+    "PUT /api/widgets/{id}",
+    "DELETE /api/widgets/{id}",
+];
+
+#[test]
+fn every_endpoint_of_the_reference_is_a_documented_tool() {
+    assert_eq!(ENDPOINTS.len(), 109);
+    let tools: BTreeSet<String> = catalog()
+        .tools()
+        .iter()
+        .map(|t| {
+            let (verb, path) = t.endpoint();
+            format!("{verb} {path}")
+        })
+        .collect();
+    let reference: BTreeSet<String> = ENDPOINTS.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(tools, reference);
+    assert_eq!(catalog().tools().len(), 109);
+    assert!(definition().undocumented().is_empty());
+}
+
+#[test]
+fn names_are_short_plain_and_unique() {
+    let mut seen = BTreeSet::new();
+    for t in catalog().tools() {
+        assert!(t.name.len() <= 64, "{}", t.name);
+        assert!(
+            t.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{}",
+            t.name
+        );
+        assert!(seen.insert(t.name.clone()), "{}", t.name);
+        assert!(
+            !t.title.is_empty() && !t.description.is_empty(),
+            "{}",
+            t.name
+        );
+        let expected_prefix = match t.kind {
+            MethodKind::List => "list_all_gorgias_".into(),
+            MethodKind::Get => "get_single_gorgias_".into(),
+            MethodKind::Create => "create_a_gorgias_".into(),
+            MethodKind::Update => "update_a_gorgias_".into(),
+            MethodKind::Delete => "delete_a_gorgias_".into(),
+            MethodKind::Custom => format!("{}_gorgias_", t.method),
+        };
+        assert!(t.name.starts_with(&expected_prefix), "{}", t.name);
+        if matches!(
+            t.kind,
+            MethodKind::Get | MethodKind::Update | MethodKind::Delete
+        ) && t.name != "get_single_gorgias_account"
+        {
+            assert!(t.name.ends_with("_by_id"), "{}", t.name);
+        }
+    }
+}
+
+/// Every property of every schema has a description, recursively (the model reads them).
+fn check_descriptions(tool: &str, path: &str, schema: &Value, root: &Map<String, Value>) {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let target = &root["$defs"][r.trim_start_matches("#/$defs/")];
+            assert!(
+                schema.get("description").is_some() || target.get("description").is_some(),
+                "{tool}: {path}"
+            );
+            target
+        }
+        None => schema,
+    };
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            let p = format!("{path}.{k}");
+            assert!(
+                v.get("description").is_some() || v.get("$ref").is_some(),
+                "{tool}: {p} has no description"
+            );
+            check_descriptions(tool, &p, v, root);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        check_descriptions(tool, &format!("{path}[]"), items, root);
     }
 }
 
 #[test]
-fn dump() {
-    let c = catalog();
-    for name in [
-        "create_a_gorgias_message",
-        "list_all_gorgias_tickets",
-        "bulk_update_gorgias_ticket_custom_field_values",
-    ] {
-        println!(
+fn schemas_are_flat_objects_with_descriptions_everywhere() {
+    for t in catalog().tools() {
+        let s = &t.input_schema;
+        assert_eq!(s["type"], "object", "{}", t.name);
+        assert_eq!(s["additionalProperties"], false, "{}", t.name);
+        check_descriptions(&t.name, "", &Value::Object((**s).clone()), s);
+        let text = serde_json::to_string(&**s).unwrap();
+        assert!(
+            !text.contains("$defs/") || s.contains_key("$defs"),
             "{}",
-            serde_json::to_string_pretty(&c.tool(name).unwrap().to_json()).unwrap()
+            t.name
         );
     }
+}
+
+#[test]
+fn the_full_tools_list_is_snapshotted() {
+    insta::assert_json_snapshot!(
+        "gorgias_tools_list",
+        catalog().tools_list_json(&ToolFilter::all())
+    );
+}
+
+#[test]
+fn the_summary_is_snapshotted() {
+    insta::assert_snapshot!("gorgias_summary", catalog().summary().to_string());
+}
+
+#[test]
+fn annotations_follow_the_method() {
+    for t in catalog().tools() {
+        let a = t.annotations;
+        match t.kind {
+            MethodKind::List | MethodKind::Get => {
+                assert!(a.read_only && !a.destructive, "{}", t.name)
+            }
+            MethodKind::Delete => {
+                assert!(!a.read_only && a.destructive && a.idempotent, "{}", t.name)
+            }
+            MethodKind::Update => {
+                assert!(!a.read_only && !a.destructive && a.idempotent, "{}", t.name)
+            }
+            MethodKind::Create => assert!(
+                !a.read_only && !a.destructive && !a.idempotent,
+                "{}",
+                t.name
+            ),
+            MethodKind::Custom => {}
+        }
+    }
+    // Reads behind POST/PUT are still read-only; merges delete their source.
+    assert!(tool("search_gorgias_view_items").annotations.read_only);
+    assert!(tool("search_gorgias_entities").annotations.read_only);
+    assert!(tool("query_gorgias_statistics").annotations.read_only);
+    assert!(tool("merge_gorgias_customers").annotations.destructive);
+    assert!(
+        tool("create_a_gorgias_message").annotations.open_world,
+        "it can email a customer"
+    );
+    assert!(!tool("list_all_gorgias_tickets").annotations.open_world);
+    assert_eq!(
+        tool("delete_a_gorgias_ticket_by_id").annotations.to_json(),
+        json!({"readOnlyHint": false, "destructiveHint": true, "idempotentHint": true, "openWorldHint": false})
+    );
+}
+
+#[test]
+fn message_enums_are_exact() {
+    let s = &tool("create_a_gorgias_message").input_schema;
+    let count = |v: &Value| v["enum"].as_array().unwrap().len();
+    assert_eq!(count(&s["properties"]["channel"]), 21);
+    assert_eq!(count(&s["properties"]["via"]), 29);
+    assert_eq!(count(&s["properties"]["source"]["properties"]["type"]), 50);
+    assert_eq!(s["properties"]["via"]["default"], "api");
+    let via: Vec<&str> = s["properties"]["via"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for response_only in ["gorgias_chat", "offline_capture", "self_service"] {
+        assert!(!via.contains(&response_only));
+    }
+}
+
+// ---- message routing rules -------------------------------------------------------------
+
+#[test]
+fn an_internal_note_is_accepted_and_gets_via_api() {
+    let p = plan(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 42, "channel": "internal-note", "from_agent": true, "public": false, "body_text": "Checked."}),
+    );
+    assert_eq!(p.method, "POST");
+    assert_eq!(p.path, "/api/tickets/42/messages");
+    assert!(p.query.is_empty());
+    assert_eq!(
+        p.body,
+        Some(
+            json!({"channel": "internal-note", "via": "api", "from_agent": true, "public": false, "body_text": "Checked."})
+        )
+    );
+}
+
+#[test]
+fn an_internal_note_marked_public_is_refused_with_a_clear_message() {
+    let (field, message) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 42, "channel": "internal-note", "from_agent": true, "public": true, "body_text": "x"}),
+    );
+    assert_eq!(field, "public");
+    assert!(message.contains("argument `public`"), "{message}");
+    assert!(
+        message.contains("visible only to agents") && message.contains("must be false"),
+        "{message}"
+    );
+
+    // Leaving `public` out is not enough either (Gorgias defaults it to true).
+    let (field, _) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 42, "channel": "internal-note", "from_agent": true, "body_text": "x"}),
+    );
+    assert_eq!(field, "public");
+}
+
+#[test]
+fn a_public_email_reply_needs_a_sending_address_and_a_recipient() {
+    let reply = json!({"ticket_id": 7, "channel": "email", "from_agent": true, "public": true, "body_text": "Hi"});
+    let (field, message) = refuse("create_a_gorgias_message", reply.clone());
+    assert_eq!(field, "source.from.address");
+    assert!(
+        message.contains("will be EMAILED to the customer"),
+        "{message}"
+    );
+    assert!(
+        message.contains("internal-note"),
+        "the message steers towards a note: {message}"
+    );
+    assert!(message.contains("integration_id"), "{message}");
+
+    let mut with_sender = reply.clone();
+    with_sender["integration_id"] = json!(116873);
+    let (field, message) = refuse("create_a_gorgias_message", with_sender.clone());
+    assert_eq!(field, "receiver");
+    assert!(message.contains("source.to"), "{message}");
+
+    with_sender["receiver"] = json!({"id": 400746613});
+    let p = plan("create_a_gorgias_message", with_sender);
+    assert_eq!(p.body.unwrap()["via"], "api");
+
+    let full = json!({"ticket_id": 7, "channel": "email", "from_agent": true, "public": true,
+        "sender": {"id": 1}, "receiver": {"id": 2},
+        "source": {"type": "email", "from": {"address": "support@acme.com", "name": "Acme"}, "to": [{"address": "jane@example.com"}]},
+        "subject": "Re: order", "body_text": "Re-shipped."});
+    plan("create_a_gorgias_message", full);
+
+    // Recording an email already sent elsewhere needs neither.
+    let mut recorded = reply;
+    recorded["sent_datetime"] = json!("2024-11-14T14:18:25.095107+00:00");
+    plan("create_a_gorgias_message", recorded);
+}
+
+#[test]
+fn other_routing_rules_hold() {
+    let (field, m) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "email", "from_agent": true, "public": false, "body_text": "x"}),
+    );
+    assert_eq!(field, "channel", "{m}");
+    let (field, m) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "chat", "from_agent": false, "body_text": "x"}),
+    );
+    assert_eq!(field, "sender", "{m}");
+    let (field, _) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "internal-note", "from_agent": true, "public": false, "source": {"type": "email"}}),
+    );
+    assert_eq!(field, "source.type");
+    let (field, _) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "email", "from_agent": true, "mention_ids": [3], "sent_datetime": "2024-01-01T00:00:00Z"}),
+    );
+    assert_eq!(field, "channel");
+}
+
+#[test]
+fn message_rules_also_hold_inside_a_new_ticket() {
+    let (field, message) = refuse(
+        "create_a_gorgias_ticket",
+        json!({"messages": [
+            {"channel": "email", "from_agent": false, "sender": {"email": "jane@example.com"}, "body_text": "Help"},
+            {"channel": "internal-note", "from_agent": true, "public": true, "body_text": "VIP"}
+        ]}),
+    );
+    assert_eq!(field, "messages[1].public");
+    assert!(
+        message.starts_with("argument `messages[1].public`"),
+        "{message}"
+    );
+
+    let p = plan(
+        "create_a_gorgias_ticket",
+        json!({"subject": "Help", "messages": [
+            {"channel": "email", "from_agent": false, "sender": {"email": "jane@example.com"}, "body_text": "Help"}
+        ]}),
+    );
+    let body = p.body.unwrap();
+    assert_eq!(body["via"], "api", "ticket-level default");
+    assert_eq!(body["messages"][0]["via"], "api", "message-level default");
+}
+
+// ---- validation messages ------------------------------------------------------------------
+
+#[test]
+fn enum_errors_name_the_field_and_the_allowed_values() {
+    let (field, message) = refuse(
+        "update_a_gorgias_ticket_by_id",
+        json!({"id": 1, "status": "pending"}),
+    );
+    assert_eq!(field, "status");
+    assert_eq!(
+        message,
+        r#"argument `status`: "pending" is not one of "open", "closed""#
+    );
+    let (field, message) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "internal_note", "from_agent": true}),
+    );
+    assert_eq!(field, "channel");
+    assert!(
+        message.contains(r#""internal_note" is not one of "aircall""#)
+            && message.contains(r#""internal-note""#),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_and_never_reach_the_upstream() {
+    let (field, message) = refuse(
+        "get_single_gorgias_ticket_by_id",
+        json!({"id": 1, "include": "messages"}),
+    );
+    assert_eq!(field, "include");
+    assert_eq!(
+        message,
+        "argument `include`: is not an argument of this tool; accepted: id, relationships"
+    );
+    let (field, message) = refuse(
+        "create_a_gorgias_message",
+        json!({"ticket_id": 1, "channel": "internal-note", "from_agent": true, "public": false, "source": {"kind": "x"}}),
+    );
+    assert_eq!(field, "source.kind");
+    assert!(
+        message.contains("accepted: type, from, to, cc, bcc"),
+        "{message}"
+    );
+}
+
+#[test]
+fn missing_and_mistyped_arguments_are_named() {
+    let (field, message) = refuse("get_single_gorgias_ticket_by_id", json!({}));
+    assert_eq!(
+        (field.as_str(), message.as_str()),
+        ("id", "argument `id`: is required")
+    );
+    let (field, message) = refuse("get_single_gorgias_ticket_by_id", json!({"id": "12/../13"}));
+    assert_eq!(field, "id");
+    assert!(message.contains("is not of type \"integer\""), "{message}");
+    let (field, _) = refuse(
+        "list_all_gorgias_events",
+        json!({"created_datetime": {"gte": "yesterday"}}),
+    );
+    assert_eq!(field, "created_datetime.gte");
+}
+
+// ---- argument splitting ---------------------------------------------------------------------
+
+#[test]
+fn arguments_split_into_path_query_and_body() {
+    let p = plan(
+        "list_all_gorgias_tickets",
+        json!({"ticket_ids": [1, 2], "trashed": false, "order_by": "updated_datetime:desc", "limit": 10, "next_cursor": "WyJuZXh0Il0="}),
+    );
+    assert_eq!(
+        (p.method.as_str(), p.path.as_str(), &p.body),
+        ("GET", "/api/tickets", &None)
+    );
+    let q: Vec<(&str, &str)> = p
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        q,
+        [
+            ("ticket_ids", "1"),
+            ("ticket_ids", "2"),
+            ("trashed", "false"),
+            ("order_by", "updated_datetime:desc"),
+            ("limit", "10"),
+            ("cursor", "WyJuZXh0Il0=")
+        ]
+    );
+
+    let p = plan(
+        "list_all_gorgias_events",
+        json!({"created_datetime": {"gte": "2021-03-03T06:00:00Z"}, "types": ["ticket-created", "ticket-updated"]}),
+    );
+    assert_eq!(
+        p.query,
+        [
+            ("types".to_owned(), "ticket-created".to_owned()),
+            ("types".into(), "ticket-updated".into()),
+            (
+                "created_datetime[gte]".into(),
+                "2021-03-03T06:00:00Z".into()
+            )
+        ]
+    );
+
+    let p = plan(
+        "merge_gorgias_customers",
+        json!({"source_id": 5, "target_id": 6, "name": "Jane"}),
+    );
+    assert_eq!(p.path, "/api/customers/merge");
+    assert_eq!(
+        p.query,
+        [
+            ("source_id".to_owned(), "5".to_owned()),
+            ("target_id".into(), "6".into())
+        ]
+    );
+    assert_eq!(p.body, Some(json!({"name": "Jane"})));
+
+    let p = plan(
+        "update_a_gorgias_message_by_id",
+        json!({"ticket_id": 3, "id": 9, "action": "retry",
+        "channel": "internal-note", "from_agent": true, "public": false}),
+    );
+    assert_eq!(
+        (p.method.as_str(), p.path.as_str()),
+        ("PUT", "/api/tickets/3/messages/9")
+    );
+    assert_eq!(p.query, [("action".to_owned(), "retry".to_owned())]);
+    assert!(p.body.unwrap().get("action").is_none());
+
+    let p = plan(
+        "search_gorgias_view_items",
+        json!({"view_id": 0, "view": {"type": "ticket-list", "filters": "eq(ticket.status, 'open')"}, "limit": 5}),
+    );
+    assert_eq!(
+        (p.method.as_str(), p.path.as_str()),
+        ("PUT", "/api/views/0/items")
+    );
+    assert_eq!(p.query, [("limit".to_owned(), "5".to_owned())]);
+
+    let p = plan(
+        "query_gorgias_statistics",
+        json!({"query": {"scope": "tickets-created"}, "limit": 10000}),
+    );
+    assert_eq!(p.query, [("limit".to_owned(), "10000".to_owned())]);
+}
+
+#[test]
+fn bare_array_and_raw_value_bodies_are_wrapped_and_unwrapped() {
+    let t = tool("bulk_update_gorgias_ticket_custom_field_values");
+    assert_eq!(t.input_schema["properties"]["body"]["type"], "array");
+    let values = json!([{"id": 12, "value": "Shipping"}, {"id": 13, "value": null}]);
+    let p = plan(
+        "bulk_update_gorgias_ticket_custom_field_values",
+        json!({"ticket_id": 8, "body": values}),
+    );
+    assert_eq!(p.path, "/api/tickets/8/custom-fields");
+    assert_eq!(p.body, Some(values));
+
+    let p = plan(
+        "update_a_gorgias_ticket_custom_field_value_by_id",
+        json!({"ticket_id": 8, "id": 12, "value": "Shipping"}),
+    );
+    assert_eq!(p.path, "/api/tickets/8/custom-fields/12");
+    assert_eq!(p.body, Some(json!("Shipping")));
+
+    let p = plan(
+        "bulk_update_gorgias_custom_fields",
+        json!({"body": [{"id": 1, "priority": 3}]}),
+    );
+    assert_eq!(p.body, Some(json!([{"id": 1, "priority": 3}])));
+}
+
+#[test]
+fn every_tool_plans_its_own_example_arguments() {
+    let ids = |name: &str| {
+        Some(json!(match name {
+            "ticket" | "ticket_id" => 170_000_001,
+            "customer" | "customer_id" => 490_000_001,
+            "view_id" => 0,
+            "file_type" => return Some(json!("attachments")),
+            "domain_hash" => return Some(json!("ab12")),
+            "resource_name" => return Some(json!("report.pdf")),
+            _ => 100_000_001,
+        }))
+    };
+    for t in catalog().tools() {
+        let example = t.example_arguments(&ids);
+        let planned = t
+            .plan(&example)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{example:?}", t.name));
+        assert!(!planned.path.contains('{'), "{}: {}", t.name, planned.path);
+    }
+    let example = tool("get_single_gorgias_ticket_by_id").example_arguments(&ids);
+    assert_eq!(Value::Object(example), json!({"id": 170_000_001}));
+    let example = tool("create_a_gorgias_message").example_arguments(&ids);
+    assert_eq!(example["ticket_id"], 170_000_001);
+    assert_eq!(example["channel"], "internal-note");
+    let example = tool("create_a_gorgias_satisfaction_survey").example_arguments(&ids);
+    assert_eq!(
+        Value::Object(example),
+        json!({"customer_id": 490_000_001, "ticket_id": 170_000_001})
+    );
+}
+
+// ---- filters -------------------------------------------------------------------------------------
+
+fn filtered(methods: &[&str], tags: &[&str]) -> Vec<String> {
+    let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
+    let t: Vec<String> = tags.iter().map(|s| (*s).to_owned()).collect();
+    let filter = ToolFilter::parse(&m, &t, catalog()).unwrap();
+    catalog()
+        .tools()
+        .iter()
+        .filter(|t| filter.matches(t))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+#[test]
+fn filters_select_by_method_and_tag() {
+    assert_eq!(filtered(&[], &[]).len(), 109);
+    let read = filtered(&["read"], &[]);
+    assert!(
+        read.iter()
+            .all(|n| n.starts_with("list_all_") || n.starts_with("get_single_"))
+    );
+    assert_eq!(
+        read.len(),
+        catalog()
+            .tools()
+            .iter()
+            .filter(|t| matches!(t.kind, MethodKind::List | MethodKind::Get))
+            .count()
+    );
+    let write = filtered(&["write"], &[]);
+    assert!(write.iter().all(|n| n.starts_with("create_a_")
+        || n.starts_with("update_a_")
+        || n.starts_with("delete_a_")));
+    let custom = filtered(&["custom"], &[]);
+    assert!(
+        custom.contains(&"merge_gorgias_customers".to_owned())
+            && !custom.contains(&"list_all_gorgias_tickets".to_owned())
+    );
+    assert_eq!(read.len() + write.len() + custom.len(), 109);
+
+    // Methods AND tags; tags match when any intersects.
+    assert_eq!(
+        filtered(&["read"], &["messages"]),
+        [
+            "list_all_gorgias_messages",
+            "get_single_gorgias_message_by_id",
+            "list_all_gorgias_ticket_messages"
+        ]
+    );
+    assert_eq!(
+        filtered(&["merge"], &[]),
+        ["merge_gorgias_customers", "merge_gorgias_tags"]
+    );
+    assert_eq!(
+        filtered(&["merge", "add"], &["tags"]),
+        ["merge_gorgias_tags", "add_gorgias_ticket_tags"]
+    );
+    let two_tags = filtered(&[], &["phone", "search"]);
+    assert_eq!(two_tags.len(), 8);
+
+    let e = ToolFilter::parse(&["reed".into(), "read".into()], &[], catalog())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("reed") && e.contains("read, write, custom") && e.contains("merge"),
+        "{e}"
+    );
+    let e = ToolFilter::parse(&[], &["ticket".into()], catalog())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown tag(s): ticket") && e.contains("tickets"),
+        "{e}"
+    );
+    assert_eq!(
+        catalog()
+            .tools_list_json(
+                &ToolFilter::parse(&["read".into()], &["tickets".into()], catalog()).unwrap()
+            )
+            .as_array()
+            .unwrap()
+            .len(),
+        filtered(&["read"], &["tickets"]).len()
+    );
+}
+
+// ---- custom fields -------------------------------------------------------------------------------
+
+fn fields() -> CustomFields {
+    let connection = definition().connection();
+    let tickets = connection
+        .custom_fields
+        .iter()
+        .find(|s| s.resource == "tickets")
+        .unwrap();
+    let customers = connection
+        .custom_fields
+        .iter()
+        .find(|s| s.resource == "customers")
+        .unwrap();
+    let mut fields = CustomFields::empty();
+    fields
+        .add_page(tickets, &json!({"object": "list", "data": [
+            {"id": 123, "label": "Contact reason", "deactivated_datetime": null,
+             "definition": {"data_type": "text", "input_settings": {"input_type": "dropdown", "choices": ["Order", "Refund"]}}},
+            {"id": 124, "label": "Order number", "definition": {"data_type": "text", "input_settings": {"input_type": "input"}}},
+            {"id": 125, "label": "Old reason", "deactivated_datetime": "2024-01-01T00:00:00+00:00",
+             "definition": {"data_type": "text", "input_settings": {"input_type": "input"}}},
+        ], "meta": {"next_cursor": "x"}}))
+        .unwrap();
+    fields
+        .add_page(tickets, &json!({"data": [
+            {"id": 126, "label": "Score", "definition": {"data_type": "number", "input_settings": {"input_type": "input_number", "min": 1, "max": 10}}},
+        ]}))
+        .unwrap();
+    fields
+        .add_page(customers, &json!({"data": [
+            {"id": 300, "label": "VIP", "definition": {"data_type": "boolean", "input_settings": {"input_type": "dropdown", "choices": [true, false]}}},
+        ]}))
+        .unwrap();
+    fields
+}
+
+#[test]
+fn custom_fields_complete_the_schema() {
+    let fields = fields();
+    assert_eq!(fields.len(), 4, "the archived field is left out");
+    let completed = catalog().with_custom_fields(&fields);
+    let create = completed.tool("create_a_gorgias_ticket").unwrap();
+    let cf = &create.input_schema["properties"]["custom_fields"];
+    let alternatives = cf["items"]["anyOf"].as_array().unwrap();
+    assert_eq!(alternatives.len(), 3);
+    assert_eq!(
+        alternatives[0]["properties"]["id"],
+        json!({"const": 123, "description": "Contact reason"})
+    );
+    assert_eq!(
+        alternatives[0]["properties"]["value"]["enum"],
+        json!(["Order", "Refund", null])
+    );
+    assert_eq!(
+        alternatives[2]["properties"]["value"]["minimum"],
+        json!(1.0)
+    );
+    let description = cf["description"].as_str().unwrap();
+    assert!(
+        description.contains("123 = Contact reason (dropdown: Order, Refund)"),
+        "{description}"
+    );
+    assert!(
+        description.contains("126 = Score (number 1 to 10)"),
+        "{description}"
+    );
+    assert!(!description.contains("Old reason"));
+
+    let single = completed
+        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .unwrap();
+    assert_eq!(
+        single.input_schema["properties"]["id"]["enum"],
+        json!([123, 124, 126])
+    );
+    let customer = completed.tool("update_a_gorgias_customer_by_id").unwrap();
+    assert_eq!(
+        customer.input_schema["properties"]["custom_fields"]["items"]["anyOf"][0]["properties"]["value"]
+            ["type"],
+        json!(["boolean", "null"])
+    );
+
+    // Tools without custom-field arguments are shared, not copied.
+    let base = catalog().tool("list_all_gorgias_tickets").unwrap();
+    assert!(Arc::ptr_eq(
+        &base.input_schema,
+        &completed
+            .tool("list_all_gorgias_tickets")
+            .unwrap()
+            .input_schema
+    ));
+    // The base catalog is unchanged.
+    assert!(
+        catalog()
+            .tool("create_a_gorgias_ticket")
+            .unwrap()
+            .input_schema["properties"]["custom_fields"]["items"]
+            .get("anyOf")
+            .is_none()
+    );
+}
+
+#[test]
+fn custom_field_values_are_validated_against_the_account() {
+    let completed = catalog().with_custom_fields(&fields());
+    let t = completed.tool("update_a_gorgias_ticket_by_id").unwrap();
+    t.plan(&args(json!({"id": 1, "custom_fields": [{"id": 123, "value": "Refund"}, {"id": 126, "value": 7}]}))).unwrap();
+    let e = t
+        .plan(&args(
+            json!({"id": 1, "custom_fields": [{"id": 123, "value": "Lost"}]}),
+        ))
+        .unwrap_err();
+    assert_eq!(e.field(), "custom_fields[0].value");
+    assert_eq!(
+        e.to_string(),
+        r#"argument `custom_fields[0].value`: "Lost" is not one of "Order", "Refund" (field 123 (Contact reason))"#
+    );
+    let e = t
+        .plan(&args(
+            json!({"id": 1, "custom_fields": [{"id": 126, "value": 11}]}),
+        ))
+        .unwrap_err();
+    assert!(e.to_string().contains("above the maximum 10"), "{e}");
+    let e = t
+        .plan(&args(
+            json!({"id": 1, "custom_fields": [{"id": 125, "value": "x"}]}),
+        ))
+        .unwrap_err();
+    assert_eq!(e.field(), "custom_fields[0].id");
+    assert!(e.to_string().contains("not a custom field of this account; fields: 123 (Contact reason), 124 (Order number), 126 (Score)"), "{e}");
+
+    let single = completed
+        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .unwrap();
+    assert_eq!(
+        single
+            .plan(&args(json!({"ticket_id": 2, "id": 123, "value": "Order"})))
+            .unwrap()
+            .body,
+        Some(json!("Order"))
+    );
+    let e = single
+        .plan(&args(json!({"ticket_id": 2, "id": 123, "value": "Nope"})))
+        .unwrap_err();
+    assert_eq!(e.field(), "value");
+    let e = single
+        .plan(&args(json!({"ticket_id": 2, "id": 999, "value": "x"})))
+        .unwrap_err();
+    assert_eq!(e.field(), "id");
+
+    let bulk = completed
+        .tool("bulk_update_gorgias_customer_custom_field_values")
+        .unwrap();
+    let e = bulk
+        .plan(&args(
+            json!({"customer_id": 2, "body": [{"id": 300, "value": "yes"}]}),
+        ))
+        .unwrap_err();
+    assert_eq!(e.field(), "body[0].value");
+
+    // Without the account's fields, any id and value pass the schema.
+    tool("update_a_gorgias_ticket_by_id")
+        .plan(&args(
+            json!({"id": 1, "custom_fields": [{"id": 999, "value": "x"}]}),
+        ))
+        .unwrap();
+}
+
+// ---- connection and OpenAPI ------------------------------------------------------------------------
+
+#[test]
+fn connection_facts_come_from_the_data() {
+    let c = definition().connection();
+    assert_eq!(c.base_url_for("acme"), "https://acme.gorgias.com");
+    assert_eq!(
+        (c.verify.method.as_str(), c.verify.path.as_str()),
+        ("GET", "/api/account")
+    );
+    assert_eq!(c.pagination.next_cursor_pointer, "/meta/next_cursor");
+    assert_eq!(c.rate_limit.window_seconds, 20);
+    let oauth = c.oauth2.as_ref().unwrap();
+    assert_eq!(
+        oauth.authorize_url_for("https://acme.gorgias.com"),
+        "https://acme.gorgias.com/oauth/authorize"
+    );
+    assert!(
+        oauth.scopes.iter().any(|s| s == "offline")
+            && oauth.scopes.iter().any(|s| s == "tickets:write")
+    );
+    assert!(!oauth.pkce);
+    assert_eq!(c.custom_fields.len(), 2);
+    assert_eq!(
+        c.custom_fields[0].query,
+        [("object_type".to_owned(), "Ticket".to_owned())]
+    );
+    assert_eq!(definition().name(), "gorgias");
+    assert_eq!(definition().title(), "Gorgias");
+}
+
+#[test]
+fn the_openapi_export_covers_every_tool_and_resolves_its_refs() {
+    let doc = definition().openapi();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (verb, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            let t = tool(&id);
+            assert_eq!(t.endpoint(), (verb.to_uppercase().as_str(), path.as_str()));
+            operations.insert(id);
+        }
+    }
+    assert_eq!(operations.len(), 109);
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let target = reference.split('"').next().unwrap();
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{name}");
+    }
+    let list = &doc["paths"]["/api/tickets"]["get"]["parameters"];
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "cursor")
+    );
+    let upload = &doc["paths"]["/api/upload"]["post"]["requestBody"]["content"];
+    assert!(upload.get("multipart/form-data").is_some());
 }
