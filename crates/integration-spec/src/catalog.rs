@@ -490,7 +490,7 @@ fn build_tool(
             CURSOR_ARG.into(),
             json!({
                 "type": "string",
-                "description": "Omit for the first page. For the next page, pass the previous response's `meta.next_cursor` exactly as received: it is opaque, never build or change it.",
+                "description": "Omit for the first page; then pass the last response's meta.next_cursor exactly as received (opaque: never build or edit it).",
             }),
         );
     }

@@ -66,14 +66,28 @@ impl Definition {
                     BodyEncoding::Multipart => "multipart/form-data",
                 };
                 let body = match &doc.body {
-                    Some(Body::Object(schema)) => Some((schema, false)),
-                    Some(Body::Wrapped { schema, .. }) => Some((schema, true)),
+                    Some(Body::Object(schema)) => {
+                        // `required` in the documentation record may name body properties that
+                        // a shared body schema leaves optional.
+                        let extra: Vec<&String> = doc
+                            .required
+                            .iter()
+                            .filter(|r| !doc.query.contains_key(*r))
+                            .collect();
+                        let schema = if extra.is_empty() {
+                            components(schema.clone())
+                        } else {
+                            json!({"allOf": [components(schema.clone())], "required": extra})
+                        };
+                        Some((schema, !extra.is_empty()))
+                    }
+                    Some(Body::Wrapped { schema, .. }) => Some((components(schema.clone()), true)),
                     None => None,
                 };
                 if let Some((schema, required)) = body {
                     op["requestBody"] = json!({
                         "required": required,
-                        "content": {content_type: {"schema": components(schema.clone())}},
+                        "content": {content_type: {"schema": schema}},
                     });
                 }
             } else {

@@ -995,6 +995,11 @@ fn the_openapi_export_covers_every_tool_and_resolves_its_refs() {
             .iter()
             .any(|p| p["name"] == "cursor")
     );
+    let macro_body = &doc["paths"]["/api/macros"]["post"]["requestBody"];
+    assert_eq!(
+        macro_body["content"]["application/json"]["schema"]["required"],
+        json!(["name"])
+    );
     let upload = &doc["paths"]["/api/upload"]["post"]["requestBody"]["content"];
     assert!(upload.get("multipart/form-data").is_some());
 }
