@@ -267,11 +267,8 @@ fn is_foreign_account(app: &App, host: Option<&str>) -> bool {
 
 /// The gate in front of every `/api` route: account, auth, permissions, rate limit, faults.
 async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> Response {
-    let full_path = req
-        .extensions()
-        .get::<FullUri>()
-        .map(|u| u.0.split('?').next().unwrap_or("").to_owned())
-        .unwrap_or_else(|| format!("/api{}", req.uri().path()));
+    // The nested router sees the path without `/api` (and without a trailing slash).
+    let full_path = format!("/api{}", req.uri().path());
     {
         let mut stats = app.stats();
         stats.api_requests += 1;

@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
@@ -235,6 +235,14 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     format!("{base}{sep}{}", ser.finish())
 }
 
+/// The docs' redirect is a 302 (axum's `Redirect` only offers 303/307/308).
+fn found(location: &str) -> Response {
+    match header::HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => error_page(StatusCode::BAD_REQUEST, "Invalid redirect_uri."),
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -282,21 +290,21 @@ fn error_page(status: StatusCode, msg: &str) -> Response {
 
 /// Validates client and redirect URI (errors here must not redirect, per RFC 6749 §4.1.2.1),
 /// then the rest (errors redirect back with `error=`).
-fn check_authorize(app: &App, p: &AuthorizeParams) -> Result<BTreeSet<String>, Response> {
+fn check_authorize(app: &App, p: &AuthorizeParams) -> Result<BTreeSet<String>, Box<Response>> {
     let client = find_client(app, &p.client_id)
-        .ok_or_else(|| error_page(StatusCode::BAD_REQUEST, "Unknown client_id."))?;
+        .ok_or_else(|| Box::new(error_page(StatusCode::BAD_REQUEST, "Unknown client_id.")))?;
     if p.redirect_uri.is_empty() || !redirect_allowed(client, &p.redirect_uri) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             StatusCode::BAD_REQUEST,
             "Invalid redirect_uri for this client.",
-        ));
+        )));
     }
     let back = |error: &str| {
         let mut pairs = vec![("error", error)];
         if let Some(s) = p.state.as_deref() {
             pairs.push(("state", s));
         }
-        Redirect::to(&with_query(&p.redirect_uri, &pairs)).into_response()
+        Box::new(found(&with_query(&p.redirect_uri, &pairs)))
     };
     if p.response_type != "code" {
         return Err(back("unsupported_response_type"));
@@ -316,7 +324,7 @@ fn check_authorize(app: &App, p: &AuthorizeParams) -> Result<BTreeSet<String>, R
 async fn authorize_page(State(app): State<App>, Query(p): Query<AuthorizeParams>) -> Response {
     let scopes = match check_authorize(&app, &p) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let users: Vec<(String, String)> = {
         let store = app.store();
@@ -393,7 +401,7 @@ async fn authorize_page(State(app): State<App>, Query(p): Query<AuthorizeParams>
 async fn authorize_decision(State(app): State<App>, Form(p): Form<AuthorizeParams>) -> Response {
     let scopes = match check_authorize(&app, &p) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut pairs: Vec<(&str, String)> = Vec::new();
     if p.decision.as_deref() != Some("approve") {
@@ -439,7 +447,7 @@ async fn authorize_decision(State(app): State<App>, Form(p): Form<AuthorizeParam
         pairs.push(("state", s.clone()));
     }
     let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Redirect::to(&with_query(&p.redirect_uri, &borrowed)).into_response()
+    found(&with_query(&p.redirect_uri, &borrowed))
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -498,13 +506,13 @@ fn client_auth<'a>(
     app: &'a App,
     headers: &HeaderMap,
     p: &TokenParams,
-) -> Result<&'a OAuthClient, Response> {
+) -> Result<&'a OAuthClient, Box<Response>> {
     let invalid = || {
-        oauth_error(
+        Box::new(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Client authentication failed.",
-        )
+        ))
     };
     let (id, secret) = if let Some(v) = headers
         .get(header::AUTHORIZATION)
@@ -537,16 +545,27 @@ fn client_auth<'a>(
     }
 }
 
-fn issue_tokens(
-    app: &App,
-    state: &mut OAuthState,
-    client_id: &str,
+/// What one token response is for.
+struct Issue<'a> {
+    client_id: &'a str,
     user_id: i64,
-    scopes: &BTreeSet<String>,
+    scopes: &'a BTreeSet<String>,
+    /// The refresh token the access token hangs off (revoking it revokes the access token).
     refresh_token: Option<String>,
-    nonce: Option<&str>,
+    nonce: Option<&'a str>,
+    /// Whether the response shows `refresh_token`.
     include_refresh: bool,
-) -> Value {
+}
+
+fn issue_tokens(app: &App, state: &mut OAuthState, issue: Issue<'_>) -> Value {
+    let Issue {
+        client_id,
+        user_id,
+        scopes,
+        refresh_token,
+        nonce,
+        include_refresh,
+    } = issue;
     let now = Timestamp::wall_clock();
     let ttl = i64::try_from(app.config().access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let iat = now.micros() / 1_000_000;
@@ -610,7 +629,7 @@ fn pkce_ok(challenge: &(String, String), verifier: Option<&str>) -> bool {
 async fn token(State(app): State<App>, headers: HeaderMap, Form(p): Form<TokenParams>) -> Response {
     let client = match client_auth(&app, &headers, &p) {
         Ok(c) => c.client_id.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let invalid_grant = |d: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", d);
     let mut state = app.oauth();
@@ -653,12 +672,14 @@ async fn token(State(app): State<App>, headers: HeaderMap, Form(p): Form<TokenPa
             let body = issue_tokens(
                 &app,
                 &mut state,
-                &client,
-                grant.user_id,
-                &grant.scopes,
-                refresh,
-                grant.nonce.as_deref(),
-                true,
+                Issue {
+                    client_id: &client,
+                    user_id: grant.user_id,
+                    scopes: &grant.scopes,
+                    refresh_token: refresh,
+                    nonce: grant.nonce.as_deref(),
+                    include_refresh: true,
+                },
             );
             token_response(body)
         }
@@ -700,12 +721,14 @@ async fn token(State(app): State<App>, headers: HeaderMap, Form(p): Form<TokenPa
             let body = issue_tokens(
                 &app,
                 &mut state,
-                &client,
-                grant.user_id,
-                &grant.scopes,
-                Some(refresh),
-                None,
-                rotate,
+                Issue {
+                    client_id: &client,
+                    user_id: grant.user_id,
+                    scopes: &grant.scopes,
+                    refresh_token: Some(refresh),
+                    nonce: None,
+                    include_refresh: rotate,
+                },
             );
             token_response(body)
         }
@@ -732,7 +755,7 @@ async fn revoke(
     let has_client_credentials =
         headers.contains_key(header::AUTHORIZATION) || p.client_id.is_some();
     if has_client_credentials && let Err(r) = client_auth(&app, &headers, &p) {
-        return r;
+        return *r;
     }
     let Some(token) = p.token.as_deref() else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Missing token.");

@@ -981,12 +981,14 @@ impl Seeder<'_> {
         // (1) Triage: recent, open, unassigned. Hours ago stay below 20 so they are within the
         // last 24 hours of the process start (anchor is at most an hour old).
         let password_langs = ["en", "en", "fr", "en", "de", "en", "es", "en"];
+        const TRIAGE_CHANNELS: [&str; 4] = ["email", "email", "chat", "contact_form"];
         for (k, lang) in password_langs.iter().enumerate() {
+            let channel = TRIAGE_CHANNELS[self.rng.range(0, 4) as usize];
             plan.push(Plan::recent(
                 Topic::Password,
                 Some(lang),
                 k as i64 * 2 + 1,
-                *self.rng.pick(&["email", "email", "chat", "contact_form"]),
+                channel,
             ));
         }
         for (k, lang) in ["en", "en", "fr", "en", "es", "de"].iter().enumerate() {

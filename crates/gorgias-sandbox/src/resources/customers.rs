@@ -716,10 +716,10 @@ async fn set_value(
 async fn delete_value(State(app): State<App>, ids: Ids, ctx: Ctx) -> ApiResult {
     let (id, field_id) = ids.two();
     let mut store = app.store();
-    if !store
+    if store
         .custom_fields
         .get(&field_id)
-        .is_some_and(|f| f.object_type == "Customer")
+        .is_none_or(|f| f.object_type != "Customer")
     {
         return Err(ApiError::NotFound);
     }

@@ -554,9 +554,7 @@ pub fn commit(
     let id = store.next_id("message", id_base::MESSAGE);
     let created = d.created.unwrap_or(now);
     let queued = d.is_queued();
-    let sent = if d.is_internal_note() {
-        None
-    } else if queued {
+    let sent = if d.is_internal_note() || queued {
         None
     } else if d.sent.is_some() {
         d.sent
@@ -1022,10 +1020,10 @@ async fn delete(
 ) -> ApiResult<Response> {
     let (ticket_id, id) = ids.two();
     let mut store = app.store();
-    if !store
+    if store
         .messages
         .get(&id)
-        .is_some_and(|m| m.ticket_id == ticket_id)
+        .is_none_or(|m| m.ticket_id != ticket_id)
     {
         return Err(ApiError::NotFound);
     }

@@ -135,7 +135,7 @@ async fn update(State(app): State<App>, ids: Ids, ctx: Ctx, JsonBody(body): Json
     let id = ids.one();
     let msg = "Failed to update tag";
     let mut store = app.store();
-    if !store.tags.get(&id).is_some_and(|t| t.deleted.is_none()) {
+    if store.tags.get(&id).is_none_or(|t| t.deleted.is_some()) {
         return Err(ApiError::NotFound);
     }
     let mut input = Input::object(&body, msg)?;
@@ -256,7 +256,7 @@ async fn merge(State(app): State<App>, ids: Ids, ctx: Ctx, JsonBody(body): JsonB
     let dest = ids.one();
     let msg = "Failed to merge tags";
     let mut store = app.store();
-    if !store.tags.get(&dest).is_some_and(|t| t.deleted.is_none()) {
+    if store.tags.get(&dest).is_none_or(|t| t.deleted.is_some()) {
         return Err(ApiError::NotFound);
     }
     let mut input = Input::object(&body, msg)?;

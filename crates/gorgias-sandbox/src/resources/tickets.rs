@@ -481,6 +481,11 @@ async fn create(State(app): State<App>, ctx: Ctx, JsonBody(body): JsonBody) -> A
         );
         let mut queued = Vec::new();
         for d in &drafts {
+            // Messages created with the ticket share its creation instant (obs: opened, last
+            // received and last message all equal created_datetime).
+            let mut d = d.clone();
+            d.created = d.created.or(Some(created));
+            let d = &d;
             let mid = messages::commit(&mut store, id, d, user_id, true);
             if d.is_queued() {
                 queued.push(mid);
@@ -742,7 +747,7 @@ fn read_tags_body(store: &Store, body: &Value, require_one: bool) -> ApiResult<T
             .add("_schema", "At least one of ids or names is required.");
     }
     for id in &ids {
-        if !store.tags.get(id).is_some_and(|t| t.deleted.is_none()) {
+        if store.tags.get(id).is_none_or(|t| t.deleted.is_some()) {
             input.errors.add("ids", format!("Tag {id} not found."));
         }
     }
@@ -940,10 +945,10 @@ async fn set_value(
 async fn delete_value(State(app): State<App>, ids: Ids, ctx: Ctx) -> ApiResult {
     let (id, field_id) = ids.two();
     let mut store = app.store();
-    if !store
+    if store
         .custom_fields
         .get(&field_id)
-        .is_some_and(|f| f.object_type == "Ticket")
+        .is_none_or(|f| f.object_type != "Ticket")
     {
         return Err(ApiError::NotFound);
     }
