@@ -12,8 +12,9 @@
 //! # Endpoints
 //! * `/api/...`: every endpoint of the reference's §6.1, behind HTTP Basic (`email:api_key`) or
 //!   an OAuth2 bearer token, a leaky-bucket rate limit per credential kind
-//!   (`X-Gorgias-Account-Api-Call-Limit` on every authenticated response, 429 + `Retry-After`
-//!   when full), cursor pagination, and Gorgias's error envelope.
+//!   (`X-Gorgias-Account-Api-Call-Limit` on every authenticated response, errors included;
+//!   not on 401s, which name no bucket; 429 + `Retry-After` when full), cursor pagination, and
+//!   Gorgias's error envelope.
 //! * `/oauth/authorize` (GET consent page, POST decision), `/oauth/token`
 //!   (`authorization_code`, `refresh_token`), `/oauth/revoke`.
 //! * Control plane, no auth, not under `/api`:
@@ -23,6 +24,8 @@
 //!     `status`), `{"drop_connection":true,"count":1}` (closes the TCP connection without a
 //!     response), or `{"message_send_failure":true,"count":1,"error":"..."}` (the next outgoing
 //!     replies fail to send); optional `path_prefix` (default `/api/`) and `method` narrow a fault;
+//!     Request faults hit authenticated `/api` calls after the rate limit (so an injected 429
+//!     still carries the limit header) and, with a `/oauth/` prefix, the OAuth endpoints;
 //!   - `DELETE /_sandbox/faults`;
 //!   - `GET /_sandbox/state/tickets/{id}`, `GET /_sandbox/state/customers/{id}`: raw state;
 //!   - `GET /_sandbox/stats`: request counts by method and path template;

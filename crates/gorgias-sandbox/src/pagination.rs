@@ -288,10 +288,12 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Reads `limit`, `order_by` and `cursor`, adding problems to `errors`.
+    /// `bound` is extra input the cursor must stay tied to (e.g. a search body).
     pub fn parse(
         query: &QueryParams,
         ordering: &Ordering<'_>,
         max_limit: i64,
+        bound: &str,
         errors: &mut Errors,
     ) -> Option<Self> {
         let limit = match query.integer("limit", errors) {
@@ -304,7 +306,11 @@ impl PageRequest {
             None => Some(DEFAULT_LIMIT),
         };
         let order = parse_order_by(query.get("order_by"), ordering, errors);
-        let fingerprint = query.fingerprint();
+        let fingerprint = {
+            let mut h = DefaultHasher::new();
+            (query.fingerprint(), bound).hash(&mut h);
+            h.finish()
+        };
         let cursor = match query.get("cursor") {
             None | Some("") => Some(None),
             Some(raw) => match Cursor::decode(raw) {
@@ -330,8 +336,17 @@ impl PageRequest {
 
     /// Convenience for handlers: parse and turn problems into a 400.
     pub fn from_query(query: &QueryParams, ordering: &Ordering<'_>) -> Result<Self, ApiError> {
+        Self::from_query_bound(query, ordering, "")
+    }
+
+    /// Like `from_query`, with cursors also bound to `bound` (input outside the query string).
+    pub fn from_query_bound(
+        query: &QueryParams,
+        ordering: &Ordering<'_>,
+        bound: &str,
+    ) -> Result<Self, ApiError> {
         let mut errors = Errors::default();
-        let page = Self::parse(query, ordering, MAX_LIMIT, &mut errors);
+        let page = Self::parse(query, ordering, MAX_LIMIT, bound, &mut errors);
         errors.into_result(QUERY_ERROR)?;
         page.ok_or(ApiError::BadRequest(QUERY_ERROR.to_owned()))
     }

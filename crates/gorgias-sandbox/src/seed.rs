@@ -842,30 +842,30 @@ impl Seeder<'_> {
     ) -> i64 {
         self.at(at);
         let id = self.store.next_id("message", id_base::MESSAGE);
-        let customer_email = |store: &Store, p: Option<Party>| match p {
+        let contact = |store: &Store, p: Option<Party>| match p {
             Some(Party::Customer(c)) => store
                 .customers
                 .get(&c)
-                .and_then(|c| c.email.clone())
+                .map(|c| (c.email.clone().unwrap_or_default(), c.name.clone()))
                 .unwrap_or_default(),
-            _ => String::new(),
+            _ => (String::new(), None),
         };
         let (source, integration_id, via) = if note {
             (json!({"type": "internal-note"}), None, "helpdesk")
         } else if from_agent {
-            let to = customer_email(&self.store, receiver);
+            let (to, to_name) = contact(&self.store, receiver);
             let integration = (channel == "email").then_some(self.email_integration);
             (
                 self.source(
                     channel,
                     ("support@acme.example", Some("Acme Support")),
-                    (&to, None),
+                    (&to, to_name.as_deref()),
                 ),
                 integration,
                 "helpdesk",
             )
         } else {
-            let from = customer_email(&self.store, Some(sender));
+            let (from, from_name) = contact(&self.store, Some(sender));
             let integration = (channel == "email").then_some(self.email_integration);
             let via = match channel {
                 "contact_form" => "contact_form",
@@ -884,7 +884,7 @@ impl Seeder<'_> {
             (
                 self.source(
                     channel,
-                    (&from, None),
+                    (&from, from_name.as_deref()),
                     ("support@acme.example", Some("Acme Support")),
                 ),
                 integration,

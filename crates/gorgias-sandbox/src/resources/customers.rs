@@ -195,6 +195,18 @@ fn read_patch(store: &Store, input: &mut Input<'_>) -> CustomerPatch {
         Field::Null => Field::Null,
         Field::Missing => Field::Missing,
     };
+    // Read-only keys of the customer object that clients echo back.
+    input.ignore(&[
+        "id",
+        "uri",
+        "created_datetime",
+        "updated_datetime",
+        "active",
+        "customer",
+        "integrations",
+        "external_data",
+        "ecommerce_data",
+    ]);
     CustomerPatch {
         email,
         name: input.string("name", 0, Some(255)),
@@ -427,13 +439,6 @@ async fn update(State(app): State<App>, ids: Ids, ctx: Ctx, JsonBody(body): Json
         .ok_or(ApiError::NotFound)?;
     let mut input = Input::object(&body, msg)?;
     let patch = read_patch(&store, &mut input);
-    input.ignore(&[
-        "id",
-        "uri",
-        "created_datetime",
-        "updated_datetime",
-        "active",
-    ]);
     input.finish(msg)?;
     if let Some(conflict) = address_conflict(&store, Some(id), &patch_addresses(&patch)) {
         return Err(ApiError::Conflict(conflict));

@@ -350,6 +350,19 @@ pub fn read_draft(
         }
         input.errors.nest("attachments", inner);
     }
+    // Keys of the message object that clients echo back; read-only, accepted and ignored.
+    input.ignore(&[
+        "id",
+        "uri",
+        "ticket_id",
+        "is_retriable",
+        "intents",
+        "rule_id",
+        "auth_customer_identity",
+        "processed_datetime",
+        "replied_by",
+        "replied_to",
+    ]);
     let sender_field = input.value("sender");
     let receiver_field = input.value("receiver");
     let (Some(channel), Some(from_agent)) = (channel, from_agent) else {

@@ -81,6 +81,10 @@ pub struct CompiledView {
 }
 
 impl CompiledView {
+    fn binding(&self) -> String {
+        format!("{:?}|{:?}", self.expr, self.search)
+    }
+
     pub fn matches(&self, store: &Store, t: &Ticket) -> bool {
         // Views leave trashed and spam tickets out unless their filter asks for them, like
         // the product's views do **[inferred]**.
@@ -475,7 +479,8 @@ fn items(
         .choice("direction", &["prev", "next"], &mut errors);
     let ignored = ctx.query.integer("ignored_item", &mut errors);
     query_error(errors)?;
-    let page = PageRequest::from_query(&ctx.query, &ordering)?;
+    // Cursors of an ad-hoc search stay tied to its filters and search text.
+    let page = PageRequest::from_query_bound(&ctx.query, &ordering, &view.binding())?;
     let store = app.store();
     let items = store
         .tickets

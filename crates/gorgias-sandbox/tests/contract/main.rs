@@ -6,6 +6,7 @@ mod support;
 mod auth_and_limits;
 mod customers;
 mod faults;
+mod in_process;
 mod messages;
 mod oauth;
 mod other_resources;
