@@ -4,7 +4,7 @@
 use reqwest::multipart;
 use serde_json::{Value, json};
 
-use crate::support::{assert_keys, find_ticket, is_gorgias_datetime, start};
+use crate::support::{assert_keys, find_ticket, is_gorgias_datetime, roomy, start};
 
 fn first_id(v: &Value) -> i64 {
     v["data"][0]["id"].as_i64().expect("an item")
@@ -1177,4 +1177,73 @@ async fn widgets_crud() {
     assert_eq!(by_order.status, 200);
     assert_eq!(h.delete(&format!("/api/widgets/{id}")).await.status, 204);
     assert_eq!(h.get(&format!("/api/widgets/{id}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn every_resource_gets_by_id_with_a_slash_ending_uri() {
+    let h = roomy().await;
+    for path in [
+        "/api/customers",
+        "/api/custom-fields?object_type=Customer",
+        "/api/events",
+        "/api/integrations",
+        "/api/jobs",
+        "/api/macros",
+        "/api/phone/voice-calls",
+        "/api/phone/voice-call-events",
+        "/api/phone/voice-call-recordings",
+        "/api/rules",
+        "/api/satisfaction-surveys",
+        "/api/tags",
+        "/api/teams",
+        "/api/tickets",
+        "/api/users",
+        "/api/views",
+        "/api/widgets",
+    ] {
+        let list = h.get(path).await;
+        let item = &list.body["data"][0];
+        let id = item["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{path}: {}", list.text));
+        let base = path.split('?').next().unwrap_or(path);
+        let one = h.get(&format!("{base}/{id}")).await;
+        assert_eq!(one.status, 200, "{base}/{id}: {}", one.text);
+        assert_eq!(one.body["id"], id, "{base}");
+        let uri = one.body["uri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{base}: uri"));
+        assert!(uri.ends_with(&format!("/{id}/")), "{base}: {uri}");
+        assert!(
+            is_gorgias_datetime(&one.body["created_datetime"]),
+            "{base}: {}",
+            one.body["created_datetime"]
+        );
+        assert_eq!(h.get(&format!("{base}/999")).await.status, 404, "{base}");
+    }
+}
+
+#[tokio::test]
+async fn jobs_update() {
+    let h = start().await;
+    let soon = chrono_in_minutes(20);
+    let r = h.post("/api/jobs", json!({"type": "exportTicket", "params": {}, "scheduled_datetime": soon, "meta": {"a": 1}})).await;
+    let id = r.body["id"].as_i64().expect("id");
+    let upd = h
+        .put(
+            &format!("/api/jobs/{id}"),
+            json!({"meta": {"b": 2}, "params": {"view_id": 1}}),
+        )
+        .await;
+    assert_eq!(upd.status, 200, "{}", upd.text);
+    assert_eq!(upd.body["meta"], json!({"b": 2}));
+    assert_eq!(upd.body["params"], json!({"view_id": 1}));
+    assert_eq!(upd.body["status"], "scheduled");
+    assert_eq!(
+        h.put(&format!("/api/jobs/{id}"), json!({"status": "sleeping"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(h.put("/api/jobs/1", json!({})).await.status, 404);
 }

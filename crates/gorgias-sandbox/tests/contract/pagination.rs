@@ -4,23 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use std::time::Duration;
-
-use gorgias_sandbox::{BucketConfig, SandboxConfig};
-
-use crate::support::{Harness, start, start_with, urlencode};
-
-/// Walking 200 tickets in small pages takes more calls than the default bucket holds.
-async fn roomy() -> Harness {
-    start_with(SandboxConfig {
-        api_key_bucket: BucketConfig {
-            capacity: 10_000,
-            window: Duration::from_secs(20),
-        },
-        ..SandboxConfig::default()
-    })
-    .await
-}
+use crate::support::{roomy, start, urlencode};
 
 fn ids(items: &[Value]) -> Vec<i64> {
     items

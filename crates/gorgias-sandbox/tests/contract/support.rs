@@ -36,6 +36,18 @@ pub async fn start() -> Harness {
     start_with(SandboxConfig::default()).await
 }
 
+/// A sandbox whose API-key bucket does not get in the way of tests making many calls.
+pub async fn roomy() -> Harness {
+    start_with(SandboxConfig {
+        api_key_bucket: gorgias_sandbox::BucketConfig {
+            capacity: 10_000,
+            window: Duration::from_secs(20),
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
 pub async fn start_with(config: SandboxConfig) -> Harness {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let http = reqwest::Client::builder()
