@@ -103,6 +103,10 @@ struct RefreshGrant {
 #[derive(Debug, Default)]
 pub struct OAuthState {
     counter: u64,
+    /// Calls that reached `POST /oauth/token`, whatever their outcome.
+    pub token_requests: u64,
+    /// Every access, id and refresh token handed out, for tests that check none leaks.
+    pub issued: Vec<String>,
     codes: HashMap<String, AuthCode>,
     access: HashMap<String, AccessGrant>,
     refresh: HashMap<String, RefreshGrant>,
@@ -575,6 +579,7 @@ fn issue_tokens(app: &App, state: &mut OAuthState, issue: Issue<'_>) -> Value {
         "aud": format!("https://{sub}.gorgias.com/api"), "azp": client_id,
         "scope": scope_string(scopes), "iat": iat, "exp": iat + ttl, "jti": jti});
     let access_token = jwt(app, &claims);
+    state.issued.push(access_token.clone());
     state.access.insert(
         jti,
         AccessGrant {
@@ -588,6 +593,9 @@ fn issue_tokens(app: &App, state: &mut OAuthState, issue: Issue<'_>) -> Value {
     let mut body = json!({"access_token": access_token, "expires_in": ttl,
         "scope": scope_string(scopes), "token_type": "Bearer"});
     if include_refresh && let Some(rt) = refresh_token {
+        if !state.issued.contains(&rt) {
+            state.issued.push(rt.clone());
+        }
         body["refresh_token"] = json!(rt);
     }
     if scopes.contains("openid") {
@@ -602,7 +610,9 @@ fn issue_tokens(app: &App, state: &mut OAuthState, issue: Issue<'_>) -> Value {
         let id_claims = json!({"iss": format!("https://{sub}.gorgias.com"), "sub": user_id.to_string(),
             "aud": client_id, "iat": iat, "exp": iat + ttl, "email": email, "name": name,
             "nonce": nonce});
-        body["id_token"] = json!(jwt(app, &id_claims));
+        let id_token = jwt(app, &id_claims);
+        state.issued.push(id_token.clone());
+        body["id_token"] = json!(id_token);
     }
     body
 }
@@ -627,6 +637,7 @@ fn pkce_ok(challenge: &(String, String), verifier: Option<&str>) -> bool {
 }
 
 async fn token(State(app): State<App>, headers: HeaderMap, Form(p): Form<TokenParams>) -> Response {
+    app.oauth().token_requests += 1;
     let client = match client_auth(&app, &headers, &p) {
         Ok(c) => c.client_id.clone(),
         Err(r) => return *r,

@@ -108,6 +108,16 @@ impl SandboxState {
         self.app.oauth().expire_access_tokens();
     }
 
+    /// Calls that reached `POST /oauth/token` (code exchanges and refreshes, failed ones too).
+    pub fn oauth_token_requests(&self) -> u64 {
+        self.app.oauth().token_requests
+    }
+
+    /// Every OAuth access, id and refresh token issued so far (e.g. to assert none is logged).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.app.oauth().issued.clone()
+    }
+
     pub fn live_access_tokens(&self) -> usize {
         self.app.oauth().live_access_tokens()
     }

@@ -225,7 +225,20 @@ async fn refresh_without_rotation_keeps_the_refresh_token() {
     let h = start().await;
     let t = tokens(&h, "offline tickets:read").await;
     let rt = t["refresh_token"].as_str().expect("rt");
+    let before = h.sandbox.state().oauth_token_requests();
     let r1 = refresh(&h, rt).await;
+    assert_eq!(h.sandbox.state().oauth_token_requests(), before + 1);
+    let issued = h.sandbox.state().issued_tokens();
+    for token in [
+        rt,
+        t["access_token"].as_str().expect("at"),
+        r1.body["access_token"].as_str().expect("at"),
+    ] {
+        assert!(
+            issued.iter().any(|i| i == token),
+            "issued_tokens lists {token}"
+        );
+    }
     assert_eq!(r1.status, 200, "{}", r1.text);
     assert!(
         r1.body.get("refresh_token").is_none(),
