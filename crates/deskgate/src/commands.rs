@@ -1,6 +1,5 @@
 //! What each CLI command does.
 
-use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;

@@ -52,7 +52,7 @@ pub fn router() -> Router<Arc<App>> {
 
 /// The API token a request was made with. Looked up on every request, so a revoked token stops
 /// working at once.
-pub struct Caller(#[expect(dead_code, reason = "kept for audit and per-token limits")] pub ApiToken);
+pub struct Caller(pub ApiToken);
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;

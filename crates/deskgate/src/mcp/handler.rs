@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, Content, DiscoverResult, Implementation, InitializeRequestParams,
+    CallToolRequestParams, CallToolResult, ContentBlock, DiscoverResult, Implementation, InitializeRequestParams,
     InitializeResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
     Tool, ToolAnnotations,
 };
@@ -152,7 +152,10 @@ impl Gateway {
     }
 
     fn client_of(&self, caller: &Caller, context: &RequestContext<RoleServer>) -> Option<ClientInfo> {
+        // Only the request's own `_meta` counts here: in stateless mode rmcp's peer info is a
+        // placeholder, not the client.
         context
+            .meta
             .client_info()
             .map(|i| ClientInfo {
                 name: i.name,
@@ -188,12 +191,8 @@ impl ServerHandler for Gateway {
         );
         context.peer.set_peer_info(request.clone());
         let catalog = self.catalog(&caller.tenant).await;
-        let mut info = self.config_for(&caller.tenant, &catalog);
-        info.protocol_version = rmcp::service::negotiate_protocol_version(
-            &request.protocol_version,
-            std::mem::take(&mut info.protocol_version),
-            &self.supported_protocol_versions(),
-        )?;
+        let mut info = self.negotiate_initialize(&request)?;
+        info.instructions = Some(instructions(&self.app, &caller.tenant, &catalog));
         Ok(info)
     }
 
@@ -415,7 +414,7 @@ fn first_sentence(text: &str) -> &str {
 
 fn argument_error(field: &str, message: &str) -> CallToolResult {
     let text = format!("Invalid argument `{field}`: {message}.");
-    let mut result = CallToolResult::error(vec![Content::text(text.clone())]);
+    let mut result = CallToolResult::error(vec![ContentBlock::text(text.clone())]);
     result.structured_content = Some(json!({"error": {"kind": "invalid_arguments", "field": field, "message": text}}));
     result
 }
@@ -444,9 +443,9 @@ fn to_mcp_tool(tool: &integration_spec::Tool) -> Tool {
 
 fn to_mcp_result(result: CallResult) -> CallToolResult {
     let mut mcp = if result.is_error {
-        CallToolResult::error(vec![Content::text(result.text)])
+        CallToolResult::error(vec![ContentBlock::text(result.text)])
     } else {
-        CallToolResult::success(vec![Content::text(result.text)])
+        CallToolResult::success(vec![ContentBlock::text(result.text)])
     };
     mcp.structured_content = Some(result.structured);
     mcp

@@ -39,7 +39,6 @@ pub struct McpState {
     app: Arc<App>,
     service: McpService,
     sse: sse::Sessions,
-    clients: Arc<ClientDirectory>,
 }
 
 /// Filled by the handler when a call reached the upstream, read back by [`tenant_layer`] to set
@@ -60,7 +59,7 @@ impl RateLimitSlot {
 pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     let clients = Arc::new(ClientDirectory::default());
     let factory_app = app.clone();
-    let factory_clients = clients.clone();
+    let factory_clients = clients;
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -78,7 +77,6 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         app: app.clone(),
         service: service.clone(),
         sse: sse::Sessions::default(),
-        clients,
     };
     Router::new()
         .route_service("/mcp/{token}", service)

@@ -107,7 +107,7 @@ pub async fn message(
     let mut request = http::Request::post(format!("/mcp/{token}"))
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json, text/event-stream");
-    for name in [header::USER_AGENT, header::HeaderName::from_static("mcp-protocol-version")] {
+    for name in [header::HOST, header::USER_AGENT, header::HeaderName::from_static("mcp-protocol-version")] {
         if let Some(value) = headers.get(&name) {
             request = request.header(name, value);
         }

@@ -100,12 +100,12 @@ async fn tools_list_is_filtered_and_filtered_tools_cannot_be_called() {
     s.stop().await;
 }
 
-async fn first_ticket_id(s: &TestServer) -> u64 {
+async fn first_ticket_id(s: &TestServer) -> i64 {
     let tickets = s.sandbox.state().tickets();
     tickets
         .iter()
         .find(|t| t["status"] == "open")
-        .and_then(|t| t["id"].as_u64())
+        .and_then(|t| t["id"].as_i64())
         .expect("the sandbox has open tickets")
 }
 
@@ -358,7 +358,8 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     let accepted = post(json!({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {
         "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "sse-test", "version": "1"}}}))
     .await;
-    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let status = accepted.status();
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", accepted.text().await.unwrap());
     let reply = next_message(&mut stream, &mut buffer).await;
     assert_eq!(reply["id"], 7);
     assert_eq!(reply["result"]["protocolVersion"], "2024-11-05");

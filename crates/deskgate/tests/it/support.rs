@@ -41,7 +41,8 @@ pub async fn fresh_database(backend: Backend) -> Option<String> {
             use sqlx::Connection;
             let name = format!("deskgate_it_{}", uuid::Uuid::new_v4().simple());
             let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect to the test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            // The name is ours (a UUID), not input.
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
                 .expect("create a test database");
@@ -257,8 +258,12 @@ impl RawMcp {
             .http
             .post(&self.url)
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", &self.protocol_version)
             .json(&message);
+        // Clients send the version header on every request after `initialize`.
+        let overridden = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("mcp-protocol-version"));
+        if message["method"] != "initialize" && !overridden {
+            request = request.header("mcp-protocol-version", &self.protocol_version);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
