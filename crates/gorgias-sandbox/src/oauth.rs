@@ -207,12 +207,27 @@ pub fn verify_access_token(app: &App, token: &str) -> Option<Grant> {
 fn parse_scopes(raw: &str) -> Result<BTreeSet<String>, String> {
     let mut scopes = BTreeSet::new();
     for s in raw.split([' ', '+', ',']).filter(|s| !s.is_empty()) {
-        if !KNOWN_SCOPES.contains(&s) {
+        if !KNOWN_SCOPES.contains(&s) && !looks_like_resource_scope(s) {
             return Err(s.to_owned());
         }
         scopes.insert(s.to_owned());
     }
     Ok(scopes)
+}
+
+/// §12 #7: our copy of the scope table stopped after `apps:*`, so more `resource:read|write`
+/// scopes exist (views, teams, phone, ...). Well-formed ones are accepted; gibberish is not.
+fn looks_like_resource_scope(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((resource, access)) => {
+            matches!(access, "read" | "write")
+                && !resource.is_empty()
+                && resource
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+        }
+        None => false,
+    }
 }
 
 fn scope_string(scopes: &BTreeSet<String>) -> String {
@@ -809,6 +824,8 @@ mod tests {
         let s = parse_scopes("openid offline tickets:write").unwrap();
         assert_eq!(scope_string(&s), "offline openid tickets:write");
         assert_eq!(parse_scopes("tickets:delete"), Err("tickets:delete".into()));
+        assert_eq!(parse_scopes("admin"), Err("admin".into()));
+        assert!(parse_scopes("views:read teams:write").is_ok());
     }
 
     #[test]
