@@ -6,5 +6,5 @@ mod support;
 
 mod api;
 mod mcp;
-// mod oauth;
+mod oauth;
 mod store;

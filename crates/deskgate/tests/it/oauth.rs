@@ -77,7 +77,9 @@ async fn connect(s: &TestServer, decision: &str, account_id: Option<&str>) -> re
     let params = query_of(&authorize);
     assert_eq!(params["client_id"], CLIENT_ID);
     assert!(params["scope"].contains("offline"), "no refresh token would be issued: {}", params["scope"]);
-    assert_eq!(params["code_challenge_method"], "S256");
+    // Gorgias documents no PKCE, and the definition says so: nothing it might reject is sent.
+    assert!(!params.contains_key("code_challenge"));
+    assert_eq!(params["state"].len(), 43, "the state is 256 random bits");
 
     // The consent page renders, then the user decides.
     let page = browser.get(&authorize).send().await.unwrap();
