@@ -626,8 +626,11 @@ fn share_or_inline(root: Value, shared: &IndexMap<String, Value>) -> Value {
                     && let Some(target) = shared.get(name)
                 {
                     let mut inlined = rewrite(target, shared, keep);
-                    if let (Some(d), Value::Object(m)) = (map.get("description"), &mut inlined) {
-                        m.insert("description".into(), d.clone());
+                    // The place of use may say more (its own description, a default).
+                    if let Value::Object(m) = &mut inlined {
+                        for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
+                            m.insert(k.clone(), v.clone());
+                        }
                     }
                     return inlined;
                 }

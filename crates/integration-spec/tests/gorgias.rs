@@ -1003,3 +1003,47 @@ fn the_openapi_export_covers_every_tool_and_resolves_its_refs() {
     let upload = &doc["paths"]["/api/upload"]["post"]["requestBody"]["content"];
     assert!(upload.get("multipart/form-data").is_some());
 }
+
+#[test]
+fn embedded_files_load_like_the_directory() {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            let name = format!(
+                "integrations/gorgias/{}",
+                p.file_name().unwrap().to_str().unwrap()
+            );
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.reverse(); // the order files come in does not matter
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let embedded = Catalog::build(&Definition::from_files(&borrowed).unwrap()).unwrap();
+    assert_eq!(
+        embedded.tools_list_json(&ToolFilter::all()),
+        catalog().tools_list_json(&ToolFilter::all())
+    );
+
+    // A broken file is reported by the name it was given.
+    let broken = files[0].1.replace("description:", "descripton:");
+    let mut with_broken = borrowed.clone();
+    with_broken[0].1 = &broken;
+    let e = Definition::from_files(&with_broken).unwrap_err();
+    assert_eq!(e.file(), files[0].0);
+    assert!(e.line() > 0);
+}
+
+#[test]
+fn the_catalog_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Catalog>();
+    shareable::<Tool>();
+    shareable::<Definition>();
+    shareable::<ToolFilter>();
+    shareable::<CustomFields>();
+}
