@@ -948,6 +948,8 @@ async fn update(
     let opened = input.datetime("opened_datetime");
     let meta = input.mapping("meta");
     let source = input.value("source");
+    let mention_ids = input.integer_list("mention_ids").value();
+    let macros = input.list("macros").value().cloned();
     input.ignore(&[
         "sender",
         "receiver",
@@ -998,6 +1000,12 @@ async fn update(
         }
         if let Field::Set(s) = source {
             m.source = s.clone();
+        }
+        if let Some(ids) = mention_ids {
+            m.mention_ids = ids;
+        }
+        if let Some(list) = macros {
+            m.macros = list;
         }
         if retry {
             m.failed = None;
