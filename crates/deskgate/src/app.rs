@@ -36,7 +36,9 @@ impl App {
         )?;
         match key_source {
             KeySource::Environment => tracing::info!("vault key taken from DESKGATE_VAULT_KEY"),
-            KeySource::ExistingFile(path) => tracing::info!(path, "vault key read from its key file"),
+            KeySource::ExistingFile(path) => {
+                tracing::info!(path, "vault key read from its key file")
+            }
             KeySource::GeneratedFile(path) => tracing::warn!(
                 path,
                 "generated a new vault key file (0600); keep it safe and back it up: credentials stored \
@@ -75,9 +77,13 @@ impl App {
             config,
         });
         if let Some(oauth) = &app.config.oauth_app {
-            app.set_oauth_app(&oauth.client_id, &oauth.client_secret, oauth.redirect_url.as_deref())
-                .await
-                .map_err(|e| anyhow::anyhow!("the OAuth app settings are not usable: {e}"))?;
+            app.set_oauth_app(
+                &oauth.client_id,
+                &oauth.client_secret,
+                oauth.redirect_url.as_deref(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("the OAuth app settings are not usable: {e}"))?;
             tracing::info!("OAuth app settings stored (secret sealed)");
         }
         Ok(app)

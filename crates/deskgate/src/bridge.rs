@@ -48,7 +48,8 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
             .split_once(':')
             .with_context(|| format!("--header {raw:?} is not `Name: value`"))?;
         headers.insert(
-            reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).context("bad header name")?,
+            reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .context("bad header name")?,
             reqwest::header::HeaderValue::from_str(value.trim()).context("bad header value")?,
         );
     }
@@ -99,7 +100,9 @@ impl Bridge {
             Ok(replies) => {
                 for reply in replies {
                     if is_initialize
-                        && let Some(version) = reply.pointer("/result/protocolVersion").and_then(Value::as_str)
+                        && let Some(version) = reply
+                            .pointer("/result/protocolVersion")
+                            .and_then(Value::as_str)
                     {
                         *self.protocol_version.write().await = Some(version.to_owned());
                     }
@@ -123,19 +126,28 @@ impl Bridge {
             .post(self.url.clone())
             .headers(self.headers.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, text/event-stream",
+            )
             .body(body.to_owned());
         if let Some(version) = self.protocol_version.read().await.as_deref() {
             request = request.header("MCP-Protocol-Version", version);
         }
-        let response = request.send().await.map_err(|e| format!("cannot reach the MCP server: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the MCP server: {e}"))?;
         let status = response.status();
         let is_event_stream = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        let text = response.text().await.map_err(|e| format!("the reply broke off: {e}"))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("the reply broke off: {e}"))?;
         if status == reqwest::StatusCode::ACCEPTED || text.trim().is_empty() {
             return if status.is_success() {
                 Ok(Vec::new())

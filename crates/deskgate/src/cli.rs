@@ -10,12 +10,21 @@ use secrecy::SecretString;
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "deskgate", version, about = "Give AI agents safe, scoped access to a Gorgias helpdesk over MCP")]
+#[command(
+    name = "deskgate",
+    version,
+    about = "Give AI agents safe, scoped access to a Gorgias helpdesk over MCP"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Log format.
-    #[arg(long, global = true, env = "DESKGATE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "DESKGATE_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 }
 
@@ -44,7 +53,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// `sqlite:<file>` (created when missing) or `postgres://…`.
-    #[arg(long, env = "DESKGATE_DATABASE_URL", default_value = "sqlite:deskgate.db")]
+    #[arg(
+        long,
+        env = "DESKGATE_DATABASE_URL",
+        default_value = "sqlite:deskgate.db"
+    )]
     pub database_url: String,
 }
 
@@ -90,7 +103,12 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The configuration these arguments and the environment describe.
     pub fn config(&self) -> Config {
-        let env_secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from);
+        let env_secret = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
         Config {
             public_url: self.public_url.clone(),
             allow_custom_upstream: self.allow_custom_upstream || self.demo,
@@ -101,7 +119,10 @@ impl ServeArgs {
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
-            oauth_app: match (&self.gorgias_oauth_client_id, env_secret("DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET")) {
+            oauth_app: match (
+                &self.gorgias_oauth_client_id,
+                env_secret("DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET"),
+            ) {
                 (Some(client_id), Some(client_secret)) => Some(crate::config::OAuthAppConfig {
                     client_id: client_id.clone(),
                     client_secret,

@@ -1,6 +1,5 @@
 //! What each CLI command does.
 
-
 use anyhow::Context;
 use tokio::net::TcpListener;
 
@@ -72,7 +71,10 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 created_at: Timestamp::now(),
             };
             store.insert_api_token(&token, &minted.hash).await?;
-            eprintln!("API token {:?} ({}) created. It is shown only now:", token.name, token.id);
+            eprintln!(
+                "API token {:?} ({}) created. It is shown only now:",
+                token.name, token.id
+            );
             println!("{}", crate::tokens::reveal(&minted.secret));
         }
         TokenCommand::List { database } => {
@@ -83,7 +85,10 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { id, database } => {
             let store = Store::connect(&database.database_url).await?;
-            anyhow::ensure!(store.delete_api_token(&id).await?, "no API token with id {id}");
+            anyhow::ensure!(
+                store.delete_api_token(&id).await?,
+                "no API token with id {id}"
+            );
             eprintln!("API token {id} revoked");
         }
     }
@@ -93,7 +98,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
 fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
     match command {
         IntegrationsCommand::Check => {
-            let integration = crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
+            let integration =
+                crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
             println!("{}", integration.summary());
         }
         IntegrationsCommand::ExportOpenapi { integration } => {
@@ -101,10 +107,10 @@ fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
                 integration == "gorgias",
                 "unknown integration {integration:?}; the available integration is gorgias"
             );
-            let integration = crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
+            let integration =
+                crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
             println!("{}", serde_json::to_string_pretty(&integration.openapi())?);
         }
     }
     Ok(())
 }
-

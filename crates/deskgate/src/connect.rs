@@ -4,7 +4,9 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::accounts::{AccountContext, AccountStatus, AuthType, Credentials, IntegratedAccount, StoredAccount};
+use crate::accounts::{
+    AccountContext, AccountStatus, AuthType, Credentials, IntegratedAccount, StoredAccount,
+};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::store::CredentialsUpdate;
@@ -50,7 +52,9 @@ pub enum ConnectError {
     InvalidInput(String),
     #[error("api_base_url is only accepted when deskgate runs with --allow-custom-upstream")]
     CustomUpstreamNotAllowed,
-    #[error("Gorgias refused these credentials ({status}{detail}); check the email and the API key under Settings → REST API")]
+    #[error(
+        "Gorgias refused these credentials ({status}{detail}); check the email and the API key under Settings → REST API"
+    )]
     Rejected { status: u16, detail: String },
     #[error("no Gorgias account answers at {0}; check the subdomain")]
     NoSuchAccount(String),
@@ -72,9 +76,13 @@ impl From<ConnectError> for ApiError {
 }
 
 fn clean_name(name: Option<String>, fallback: &str) -> Result<String, ConnectError> {
-    let name = name.map(|n| n.trim().to_owned()).unwrap_or_else(|| fallback.to_owned());
+    let name = name
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|| fallback.to_owned());
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ConnectError::InvalidInput("name must be 1 to 100 characters".into()));
+        return Err(ConnectError::InvalidInput(
+            "name must be 1 to 100 characters".into(),
+        ));
     }
     Ok(name)
 }
@@ -88,16 +96,23 @@ impl App {
     }
 
     /// Checks API-key credentials against Gorgias and stores the account.
-    pub async fn connect_with_api_key(&self, request: ConnectApiKey) -> Result<IntegratedAccount, ApiError> {
+    pub async fn connect_with_api_key(
+        &self,
+        request: ConnectApiKey,
+    ) -> Result<IntegratedAccount, ApiError> {
         if request.integration != self.integration.name() {
             return Err(ConnectError::UnknownIntegration(request.integration).into());
         }
         let api_base_url = match request.api_base_url {
             None => None,
-            Some(_) if !self.config.allow_custom_upstream => return Err(ConnectError::CustomUpstreamNotAllowed.into()),
+            Some(_) if !self.config.allow_custom_upstream => {
+                return Err(ConnectError::CustomUpstreamNotAllowed.into());
+            }
             Some(url) => Some(validate_base_url(&url)?),
         };
-        let (context, credentials) = self.checked_api_key(request.credentials, api_base_url).await?;
+        let (context, credentials) = self
+            .checked_api_key(request.credentials, api_base_url)
+            .await?;
         let now = Timestamp::now();
         let account = IntegratedAccount {
             id: uuid::Uuid::now_v7().to_string(),
@@ -156,7 +171,11 @@ impl App {
         }
         if let Some(name) = name {
             let name = clean_name(Some(name), "")?;
-            if !self.store.rename_account(id, &name, Timestamp::now()).await? {
+            if !self
+                .store
+                .rename_account(id, &name, Timestamp::now())
+                .await?
+            {
                 return Err(ApiError::NotFound("integrated account"));
             }
         }
@@ -183,7 +202,8 @@ impl App {
             .vault
             .open(&stored.account.id, &stored.sealed_credentials)
             .map_err(ApiError::internal)?;
-        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain)).map_err(ApiError::internal)
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(ApiError::internal)
     }
 
     /// The `Authorization` header value an account's upstream calls carry (an OAuth token is
@@ -196,8 +216,12 @@ impl App {
         match account.auth_type {
             AuthType::Oauth2 => self.oauth_bearer(account, sealed_credentials).await,
             AuthType::ApiKey => match self.open_sealed(account, sealed_credentials)? {
-                Credentials::ApiKey { email, api_key } => Ok(upstream::basic_authorization(&email, &api_key)),
-                Credentials::Oauth2 { access_token, .. } => Ok(upstream::bearer_authorization(&access_token)),
+                Credentials::ApiKey { email, api_key } => {
+                    Ok(upstream::basic_authorization(&email, &api_key))
+                }
+                Credentials::Oauth2 { access_token, .. } => {
+                    Ok(upstream::bearer_authorization(&access_token))
+                }
             },
         }
     }
@@ -212,8 +236,11 @@ impl App {
             .vault
             .open(&account.id, sealed_credentials)
             .map_err(|e| crate::tool_calls::CallFailure::Internal(e.to_string()))?;
-        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
-            .map_err(|e| crate::tool_calls::CallFailure::Internal(format!("stored credentials do not parse: {e}")))
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain)).map_err(|e| {
+            crate::tool_calls::CallFailure::Internal(format!(
+                "stored credentials do not parse: {e}"
+            ))
+        })
     }
 
     /// Validates API-key credentials and proves them against Gorgias.
@@ -232,9 +259,13 @@ impl App {
                 "credentials.email must be the email address of the Gorgias user the API key belongs to".into(),
             ));
         }
-        let api_key = secrecy::ExposeSecret::expose_secret(&credentials.api_key).trim().to_owned();
+        let api_key = secrecy::ExposeSecret::expose_secret(&credentials.api_key)
+            .trim()
+            .to_owned();
         if api_key.is_empty() || api_key.len() > 512 {
-            return Err(ConnectError::InvalidInput("credentials.api_key must not be empty".into()));
+            return Err(ConnectError::InvalidInput(
+                "credentials.api_key must not be empty".into(),
+            ));
         }
         let context = AccountContext {
             subdomain,
@@ -297,9 +328,22 @@ mod tests {
 
     #[test]
     fn custom_upstreams_must_be_bare_http_urls() {
-        assert_eq!(validate_base_url("http://127.0.0.1:8081").unwrap(), "http://127.0.0.1:8081");
-        assert_eq!(validate_base_url("https://x.example/").unwrap(), "https://x.example");
-        for bad in ["ftp://x", "http://u:p@x", "http://x/api", "http://x?q=1", "not a url", "file:///etc"] {
+        assert_eq!(
+            validate_base_url("http://127.0.0.1:8081").unwrap(),
+            "http://127.0.0.1:8081"
+        );
+        assert_eq!(
+            validate_base_url("https://x.example/").unwrap(),
+            "https://x.example"
+        );
+        for bad in [
+            "ftp://x",
+            "http://u:p@x",
+            "http://x/api",
+            "http://x?q=1",
+            "not a url",
+            "file:///etc",
+        ] {
             assert!(validate_base_url(bad).is_err(), "{bad}");
         }
     }

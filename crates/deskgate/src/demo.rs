@@ -18,11 +18,13 @@ pub struct Demo {
 }
 
 pub async fn start(app: &App) -> anyhow::Result<Demo> {
-    let sandbox = gorgias_sandbox::Sandbox::start(gorgias_sandbox::SandboxConfig::default()).await?;
+    let sandbox =
+        gorgias_sandbox::Sandbox::start(gorgias_sandbox::SandboxConfig::default()).await?;
     let config = sandbox.config();
 
     for stored in app.store.list_accounts(None, 1000).await? {
-        if stored.account.name == DEMO_ACCOUNT_NAME && stored.account.context.api_base_url.is_some() {
+        if stored.account.name == DEMO_ACCOUNT_NAME && stored.account.context.api_base_url.is_some()
+        {
             app.delete_account(&stored.account.id).await?;
         }
     }
@@ -66,7 +68,13 @@ pub async fn start(app: &App) -> anyhow::Result<Demo> {
     Ok(Demo { _sandbox: sandbox })
 }
 
-fn banner(app: &App, sandbox: &gorgias_sandbox::Sandbox, account_id: &str, url: &str, api_token: &str) -> String {
+fn banner(
+    app: &App,
+    sandbox: &gorgias_sandbox::Sandbox,
+    account_id: &str,
+    url: &str,
+    api_token: &str,
+) -> String {
     let base = &app.public_url;
     let claude = serde_json::json!({"mcpServers": {"deskgate-demo": {"command": "deskgate", "args": ["connect", url]}}});
     let cursor = serde_json::json!({"mcpServers": {"deskgate-demo": {"url": url}}});

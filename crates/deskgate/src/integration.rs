@@ -60,7 +60,11 @@ impl Integration {
             .ok_or_else(|| IntegrationError::Unknown(name.to_owned()))?;
         let files: Vec<(String, &str)> = dir
             .files()
-            .filter(|f| f.path().extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .filter(|f| {
+                f.path()
+                    .extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml")
+            })
             .filter_map(|f| {
                 Some((
                     format!("integrations/{}", f.path().display()),
@@ -139,7 +143,10 @@ impl Integration {
 
     /// A cached account catalog that is still fresh.
     pub fn cached_account_catalog(&self, account_id: &str) -> Option<Arc<AccountCatalog>> {
-        let accounts = self.accounts.lock().expect("account catalogs lock poisoned");
+        let accounts = self
+            .accounts
+            .lock()
+            .expect("account catalogs lock poisoned");
         accounts
             .get(account_id)
             .filter(|c| Instant::now() < c.valid_until)
@@ -148,7 +155,11 @@ impl Integration {
 
     /// Caches an account's catalog completed with `fields` (or the base catalog when fetching
     /// them failed) and returns it.
-    pub fn remember_account_catalog(&self, account_id: &str, fields: Option<&CustomFields>) -> Arc<AccountCatalog> {
+    pub fn remember_account_catalog(
+        &self,
+        account_id: &str,
+        fields: Option<&CustomFields>,
+    ) -> Arc<AccountCatalog> {
         let entry = Arc::new(match fields {
             Some(fields) => AccountCatalog {
                 catalog: self.catalog.with_custom_fields(fields),
@@ -184,7 +195,10 @@ impl Integration {
             .lock()
             .expect("account catalogs lock poisoned")
             .remove(account_id);
-        self.fetch_locks.lock().expect("fetch locks poisoned").remove(account_id);
+        self.fetch_locks
+            .lock()
+            .expect("fetch locks poisoned")
+            .remove(account_id);
     }
 }
 
@@ -207,7 +221,9 @@ impl crate::app::App {
             return cached;
         }
         match self.fetch_custom_fields(account, sealed_credentials).await {
-            Ok(fields) => self.integration.remember_account_catalog(&account.id, Some(&fields)),
+            Ok(fields) => self
+                .integration
+                .remember_account_catalog(&account.id, Some(&fields)),
             Err(why) => {
                 tracing::warn!(
                     integrated_account.id = %account.id,
@@ -262,10 +278,15 @@ impl crate::app::App {
                     .await
                     .map_err(|e| e.to_string())?;
                 if !response.status.is_success() {
-                    return Err(format!("{} {} answered HTTP {}", "GET", source.path, response.status.as_u16()));
+                    return Err(format!(
+                        "{} {} answered HTTP {}",
+                        "GET",
+                        source.path,
+                        response.status.as_u16()
+                    ));
                 }
-                let page: serde_json::Value =
-                    serde_json::from_slice(&response.body).map_err(|e| format!("custom fields page is not JSON: {e}"))?;
+                let page: serde_json::Value = serde_json::from_slice(&response.body)
+                    .map_err(|e| format!("custom fields page is not JSON: {e}"))?;
                 fields.add_page(source, &page)?;
                 cursor = page
                     .pointer(&connection.pagination.next_cursor_pointer)

@@ -93,7 +93,10 @@ pub fn validate_name(name: &str) -> Result<String, ServerConfigError> {
     Ok(name.to_owned())
 }
 
-pub fn validate_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<(), ServerConfigError> {
+pub fn validate_expiry(
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<(), ServerConfigError> {
     match expires_at {
         Some(at) if at < now.plus_secs(MIN_LIFETIME_SECS) => Err(ServerConfigError::ExpiryTooSoon),
         _ => Ok(()),
@@ -137,7 +140,11 @@ impl From<ServerConfigError> for crate::error::ApiError {
 }
 
 impl crate::app::App {
-    pub async fn mcp_server(&self, account_id: &str, id: &str) -> Result<McpServer, crate::error::ApiError> {
+    pub async fn mcp_server(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<McpServer, crate::error::ApiError> {
         self.store
             .get_mcp_server(account_id, id)
             .await?
@@ -169,7 +176,11 @@ impl crate::app::App {
         };
         self.store.insert_mcp_server(&server, &minted.hash).await?;
         tracing::info!(mcp_server.id = %server.id, integrated_account.id = %account_id, "MCP server minted");
-        let url = format!("{}/mcp/{}", self.public_url, crate::tokens::reveal(&minted.secret));
+        let url = format!(
+            "{}/mcp/{}",
+            self.public_url,
+            crate::tokens::reveal(&minted.secret)
+        );
         Ok((server, url))
     }
 
@@ -203,7 +214,11 @@ impl crate::app::App {
         Ok(server)
     }
 
-    pub async fn delete_mcp_server(&self, account_id: &str, id: &str) -> Result<(), crate::error::ApiError> {
+    pub async fn delete_mcp_server(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<(), crate::error::ApiError> {
         if !self.store.delete_mcp_server(account_id, id).await? {
             return Err(crate::error::ApiError::NotFound("MCP server"));
         }
@@ -214,7 +229,10 @@ impl crate::app::App {
 
     /// Deletes expired servers with their records; returns how many went.
     pub async fn sweep_expired(&self) -> Result<usize, crate::store::StoreError> {
-        let gone = self.store.delete_expired_mcp_servers(Timestamp::now()).await?;
+        let gone = self
+            .store
+            .delete_expired_mcp_servers(Timestamp::now())
+            .await?;
         if !gone.is_empty() {
             self.tenants.invalidate_all();
             tracing::info!(count = gone.len(), ids = ?gone, "expired MCP servers deleted");

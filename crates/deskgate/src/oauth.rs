@@ -21,7 +21,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::accounts::{AccountContext, AccountStatus, AuthType, Credentials, IntegratedAccount, StoredAccount};
+use crate::accounts::{
+    AccountContext, AccountStatus, AuthType, Credentials, IntegratedAccount, StoredAccount,
+};
 use crate::app::App;
 use crate::store::{CredentialsUpdate, OAuthAppRow, OAuthStateRow, StoreError};
 use crate::timestamp::Timestamp;
@@ -57,7 +59,9 @@ pub enum OAuthError {
     CustomUpstreamNotAllowed,
     #[error("the authorization was declined ({0}); nothing was connected")]
     Denied(String),
-    #[error("this sign-in link is not valid: it was already used, has expired, or was started in another browser")]
+    #[error(
+        "this sign-in link is not valid: it was already used, has expired, or was started in another browser"
+    )]
     BadState,
     #[error("{0} refused the authorization code: {1}")]
     ExchangeRefused(String, String),
@@ -104,7 +108,12 @@ pub struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
 impl RefreshLocks {
     fn for_account(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.0.lock().expect("refresh locks poisoned").entry(id.to_owned()).or_default().clone()
+        self.0
+            .lock()
+            .expect("refresh locks poisoned")
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
     }
 }
 
@@ -114,7 +123,9 @@ fn pkce_challenge(verifier: &str) -> String {
 
 /// Fills `{base_url}` and `{subdomain}` in a definition's URL template.
 fn fill(template: &str, base_url: &str, subdomain: &str) -> String {
-    template.replace("{base_url}", base_url).replace("{subdomain}", subdomain)
+    template
+        .replace("{base_url}", base_url)
+        .replace("{subdomain}", subdomain)
 }
 
 /// The access token's lifetime: `expires_in` when it is positive, else the JWT's `exp`, else
@@ -138,7 +149,11 @@ fn access_expiry(response: &TokenResponse, now: Timestamp) -> Timestamp {
 
 impl App {
     fn oauth_settings(&self) -> Result<&integration_spec::OAuth2Settings, OAuthError> {
-        self.integration.connection().oauth2.as_ref().ok_or(OAuthError::Unsupported)
+        self.integration
+            .connection()
+            .oauth2
+            .as_ref()
+            .ok_or(OAuthError::Unsupported)
     }
 
     /// Stores the OAuth app (its secret sealed). `redirect_url` defaults to this server's
@@ -152,16 +167,23 @@ impl App {
         self.oauth_settings()?;
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.len() > 200 {
-            return Err(OAuthError::InvalidInput("client_id must be 1 to 200 characters".into()));
+            return Err(OAuthError::InvalidInput(
+                "client_id must be 1 to 200 characters".into(),
+            ));
         }
         if client_secret.expose_secret().trim().is_empty() {
-            return Err(OAuthError::InvalidInput("client_secret must not be empty".into()));
+            return Err(OAuthError::InvalidInput(
+                "client_secret must not be empty".into(),
+            ));
         }
         if let Some(url) = redirect_url {
-            let parsed = url::Url::parse(url)
-                .map_err(|_| OAuthError::InvalidInput(format!("redirect_url {url:?} is not an absolute URL")))?;
+            let parsed = url::Url::parse(url).map_err(|_| {
+                OAuthError::InvalidInput(format!("redirect_url {url:?} is not an absolute URL"))
+            })?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(OAuthError::InvalidInput("redirect_url must be http(s)".into()));
+                return Err(OAuthError::InvalidInput(
+                    "redirect_url must be http(s)".into(),
+                ));
             }
         }
         let name = self.integration.name().to_owned();
@@ -205,13 +227,20 @@ impl App {
             .map_err(OAuthError::InvalidInput)?;
         let api_base_url = match begin.api_base_url {
             None => None,
-            Some(_) if !self.config.allow_custom_upstream => return Err(OAuthError::CustomUpstreamNotAllowed),
-            Some(url) => Some(crate::connect::validate_base_url(&url).map_err(|e| OAuthError::InvalidInput(e.to_string()))?),
+            Some(_) if !self.config.allow_custom_upstream => {
+                return Err(OAuthError::CustomUpstreamNotAllowed);
+            }
+            Some(url) => Some(
+                crate::connect::validate_base_url(&url)
+                    .map_err(|e| OAuthError::InvalidInput(e.to_string()))?,
+            ),
         };
         if let Some(id) = &begin.account_id
             && self.store.get_account(id).await?.is_none()
         {
-            return Err(OAuthError::InvalidInput(format!("no integrated account {id}")));
+            return Err(OAuthError::InvalidInput(format!(
+                "no integrated account {id}"
+            )));
         }
         let context = AccountContext {
             subdomain: subdomain.clone(),
@@ -231,13 +260,17 @@ impl App {
                 integration: name,
                 subdomain: subdomain.clone(),
                 api_base_url,
-                code_verifier: self.vault.seal(&TokenHash::of(&state).0, verifier.as_bytes()),
+                code_verifier: self
+                    .vault
+                    .seal(&TokenHash::of(&state).0, verifier.as_bytes()),
                 account_id: begin.account_id,
                 expires_at: Timestamp::now().plus_secs(STATE_LIFETIME_SECS).millis(),
             })
             .await?;
         let mut url = url::Url::parse(&fill(&settings.authorize_url, &base_url, &subdomain))
-            .map_err(|e| OAuthError::Internal(format!("the authorize URL template is not a URL: {e}")))?;
+            .map_err(|e| {
+                OAuthError::Internal(format!("the authorize URL template is not a URL: {e}"))
+            })?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -268,17 +301,28 @@ impl App {
         binding: Option<&str>,
     ) -> Result<IntegratedAccount, OAuthError> {
         let settings = self.oauth_settings()?;
-        let state = state.filter(|s| !s.is_empty()).ok_or(OAuthError::BadState)?;
+        let state = state
+            .filter(|s| !s.is_empty())
+            .ok_or(OAuthError::BadState)?;
         let state_hash = TokenHash::of(state).0;
-        let row = self.store.take_oauth_state(&state_hash).await?.ok_or(OAuthError::BadState)?;
+        let row = self
+            .store
+            .take_oauth_state(&state_hash)
+            .await?
+            .ok_or(OAuthError::BadState)?;
         let bound = binding.is_some_and(|b| TokenHash::of(b).0 == row.binding_hash);
-        if !bound || row.expires_at <= Timestamp::now().millis() || row.integration != self.integration.name() {
+        if !bound
+            || row.expires_at <= Timestamp::now().millis()
+            || row.integration != self.integration.name()
+        {
             return Err(OAuthError::BadState);
         }
         if let Some(error) = error {
             return Err(OAuthError::Denied(error.chars().take(100).collect()));
         }
-        let code = code.filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::Denied("no code was returned".into()))?;
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::Denied("no code was returned".into()))?;
         let app = self.oauth_app().await?.ok_or(OAuthError::NotConfigured)?;
         let verifier = self
             .vault
@@ -303,19 +347,28 @@ impl App {
         }
         let response = self
             .upstream
-            .post_form(&token_url, Some((&app.client_id, &app.client_secret)), &form)
+            .post_form(
+                &token_url,
+                Some((&app.client_id, &app.client_secret)),
+                &form,
+            )
             .await
             .map_err(|e| OAuthError::Unreachable(title.clone(), e.to_string()))?;
         if !response.status.is_success() {
-            let reason = oauth_error_text(&response.body).unwrap_or_else(|| format!("HTTP {}", response.status.as_u16()));
+            let reason = oauth_error_text(&response.body)
+                .unwrap_or_else(|| format!("HTTP {}", response.status.as_u16()));
             return Err(OAuthError::ExchangeRefused(title, reason));
         }
-        let tokens: TokenResponse = serde_json::from_slice(&response.body)
-            .map_err(|_| OAuthError::ExchangeRefused(title.clone(), "the token response is not valid".into()))?;
+        let tokens: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
+            OAuthError::ExchangeRefused(title.clone(), "the token response is not valid".into())
+        })?;
         let now = Timestamp::now();
         let expires_at = access_expiry(&tokens, now);
         let context = AccountContext {
-            scope: tokens.scope.clone().or_else(|| Some(settings.scopes.join(" "))),
+            scope: tokens
+                .scope
+                .clone()
+                .or_else(|| Some(settings.scopes.join(" "))),
             ..context
         };
         let credentials = Credentials::Oauth2 {
@@ -355,11 +408,17 @@ impl App {
                     })
                     .await?;
                 if !won {
-                    return Err(OAuthError::Internal("the account changed during re-authorization".into()));
+                    return Err(OAuthError::Internal(
+                        "the account changed during re-authorization".into(),
+                    ));
                 }
                 self.after_credentials_change(&id);
                 tracing::info!(integrated_account.id = %id, "account re-authorized through OAuth");
-                self.store.get_account(&id).await?.ok_or(OAuthError::BadState)?.account
+                self.store
+                    .get_account(&id)
+                    .await?
+                    .ok_or(OAuthError::BadState)?
+                    .account
             }
             None => {
                 let account = IntegratedAccount {
@@ -397,7 +456,11 @@ impl App {
     /// Refreshes an account's access token unless someone already did since `seen_version`;
     /// returns the account as it now stands. Single-flight per account, here and across
     /// replicas.
-    pub async fn refresh_oauth(&self, account_id: &str, seen_version: i64) -> Result<StoredAccount, CallFailure> {
+    pub async fn refresh_oauth(
+        &self,
+        account_id: &str,
+        seen_version: i64,
+    ) -> Result<StoredAccount, CallFailure> {
         let lock = self.refresh_locks.for_account(account_id);
         let _one_at_a_time_here = lock.lock().await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(LEASE_SECS as u64);
@@ -407,7 +470,9 @@ impl App {
                 return Ok(stored);
             }
             if stored.account.status == AccountStatus::NeedsReauth {
-                return Err(CallFailure::NeedsReauth("its authorization was revoked or expired for good".into()));
+                return Err(CallFailure::NeedsReauth(
+                    "its authorization was revoked or expired for good".into(),
+                ));
             }
             let now = Timestamp::now();
             let leased = self
@@ -424,7 +489,9 @@ impl App {
             }
             // Another replica is refreshing: wait for its result.
             if tokio::time::Instant::now() >= deadline {
-                return Err(CallFailure::Internal("timed out waiting for another replica's token refresh".into()));
+                return Err(CallFailure::Internal(
+                    "timed out waiting for another replica's token refresh".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -435,10 +502,16 @@ impl App {
             .get_account(account_id)
             .await
             .map_err(|e| CallFailure::Internal(e.to_string()))?
-            .ok_or_else(|| CallFailure::NeedsReauth("the integrated account no longer exists".into()))
+            .ok_or_else(|| {
+                CallFailure::NeedsReauth("the integrated account no longer exists".into())
+            })
     }
 
-    async fn refresh_with_lease(&self, account_id: &str, seen_version: i64) -> Result<StoredAccount, CallFailure> {
+    async fn refresh_with_lease(
+        &self,
+        account_id: &str,
+        seen_version: i64,
+    ) -> Result<StoredAccount, CallFailure> {
         // Someone may have finished between our read and taking the lease.
         let stored = self.current_account(account_id).await?;
         if stored.account.credentials_version != seen_version {
@@ -450,7 +523,10 @@ impl App {
             .oauth2
             .as_ref()
             .ok_or_else(|| CallFailure::Internal("the integration has no OAuth settings".into()))?;
-        let refresh_token = match self.open_credentials(&stored).map_err(|e| CallFailure::Internal(e.to_string()))? {
+        let refresh_token = match self
+            .open_credentials(&stored)
+            .map_err(|e| CallFailure::Internal(e.to_string()))?
+        {
             Credentials::Oauth2 {
                 refresh_token: Some(token),
                 ..
@@ -463,13 +539,20 @@ impl App {
             .map_err(|e| CallFailure::Internal(e.to_string()))?
             .ok_or_else(|| CallFailure::Internal("OAuth is no longer configured".into()))?;
         let base_url = self.integration.base_url(&stored.account.context);
-        let token_url = fill(&settings.token_url, &base_url, &stored.account.context.subdomain);
+        let token_url = fill(
+            &settings.token_url,
+            &base_url,
+            &stored.account.context.subdomain,
+        );
         let response = self
             .upstream
             .post_form(
                 &token_url,
                 Some((&app.client_id, &app.client_secret)),
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)],
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &refresh_token),
+                ],
             )
             .await?;
         match response.status.as_u16() {
@@ -477,15 +560,21 @@ impl App {
             // The grant is gone (revoked, uninstalled) or the app's secret changed: only a
             // person can fix that.
             400 | 401 | 403 => {
-                let why = oauth_error_text(&response.body).unwrap_or_else(|| format!("HTTP {}", response.status.as_u16()));
-                return self.give_up(&stored, &format!("the token refresh was refused ({why})")).await;
+                let why = oauth_error_text(&response.body)
+                    .unwrap_or_else(|| format!("HTTP {}", response.status.as_u16()));
+                return self
+                    .give_up(&stored, &format!("the token refresh was refused ({why})"))
+                    .await;
             }
             status => {
-                return Err(CallFailure::Internal(format!("the token endpoint answered HTTP {status}")));
+                return Err(CallFailure::Internal(format!(
+                    "the token endpoint answered HTTP {status}"
+                )));
             }
         }
-        let tokens: TokenResponse = serde_json::from_slice(&response.body)
-            .map_err(|_| CallFailure::Internal("the token endpoint's answer is not valid".into()))?;
+        let tokens: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
+            CallFailure::Internal("the token endpoint's answer is not valid".into())
+        })?;
         let now = Timestamp::now();
         let expires_at = access_expiry(&tokens, now);
         let credentials = Credentials::Oauth2 {
@@ -509,16 +598,26 @@ impl App {
             .await
             .map_err(|e| CallFailure::Internal(e.to_string()))?;
         if !won {
-            return Err(CallFailure::Internal("the account's credentials changed during the refresh".into()));
+            return Err(CallFailure::Internal(
+                "the account's credentials changed during the refresh".into(),
+            ));
         }
         self.after_credentials_change(account_id);
         tracing::info!(integrated_account.id = %account_id, "OAuth access token refreshed");
         self.current_account(account_id).await
     }
 
-    async fn give_up(&self, stored: &StoredAccount, why: &str) -> Result<StoredAccount, CallFailure> {
+    async fn give_up(
+        &self,
+        stored: &StoredAccount,
+        why: &str,
+    ) -> Result<StoredAccount, CallFailure> {
         let id = &stored.account.id;
-        if let Err(e) = self.store.set_account_status(id, AccountStatus::NeedsReauth, Timestamp::now()).await {
+        if let Err(e) = self
+            .store
+            .set_account_status(id, AccountStatus::NeedsReauth, Timestamp::now())
+            .await
+        {
             tracing::error!(error = %e, integrated_account.id = %id, "could not mark the account needs_reauth");
         }
         self.after_credentials_change(id);
@@ -527,19 +626,30 @@ impl App {
     }
 
     /// The bearer value for an OAuth account, refreshed first when it is about to expire.
-    pub(crate) async fn oauth_bearer(&self, account: &IntegratedAccount, sealed: &[u8]) -> Result<SecretString, CallFailure> {
+    pub(crate) async fn oauth_bearer(
+        &self,
+        account: &IntegratedAccount,
+        sealed: &[u8],
+    ) -> Result<SecretString, CallFailure> {
         let expiring = account
             .access_token_expires_at
             .is_some_and(|at| at <= Timestamp::now().plus_secs(REFRESH_AHEAD_SECS));
         let credentials = if expiring {
-            let fresh = self.refresh_oauth(&account.id, account.credentials_version).await?;
-            self.open_credentials(&fresh).map_err(|e| CallFailure::Internal(e.to_string()))?
+            let fresh = self
+                .refresh_oauth(&account.id, account.credentials_version)
+                .await?;
+            self.open_credentials(&fresh)
+                .map_err(|e| CallFailure::Internal(e.to_string()))?
         } else {
             self.open_sealed(account, sealed)?
         };
         match credentials {
-            Credentials::Oauth2 { access_token, .. } => Ok(upstream::bearer_authorization(&access_token)),
-            Credentials::ApiKey { .. } => Err(CallFailure::Internal("an OAuth account holds an API key".into())),
+            Credentials::Oauth2 { access_token, .. } => {
+                Ok(upstream::bearer_authorization(&access_token))
+            }
+            Credentials::ApiKey { .. } => Err(CallFailure::Internal(
+                "an OAuth account holds an API key".into(),
+            )),
         }
     }
 
@@ -548,8 +658,13 @@ impl App {
     pub async fn refresh_expiring_tokens(&self) -> Result<(), StoreError> {
         let soon = Timestamp::now().plus_secs(REFRESH_AHEAD_SECS * 5);
         for id in self.store.oauth_accounts_expiring(soon).await? {
-            let Some(stored) = self.store.get_account(&id).await? else { continue };
-            if let Err(e) = self.refresh_oauth(&id, stored.account.credentials_version).await {
+            let Some(stored) = self.store.get_account(&id).await? else {
+                continue;
+            };
+            if let Err(e) = self
+                .refresh_oauth(&id, stored.account.credentials_version)
+                .await
+            {
                 tracing::warn!(integrated_account.id = %id, error = %e, "background token refresh failed");
             }
         }
@@ -558,7 +673,9 @@ impl App {
 
     /// Deletes connect flows that were never finished.
     pub async fn sweep_oauth_states(&self) -> Result<u64, StoreError> {
-        self.store.delete_expired_oauth_states(Timestamp::now()).await
+        self.store
+            .delete_expired_oauth_states(Timestamp::now())
+            .await
     }
 }
 
@@ -568,12 +685,18 @@ fn oauth_error_text(body: &[u8]) -> Option<String> {
     let error = value.get("error")?;
     let text = match error {
         serde_json::Value::String(s) => s.clone(),
-        other => other.get("msg").and_then(|m| m.as_str()).unwrap_or("error").to_owned(),
+        other => other
+            .get("msg")
+            .and_then(|m| m.as_str())
+            .unwrap_or("error")
+            .to_owned(),
     };
-    Some(match value.get("error_description").and_then(|d| d.as_str()) {
-        Some(d) => format!("{text}: {d}"),
-        None => text,
-    })
+    Some(
+        match value.get("error_description").and_then(|d| d.as_str()) {
+            Some(d) => format!("{text}: {d}"),
+            None => text,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -597,19 +720,35 @@ mod tests {
             expires_in,
             scope: None,
         };
-        assert_eq!(access_expiry(&with(Some(60), "x"), now), Timestamp(1_060_000));
+        assert_eq!(
+            access_expiry(&with(Some(60), "x"), now),
+            Timestamp(1_060_000)
+        );
         let claims = URL_SAFE_NO_PAD.encode(br#"{"exp": 2000}"#);
-        assert_eq!(access_expiry(&with(Some(0), &format!("h.{claims}.s")), now), Timestamp(2_000_000));
-        assert_eq!(access_expiry(&with(None, "opaque"), now), now.plus_secs(DEFAULT_ACCESS_TOKEN_SECS));
+        assert_eq!(
+            access_expiry(&with(Some(0), &format!("h.{claims}.s")), now),
+            Timestamp(2_000_000)
+        );
+        assert_eq!(
+            access_expiry(&with(None, "opaque"), now),
+            now.plus_secs(DEFAULT_ACCESS_TOKEN_SECS)
+        );
     }
 
     #[test]
     fn oauth_errors_are_read_from_both_shapes() {
-        assert_eq!(oauth_error_text(br#"{"error":"invalid_grant"}"#).unwrap(), "invalid_grant");
         assert_eq!(
-            oauth_error_text(br#"{"error":"invalid_grant","error_description":"revoked"}"#).unwrap(),
+            oauth_error_text(br#"{"error":"invalid_grant"}"#).unwrap(),
+            "invalid_grant"
+        );
+        assert_eq!(
+            oauth_error_text(br#"{"error":"invalid_grant","error_description":"revoked"}"#)
+                .unwrap(),
             "invalid_grant: revoked"
         );
-        assert_eq!(oauth_error_text(br#"{"error":{"msg":"Unauthorized."}}"#).unwrap(), "Unauthorized.");
+        assert_eq!(
+            oauth_error_text(br#"{"error":{"msg":"Unauthorized."}}"#).unwrap(),
+            "Unauthorized."
+        );
     }
 }

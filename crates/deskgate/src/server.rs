@@ -54,7 +54,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let result = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await;
     sweeper.abort();
     result
 }

@@ -54,7 +54,11 @@ impl App {
         if server.is_expired(now) {
             return Ok(None);
         }
-        let Some(stored) = self.store.get_account(&server.integrated_account_id).await? else {
+        let Some(stored) = self
+            .store
+            .get_account(&server.integrated_account_id)
+            .await?
+        else {
             return Ok(None);
         };
         let filter = match server.config.tool_filter(self.integration.catalog()) {
@@ -134,6 +138,9 @@ impl TenantCache {
     /// Forgets everything: called after any change to a server, an account or a token.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.write().expect("tenant cache lock poisoned").clear();
+        self.entries
+            .write()
+            .expect("tenant cache lock poisoned")
+            .clear();
     }
 }

@@ -55,7 +55,10 @@ pub fn mint(kind: TokenKind) -> MintedToken {
 /// never reaches the store.
 pub fn looks_like(kind: TokenKind, candidate: &str) -> bool {
     candidate.strip_prefix(kind.prefix()).is_some_and(|rest| {
-        rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 
@@ -98,6 +101,9 @@ mod tests {
     #[test]
     fn garbage_is_not_a_token() {
         assert!(!looks_like(TokenKind::Mcp, "dgm_short"));
-        assert!(!looks_like(TokenKind::Mcp, &format!("dgm_{}", "a".repeat(42) + "/")));
+        assert!(!looks_like(
+            TokenKind::Mcp,
+            &format!("dgm_{}", "a".repeat(42) + "/")
+        ));
     }
 }

@@ -65,10 +65,25 @@ impl App {
         client: Option<&ClientInfo>,
     ) -> Result<CallResult, UnknownTool> {
         let started = Instant::now();
-        let catalog = self.account_catalog(&tenant.account, &tenant.sealed_credentials).await;
-        let Some(tool) = catalog.catalog.tool(tool_name).filter(|t| tenant.filter.matches(t)) else {
-            self.audit(tenant, tool_name, client, None, None, started, Outcome::Refused, Some("unknown or filtered-out tool".into()))
-                .await;
+        let catalog = self
+            .account_catalog(&tenant.account, &tenant.sealed_credentials)
+            .await;
+        let Some(tool) = catalog
+            .catalog
+            .tool(tool_name)
+            .filter(|t| tenant.filter.matches(t))
+        else {
+            self.audit(
+                tenant,
+                tool_name,
+                client,
+                None,
+                None,
+                started,
+                Outcome::Refused,
+                Some("unknown or filtered-out tool".into()),
+            )
+            .await;
             return Err(UnknownTool(tool_name.to_owned()));
         };
 
@@ -87,7 +102,17 @@ impl App {
                     rate_limit: None,
                     upstream_status: None,
                 };
-                self.audit(tenant, tool_name, client, None, None, started, result.outcome, Some(message)).await;
+                self.audit(
+                    tenant,
+                    tool_name,
+                    client,
+                    None,
+                    None,
+                    started,
+                    result.outcome,
+                    Some(message),
+                )
+                .await;
                 return Ok(result);
             }
         };
@@ -119,27 +144,37 @@ impl App {
     }
 
     /// Sends one request with the account's credentials. No retries of any kind.
-    async fn send_as_account(&self, tenant: &Tenant, request: &upstream::Request) -> Result<upstream::Response, CallFailure> {
+    async fn send_as_account(
+        &self,
+        tenant: &Tenant,
+        request: &upstream::Request,
+    ) -> Result<upstream::Response, CallFailure> {
         if tenant.account.status == AccountStatus::NeedsReauth {
             return Err(CallFailure::NeedsReauth(
                 "its authorization was revoked or expired for good".into(),
             ));
         }
-        let authorization = self.authorization(&tenant.account, &tenant.sealed_credentials).await?;
+        let authorization = self
+            .authorization(&tenant.account, &tenant.sealed_credentials)
+            .await?;
         let base_url = self.integration.base_url(&tenant.account.context);
         let target = Target {
             base_url: &base_url,
             authorization: &authorization,
         };
         let response = self.upstream.send(&target, request).await?;
-        if response.status == http::StatusCode::UNAUTHORIZED && tenant.account.auth_type == AuthType::Oauth2 {
+        if response.status == http::StatusCode::UNAUTHORIZED
+            && tenant.account.auth_type == AuthType::Oauth2
+        {
             // The access token died early (revoked, or the clock disagrees): refresh once and
             // send once more. This is the only second request deskgate ever makes for a call,
             // and only because the first one never reached the account.
             let fresh = self
                 .refresh_oauth(&tenant.account.id, tenant.account.credentials_version)
                 .await?;
-            let authorization = self.authorization(&fresh.account, &fresh.sealed_credentials).await?;
+            let authorization = self
+                .authorization(&fresh.account, &fresh.sealed_credentials)
+                .await?;
             let target = Target {
                 base_url: &base_url,
                 authorization: &authorization,
@@ -151,7 +186,10 @@ impl App {
 
     fn rate_limit_of(&self, headers: &http::HeaderMap) -> Option<RateLimit> {
         self.integration.connection().rate_limit(&|name: &str| {
-            headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
         })
     }
 
@@ -170,7 +208,9 @@ impl App {
                 // `structuredContent` must be an object for older peers: wrap anything else.
                 Some(other) => json!({ "data": other }),
                 None if response.body.is_empty() => json!({ "status": status, "done": true }),
-                None => json!({ "status": status, "body": String::from_utf8_lossy(&response.body) }),
+                None => {
+                    json!({ "status": status, "body": String::from_utf8_lossy(&response.body) })
+                }
             };
             let text = if response.body.is_empty() {
                 format!("Done: {title} answered HTTP {status} with no body.")
@@ -190,7 +230,13 @@ impl App {
         let upstream_message = self
             .integration
             .error_message(&response.body)
-            .unwrap_or_else(|| response.status.canonical_reason().unwrap_or("error").to_owned());
+            .unwrap_or_else(|| {
+                response
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_owned()
+            });
         let mut error = json!({
             "kind": "upstream_error",
             "status": status,
@@ -208,20 +254,27 @@ impl App {
                          deskgate does not retry: wait {} seconds before calling {title} again.",
                         rl.limit, rl.remaining, rl.reset, rl.reset
                     ),
-                    None => format!("{title}'s rate limit is reached. deskgate does not retry: wait before calling again."),
+                    None => format!(
+                        "{title}'s rate limit is reached. deskgate does not retry: wait before calling again."
+                    ),
                 },
             ),
             401 => (
                 Outcome::UpstreamClientError,
-                format!("{title} refused the account's credentials; an operator must reconnect the account in deskgate."),
+                format!(
+                    "{title} refused the account's credentials; an operator must reconnect the account in deskgate."
+                ),
             ),
             403 => (
                 Outcome::UpstreamClientError,
-                format!("{title} says the connected user may not do this (permissions, scopes or a quota)."),
+                format!(
+                    "{title} says the connected user may not do this (permissions, scopes or a quota)."
+                ),
             ),
             404 => (
                 Outcome::UpstreamClientError,
-                "Nothing exists at that id. Check the id, e.g. with the matching list tool.".to_owned(),
+                "Nothing exists at that id. Check the id, e.g. with the matching list tool."
+                    .to_owned(),
             ),
             409 => (
                 Outcome::UpstreamClientError,
@@ -229,7 +282,9 @@ impl App {
             ),
             400..=499 => (
                 Outcome::UpstreamClientError,
-                format!("{title} rejected the request; fix the arguments named below and call again."),
+                format!(
+                    "{title} rejected the request; fix the arguments named below and call again."
+                ),
             ),
             _ => (
                 Outcome::UpstreamFailure,
@@ -310,7 +365,10 @@ impl App {
 
     /// Writes the audit record. It is awaited before the call is answered, so a completed call
     /// is never missing from the log, even if this process dies right after.
-    #[expect(clippy::too_many_arguments, reason = "one flat record; a builder would only hide the fields")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one flat record; a builder would only hide the fields"
+    )]
     async fn audit(
         &self,
         tenant: &Tenant,

@@ -73,13 +73,20 @@ impl Upstream {
         Self { http, timeout }
     }
 
-    pub async fn send(&self, target: &Target<'_>, request: &Request) -> Result<Response, UpstreamError> {
+    pub async fn send(
+        &self,
+        target: &Target<'_>,
+        request: &Request,
+    ) -> Result<Response, UpstreamError> {
         let url = format!("{}{}", target.base_url.trim_end_matches('/'), request.path);
         let mut builder = self
             .http
             .request(request.method.clone(), url)
             .header(http::header::ACCEPT, "application/json")
-            .header(http::header::AUTHORIZATION, target.authorization.expose_secret());
+            .header(
+                http::header::AUTHORIZATION,
+                target.authorization.expose_secret(),
+            );
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
@@ -90,7 +97,11 @@ impl Upstream {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| self.classify(e))?;
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Sends a form-encoded POST (OAuth token endpoints) with optional HTTP Basic client auth.
@@ -112,7 +123,11 @@ impl Upstream {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| self.classify(e))?;
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn classify(&self, e: reqwest::Error) -> UpstreamError {

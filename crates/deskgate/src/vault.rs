@@ -92,7 +92,10 @@ impl Vault {
 
     /// Loads the key from the environment value when given, else from `path`, generating that
     /// file (0600) on first run.
-    pub fn open_or_create(env_spec: Option<&str>, path: &Path) -> Result<(Self, KeySource), VaultError> {
+    pub fn open_or_create(
+        env_spec: Option<&str>,
+        path: &Path,
+    ) -> Result<(Self, KeySource), VaultError> {
         if let Some(spec) = env_spec.filter(|s| !s.trim().is_empty()) {
             return Ok((Self::from_spec(spec)?, KeySource::Environment));
         }
@@ -102,11 +105,17 @@ impl Vault {
             source,
         };
         match std::fs::read_to_string(path) {
-            Ok(spec) => Ok((Self::from_spec(&spec)?, KeySource::ExistingFile(display.clone()))),
+            Ok(spec) => Ok((
+                Self::from_spec(&spec)?,
+                KeySource::ExistingFile(display.clone()),
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate_key_spec();
                 write_private_file(path, &key).map_err(io_err)?;
-                Ok((Self::from_spec(&key)?, KeySource::GeneratedFile(display.clone())))
+                Ok((
+                    Self::from_spec(&key)?,
+                    KeySource::GeneratedFile(display.clone()),
+                ))
             }
             Err(e) => Err(io_err(e)),
         }
@@ -149,7 +158,10 @@ impl Vault {
         if rest.len() < NONCE_LEN {
             return Err(VaultError::Corrupt);
         }
-        let cipher = self.keys.get(&key_id).ok_or(VaultError::UnknownKeyId(key_id))?;
+        let cipher = self
+            .keys
+            .get(&key_id)
+            .ok_or(VaultError::UnknownKeyId(key_id))?;
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         cipher
             .decrypt(
@@ -216,7 +228,10 @@ mod tests {
     fn another_owner_cannot_open() {
         let v = vault();
         let sealed = v.seal("account-a", b"secret");
-        assert!(matches!(v.open_bytes("account-b", &sealed), Err(VaultError::Corrupt)));
+        assert!(matches!(
+            v.open_bytes("account-b", &sealed),
+            Err(VaultError::Corrupt)
+        ));
     }
 
     #[test]
@@ -224,12 +239,17 @@ mod tests {
         let old = Vault::from_spec("1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
         let sealed = old.seal("o", b"v");
         let new_key = Vault::generate_key_spec().replace("1:", "2:");
-        let rotated =
-            Vault::from_spec(&format!("{new_key},1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")).unwrap();
+        let rotated = Vault::from_spec(&format!(
+            "{new_key},1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        ))
+        .unwrap();
         assert_eq!(rotated.open_bytes("o", &sealed).unwrap(), b"v");
         assert_eq!(rotated.seal("o", b"v")[0], 2);
         let without_old = Vault::from_spec(&new_key).unwrap();
-        assert!(matches!(without_old.open_bytes("o", &sealed), Err(VaultError::UnknownKeyId(1))));
+        assert!(matches!(
+            without_old.open_bytes("o", &sealed),
+            Err(VaultError::UnknownKeyId(1))
+        ));
     }
 
     #[test]

@@ -94,7 +94,10 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<AccountView>>, ApiError> {
     let limit = page.limit()?;
-    let rows = app.store.list_accounts(page.cursor.as_deref(), limit + 1).await?;
+    let rows = app
+        .store
+        .list_accounts(page.cursor.as_deref(), limit + 1)
+        .await?;
     let more = rows.len() > limit as usize;
     let result: Vec<AccountView> = rows
         .into_iter()
@@ -102,7 +105,10 @@ pub async fn list(
         .map(|s| s.account.into())
         .collect();
     let next_cursor = more.then(|| result.last().map(|a| a.id.clone())).flatten();
-    Ok(Json(Page { result, next_cursor }))
+    Ok(Json(Page {
+        result,
+        next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/integrated-account/{id}", tag = "integrated accounts",
@@ -188,7 +194,9 @@ pub async fn tools(
     };
     let stored = app.account(&id).await?;
     let filter = config.tool_filter(app.integration.catalog())?;
-    let catalog = app.account_catalog(&stored.account, &stored.sealed_credentials).await;
+    let catalog = app
+        .account_catalog(&stored.account, &stored.sealed_credentials)
+        .await;
     let list = catalog.catalog.tools_list_json(&filter);
     let tools = match list {
         serde_json::Value::Array(tools) => tools,

@@ -12,7 +12,7 @@ use super::{ApiJson, ApiQuery, Caller, Page};
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallQuery, ToolCallRecord};
 use crate::error::ApiError;
-use crate::mcp_servers::{McpServer, McpServerConfig, NewMcpServer, McpServerChanges};
+use crate::mcp_servers::{McpServer, McpServerChanges, McpServerConfig, NewMcpServer};
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -42,7 +42,9 @@ pub struct UpdateMcpServer {
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -243,5 +245,8 @@ pub async fn logs(
     let more = rows.len() > limit as usize;
     let result: Vec<ToolCallRecord> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = more.then(|| result.last().map(|r| r.id.clone())).flatten();
-    Ok(Json(Page { result, next_cursor }))
+    Ok(Json(Page {
+        result,
+        next_cursor,
+    }))
 }

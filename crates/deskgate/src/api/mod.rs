@@ -29,10 +29,15 @@ pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/api-token", post(tokens::create).get(tokens::list))
         .route("/api-token/{id}", axum::routing::delete(tokens::delete))
-        .route("/integrated-account", post(accounts::create).get(accounts::list))
+        .route(
+            "/integrated-account",
+            post(accounts::create).get(accounts::list),
+        )
         .route(
             "/integrated-account/{id}",
-            get(accounts::get).patch(accounts::update).delete(accounts::delete),
+            get(accounts::get)
+                .patch(accounts::update)
+                .delete(accounts::delete),
         )
         .route("/integrated-account/{id}/tools", get(accounts::tools))
         .route(
@@ -45,8 +50,14 @@ pub fn router() -> Router<Arc<App>> {
                 .patch(mcp_servers::update)
                 .delete(mcp_servers::delete),
         )
-        .route("/integrated-account/{id}/mcp/{mcp_id}/logs", get(mcp_servers::logs))
-        .route("/oauth-app/{integration}", get(oauth_app::get).put(oauth_app::set))
+        .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/logs",
+            get(mcp_servers::logs),
+        )
+        .route(
+            "/oauth-app/{integration}",
+            get(oauth_app::get).put(oauth_app::set),
+        )
         .route("/openapi.json", get(openapi::document))
 }
 
@@ -59,17 +70,24 @@ impl FromRequestParts<Arc<App>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        app.authenticate_api_token(token).await?.map(Caller).ok_or(ApiError::Unauthorized)
+        app.authenticate_api_token(token)
+            .await?
+            .map(Caller)
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
 /// The bearer token of an `Authorization` header. Any opaque value is accepted here (the
 /// bootstrap admin token is whatever the operator chose); the hash lookup decides.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 512).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 512)
+        .then_some(token)
 }
 
 impl App {
@@ -98,7 +116,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
                 "send the body as JSON with `Content-Type: application/json`".into(),
             )),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::PayloadTooLarge)
             }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
@@ -115,10 +135,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(format!(
-                "the query string does not fit this endpoint: {}",
-                innermost(&e)
-            ))),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::BadRequest(format!(
+                    "the query string does not fit this endpoint: {}",
+                    innermost(&e)
+                )))
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -154,7 +176,9 @@ impl PageQuery {
         match self.limit {
             None => Ok(50),
             Some(n @ 1..=100) => Ok(n),
-            Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and 100, got {n}"))),
+            Some(n) => Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and 100, got {n}"
+            ))),
         }
     }
 }

@@ -58,8 +58,12 @@ pub async fn set(
     ApiJson(body): ApiJson<SetOAuthApp>,
 ) -> Result<Json<OAuthAppView>, ApiError> {
     known(&app, &integration)?;
-    app.set_oauth_app(&body.client_id, &body.client_secret, body.redirect_url.as_deref())
-        .await?;
+    app.set_oauth_app(
+        &body.client_id,
+        &body.client_secret,
+        body.redirect_url.as_deref(),
+    )
+    .await?;
     get(_caller, State(app), Path(integration)).await
 }
 
@@ -72,7 +76,10 @@ pub async fn get(
     Path(integration): Path<String>,
 ) -> Result<Json<OAuthAppView>, ApiError> {
     known(&app, &integration)?;
-    let configured = app.oauth_app().await?.ok_or(ApiError::NotFound("OAuth app"))?;
+    let configured = app
+        .oauth_app()
+        .await?
+        .ok_or(ApiError::NotFound("OAuth app"))?;
     Ok(Json(OAuthAppView {
         integration,
         client_id: configured.client_id,

@@ -38,13 +38,19 @@ pub async fn create(
     let (token, secret) = app.mint_api_token(&body.name).await?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedApiToken { info: token, token: secret }),
+        Json(CreatedApiToken {
+            info: token,
+            token: secret,
+        }),
     ))
 }
 
 #[utoipa::path(get, path = "/api-token", tag = "api tokens",
     responses((status = 200, body = super::Page<ApiToken>)), security(("api_token" = [])))]
-pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<super::Page<ApiToken>>, ApiError> {
+pub async fn list(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+) -> Result<Json<super::Page<ApiToken>>, ApiError> {
     Ok(Json(super::Page {
         result: app.store.list_api_tokens().await?,
         next_cursor: None,
@@ -53,7 +59,11 @@ pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<s
 
 #[utoipa::path(delete, path = "/api-token/{id}", tag = "api tokens",
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_token" = [])))]
-pub async fn delete(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if app.store.delete_api_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -66,7 +76,9 @@ impl App {
     pub async fn mint_api_token(&self, name: &str) -> Result<(ApiToken, String), ApiError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::BadRequest("name must be 1 to 100 characters".into()));
+            return Err(ApiError::BadRequest(
+                "name must be 1 to 100 characters".into(),
+            ));
         }
         let minted = crate::tokens::mint(crate::tokens::TokenKind::Api);
         let token = ApiToken {

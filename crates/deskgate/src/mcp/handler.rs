@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ContentBlock, DiscoverResult, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResult, ContentBlock, DiscoverResult, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -57,7 +57,11 @@ impl ClientDirectory {
     }
 
     fn recall(&self, key: &(String, String)) -> Option<ClientInfo> {
-        self.known.lock().expect("client directory poisoned").get(key).cloned()
+        self.known
+            .lock()
+            .expect("client directory poisoned")
+            .get(key)
+            .cloned()
     }
 }
 
@@ -79,7 +83,11 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
         .get::<Arc<Tenant>>()
         .cloned()
         .ok_or_else(|| ErrorData::internal_error("tenant is missing", None))?;
-    let slot = parts.extensions.get::<RateLimitSlot>().cloned().unwrap_or_default();
+    let slot = parts
+        .extensions
+        .get::<RateLimitSlot>()
+        .cloned()
+        .unwrap_or_default();
     let user_agent = parts
         .headers
         .get(http::header::USER_AGENT)
@@ -129,7 +137,10 @@ impl Gateway {
                 .filter(|t| tenant.filter.matches(t))
                 .map(to_mcp_tool)
                 .collect(),
-            ToolExposure::Discovery => discovery_tools(self.app.integration.title(), read_only_scope(tenant, catalog)),
+            ToolExposure::Discovery => discovery_tools(
+                self.app.integration.title(),
+                read_only_scope(tenant, catalog),
+            ),
         }
     }
 
@@ -151,7 +162,11 @@ impl Gateway {
         Ok(to_mcp_result(result))
     }
 
-    fn client_of(&self, caller: &Caller, context: &RequestContext<RoleServer>) -> Option<ClientInfo> {
+    fn client_of(
+        &self,
+        caller: &Caller,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<ClientInfo> {
         // Only the request's own `_meta` counts here: in stateless mode rmcp's peer info is a
         // placeholder, not the client.
         context
@@ -196,7 +211,10 @@ impl ServerHandler for Gateway {
         Ok(info)
     }
 
-    async fn discover(&self, context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
         let caller = caller(&context)?;
         let catalog = self.catalog(&caller.tenant).await;
         Ok(DiscoverResult::from_server_info(
@@ -213,10 +231,15 @@ impl ServerHandler for Gateway {
         let caller = caller(&context)?;
         // Every tool fits one page; a cursor can only come from somewhere else.
         if request.and_then(|r| r.cursor).is_some() {
-            return Err(ErrorData::invalid_params("invalid cursor: this server lists every tool in one page", None));
+            return Err(ErrorData::invalid_params(
+                "invalid cursor: this server lists every tool in one page",
+                None,
+            ));
         }
         let catalog = self.catalog(&caller.tenant).await;
-        Ok(ListToolsResult::with_all_items(self.listed_tools(&caller.tenant, &catalog)))
+        Ok(ListToolsResult::with_all_items(
+            self.listed_tools(&caller.tenant, &catalog),
+        ))
     }
 
     async fn call_tool(
@@ -228,8 +251,14 @@ impl ServerHandler for Gateway {
         let client = self.client_of(&caller, &context);
         let arguments = request.arguments.unwrap_or_default();
         let result = match caller.tenant.server.config.tool_exposure {
-            ToolExposure::All => self.run_call(&caller, &request.name, arguments, client).await?,
-            ToolExposure::Discovery => self.run_discovery_call(&caller, &request.name, arguments, client).await?,
+            ToolExposure::All => {
+                self.run_call(&caller, &request.name, arguments, client)
+                    .await?
+            }
+            ToolExposure::Discovery => {
+                self.run_discovery_call(&caller, &request.name, arguments, client)
+                    .await?
+            }
         };
         Ok(result.into())
     }
@@ -334,7 +363,9 @@ impl Gateway {
                     None => 10,
                     Some(v) => match v.as_u64().filter(|n| (1..=50).contains(n)) {
                         Some(n) => n as usize,
-                        None => return Ok(argument_error("limit", "must be an integer from 1 to 50")),
+                        None => {
+                            return Ok(argument_error("limit", "must be an integer from 1 to 50"));
+                        }
                     },
                 };
                 let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
@@ -355,7 +386,10 @@ impl Gateway {
             }
             GET_TOOL_SCHEMA => {
                 let Some(tool_name) = arguments.get("name").and_then(Value::as_str) else {
-                    return Ok(argument_error("name", "a tool name from search_tools is required"));
+                    return Ok(argument_error(
+                        "name",
+                        "a tool name from search_tools is required",
+                    ));
                 };
                 match allowed().find(|t| t.name == tool_name) {
                     Some(t) => Ok(structured(json!({
@@ -363,12 +397,18 @@ impl Gateway {
                         "inputSchema": Value::Object((*t.input_schema).clone()),
                         "annotations": t.annotations.to_json(),
                     }))),
-                    None => Ok(argument_error("name", &format!("no tool named {tool_name:?} is available here; use search_tools"))),
+                    None => Ok(argument_error(
+                        "name",
+                        &format!("no tool named {tool_name:?} is available here; use search_tools"),
+                    )),
                 }
             }
             CALL_TOOL => {
                 let Some(Value::String(tool_name)) = arguments.remove("name") else {
-                    return Ok(argument_error("name", "the name of the tool to run is required"));
+                    return Ok(argument_error(
+                        "name",
+                        "the name of the tool to run is required",
+                    ));
                 };
                 let inner = match arguments.remove("arguments") {
                     None | Some(Value::Null) => Map::new(),
@@ -385,7 +425,10 @@ impl Gateway {
                     )),
                 }
             }
-            other => Err(ErrorData::invalid_params(format!("unknown tool: {other}"), None)),
+            other => Err(ErrorData::invalid_params(
+                format!("unknown tool: {other}"),
+                None,
+            )),
         }
     }
 }
@@ -415,7 +458,8 @@ fn first_sentence(text: &str) -> &str {
 fn argument_error(field: &str, message: &str) -> CallToolResult {
     let text = format!("Invalid argument `{field}`: {message}.");
     let mut result = CallToolResult::error(vec![ContentBlock::text(text.clone())]);
-    result.structured_content = Some(json!({"error": {"kind": "invalid_arguments", "field": field, "message": text}}));
+    result.structured_content =
+        Some(json!({"error": {"kind": "invalid_arguments", "field": field, "message": text}}));
     result
 }
 
@@ -462,10 +506,17 @@ fn instructions(app: &App, tenant: &Tenant, catalog: &AccountCatalog) -> String 
         .filter(|t| tenant.filter.matches(t))
         .collect();
     let read_only = allowed.iter().all(|t| t.annotations.read_only);
-    let mut tags: Vec<&str> = allowed.iter().flat_map(|t| t.tags.iter().map(String::as_str)).collect();
+    let mut tags: Vec<&str> = allowed
+        .iter()
+        .flat_map(|t| t.tags.iter().map(String::as_str))
+        .collect();
     tags.sort_unstable();
     tags.dedup();
-    let access = if read_only { "read-only" } else { "read and write" };
+    let access = if read_only {
+        "read-only"
+    } else {
+        "read and write"
+    };
     let discovery = match tenant.server.config.tool_exposure {
         ToolExposure::All => String::new(),
         ToolExposure::Discovery => format!(

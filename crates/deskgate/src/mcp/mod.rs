@@ -69,7 +69,12 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let service = StreamableHttpService::new(
-        move || Ok(handler::Gateway::new(factory_app.clone(), factory_clients.clone())),
+        move || {
+            Ok(handler::Gateway::new(
+                factory_app.clone(),
+                factory_clients.clone(),
+            ))
+        },
         Arc::new(NeverSessionManager::default()),
         config,
     );
@@ -82,7 +87,10 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         .route_service("/mcp/{token}", service)
         .route("/mcp/{token}/sse", get(sse::open))
         .route("/mcp/{token}/message", post(sse::message))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), tenant_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            tenant_layer,
+        ))
         .with_state(state)
 }
 
@@ -90,20 +98,26 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
 fn refuse(status: StatusCode, message: &str) -> Response {
     let mut response = (
         status,
-        axum::Json(json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": message}})),
+        axum::Json(
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": message}}),
+        ),
     )
         .into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(axum::http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer"),
+        );
     }
     response
 }
 
 async fn tenant_layer(State(state): State<McpState>, mut request: Request, next: Next) -> Response {
     if !host_allowed(request.headers(), &state.app) {
-        return refuse(StatusCode::FORBIDDEN, "Forbidden: Host header is not allowed");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Forbidden: Host header is not allowed",
+        );
     }
     if !origin_allowed(request.headers(), &state.app) {
         return refuse(StatusCode::FORBIDDEN, "Forbidden: Origin is not allowed");
@@ -117,15 +131,26 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         .to_owned();
     let tenant = match state.app.resolve_tenant(&token).await {
         Ok(Some(tenant)) => tenant,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, "Not Found: no MCP server at this URL"),
+        Ok(None) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "Not Found: no MCP server at this URL",
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not resolve an MCP token");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: try again");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable: try again",
+            );
         }
     };
     if tenant.server.require_api_token_auth {
         let authorized = match crate::api::bearer_token(request.headers()) {
-            Some(api_token) => matches!(state.app.authenticate_api_token(api_token).await, Ok(Some(_))),
+            Some(api_token) => matches!(
+                state.app.authenticate_api_token(api_token).await,
+                Ok(Some(_))
+            ),
             None => false,
         };
         if !authorized {
@@ -154,7 +179,10 @@ fn set_rate_limit_headers(headers: &mut HeaderMap, limit: RateLimit) {
 
 /// DNS-rebinding protection: the Host must be loopback, the public URL's host, or configured.
 fn host_allowed(headers: &HeaderMap, app: &App) -> bool {
-    let Some(host) = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()) else {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
         // HTTP/1.0 without Host; nothing to rebind.
         return true;
     };
@@ -165,18 +193,26 @@ fn host_allowed(headers: &HeaderMap, app: &App) -> bool {
     }
     matches!(name, "localhost" | "127.0.0.1" | "::1" | "[::1]")
         || public_host(app).is_some_and(|p| p.eq_ignore_ascii_case(name))
-        || allowed.iter().any(|h| h.eq_ignore_ascii_case(name) || h.eq_ignore_ascii_case(host))
+        || allowed
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name) || h.eq_ignore_ascii_case(host))
 }
 
 fn host_name(authority: &str) -> &str {
     if authority.starts_with('[') {
-        return authority.split(']').next().map_or(authority, |h| &authority[..h.len() + 1]);
+        return authority
+            .split(']')
+            .next()
+            .map_or(authority, |h| &authority[..h.len() + 1]);
     }
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
 fn public_host(app: &App) -> Option<String> {
-    url::Url::parse(&app.public_url).ok()?.host_str().map(str::to_owned)
+    url::Url::parse(&app.public_url)
+        .ok()?
+        .host_str()
+        .map(str::to_owned)
 }
 
 /// A present Origin must be the public URL's origin or configured; no Origin (server-to-server

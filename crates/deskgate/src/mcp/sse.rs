@@ -45,7 +45,11 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.sessions.0.lock().expect("sse sessions poisoned").remove(&self.id);
+        self.sessions
+            .0
+            .lock()
+            .expect("sse sessions poisoned")
+            .remove(&self.id);
     }
 }
 
@@ -107,7 +111,11 @@ pub async fn message(
     let mut request = http::Request::post(format!("/mcp/{token}"))
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json, text/event-stream");
-    for name in [header::HOST, header::USER_AGENT, header::HeaderName::from_static("mcp-protocol-version")] {
+    for name in [
+        header::HOST,
+        header::USER_AGENT,
+        header::HeaderName::from_static("mcp-protocol-version"),
+    ] {
         if let Some(value) = headers.get(&name) {
             request = request.header(name, value);
         }
@@ -141,7 +149,11 @@ pub async fn message(
     };
     for message in messages {
         if sender.try_send(message).is_err() {
-            return (StatusCode::SERVICE_UNAVAILABLE, "the SSE stream is closed or not being read").into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the SSE stream is closed or not being read",
+            )
+                .into_response();
         }
     }
     (StatusCode::ACCEPTED, "Accepted").into_response()

@@ -8,8 +8,8 @@
 //!
 //! Queries are runtime sqlx queries (no compile-time database needed to build).
 
-mod queries;
 pub mod postgres;
+mod queries;
 pub mod sqlite;
 
 use crate::accounts::{AccountContext, AccountStatus, AuthType, IntegratedAccount, StoredAccount};
@@ -80,12 +80,20 @@ impl Store {
 
     // --- API tokens ---
 
-    pub async fn insert_api_token(&self, token: &ApiToken, hash: &TokenHash) -> Result<(), StoreError> {
+    pub async fn insert_api_token(
+        &self,
+        token: &ApiToken,
+        hash: &TokenHash,
+    ) -> Result<(), StoreError> {
         on_backend!(self, s => s.insert_api_token(token, hash).await)
     }
 
     /// Inserts the token unless one with this hash exists; returns whether it inserted.
-    pub async fn ensure_api_token(&self, token: &ApiToken, hash: &TokenHash) -> Result<bool, StoreError> {
+    pub async fn ensure_api_token(
+        &self,
+        token: &ApiToken,
+        hash: &TokenHash,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, s => s.ensure_api_token(token, hash).await)
     }
 
@@ -112,21 +120,38 @@ impl Store {
     }
 
     /// Newest first; `before_id` pages on.
-    pub async fn list_accounts(&self, before_id: Option<&str>, limit: u32) -> Result<Vec<StoredAccount>, StoreError> {
+    pub async fn list_accounts(
+        &self,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredAccount>, StoreError> {
         on_backend!(self, s => s.list_accounts(before_id, limit).await)
     }
 
-    pub async fn rename_account(&self, id: &str, name: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn rename_account(
+        &self,
+        id: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, s => s.rename_account(id, name, now).await)
     }
 
-    pub async fn set_account_status(&self, id: &str, status: AccountStatus, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn set_account_status(
+        &self,
+        id: &str,
+        status: AccountStatus,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, s => s.set_account_status(id, status, now).await)
     }
 
     /// Replaces the credentials when they are still at `expected_version` (compare-and-swap, so
     /// two writers never both win); returns whether this write won.
-    pub async fn replace_credentials(&self, update: &CredentialsUpdate<'_>) -> Result<bool, StoreError> {
+    pub async fn replace_credentials(
+        &self,
+        update: &CredentialsUpdate<'_>,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, s => s.replace_credentials(update).await)
     }
 
@@ -140,11 +165,19 @@ impl Store {
 
     // --- MCP servers ---
 
-    pub async fn insert_mcp_server(&self, server: &McpServer, token: &TokenHash) -> Result<(), StoreError> {
+    pub async fn insert_mcp_server(
+        &self,
+        server: &McpServer,
+        token: &TokenHash,
+    ) -> Result<(), StoreError> {
         on_backend!(self, s => s.insert_mcp_server(server, token).await)
     }
 
-    pub async fn get_mcp_server(&self, account_id: &str, id: &str) -> Result<Option<McpServer>, StoreError> {
+    pub async fn get_mcp_server(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<McpServer>, StoreError> {
         on_backend!(self, s => s.get_mcp_server(account_id, id).await)
     }
 
@@ -160,13 +193,19 @@ impl Store {
         on_backend!(self, s => s.delete_mcp_server(account_id, id).await)
     }
 
-    pub async fn find_mcp_server_by_token(&self, token: &TokenHash) -> Result<Option<McpServer>, StoreError> {
+    pub async fn find_mcp_server_by_token(
+        &self,
+        token: &TokenHash,
+    ) -> Result<Option<McpServer>, StoreError> {
         on_backend!(self, s => s.find_mcp_server_by_token(token).await)
     }
 
     /// Deletes servers whose expiry has passed (their tool-call records go with them); returns
     /// the deleted ids.
-    pub async fn delete_expired_mcp_servers(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+    pub async fn delete_expired_mcp_servers(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
         on_backend!(self, s => s.delete_expired_mcp_servers(now).await)
     }
 
@@ -190,7 +229,10 @@ impl Store {
         on_backend!(self, s => s.upsert_oauth_app(app).await)
     }
 
-    pub async fn get_oauth_app(&self, integration: &str) -> Result<Option<OAuthAppRow>, StoreError> {
+    pub async fn get_oauth_app(
+        &self,
+        integration: &str,
+    ) -> Result<Option<OAuthAppRow>, StoreError> {
         on_backend!(self, s => s.get_oauth_app(integration).await)
     }
 
@@ -198,7 +240,10 @@ impl Store {
         on_backend!(self, s => s.insert_oauth_state(state).await)
     }
 
-    pub async fn take_oauth_state(&self, state_hash: &str) -> Result<Option<OAuthStateRow>, StoreError> {
+    pub async fn take_oauth_state(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<OAuthStateRow>, StoreError> {
         on_backend!(self, s => s.take_oauth_state(state_hash).await)
     }
 
@@ -206,7 +251,12 @@ impl Store {
         on_backend!(self, s => s.delete_expired_oauth_states(now).await)
     }
 
-    pub async fn acquire_refresh_lease(&self, account_id: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError> {
+    pub async fn acquire_refresh_lease(
+        &self,
+        account_id: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, s => s.acquire_refresh_lease(account_id, now, until).await)
     }
 
@@ -214,17 +264,27 @@ impl Store {
         on_backend!(self, s => s.release_refresh_lease(account_id).await)
     }
 
-    pub async fn oauth_accounts_expiring(&self, before: Timestamp) -> Result<Vec<String>, StoreError> {
+    pub async fn oauth_accounts_expiring(
+        &self,
+        before: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
         on_backend!(self, s => s.oauth_accounts_expiring(before).await)
     }
 
     // --- console sessions ---
 
-    pub async fn insert_console_session(&self, session: &ConsoleSessionRow) -> Result<(), StoreError> {
+    pub async fn insert_console_session(
+        &self,
+        session: &ConsoleSessionRow,
+    ) -> Result<(), StoreError> {
         on_backend!(self, s => s.insert_console_session(session).await)
     }
 
-    pub async fn find_console_session(&self, id_hash: &str, now: Timestamp) -> Result<Option<ConsoleSessionRow>, StoreError> {
+    pub async fn find_console_session(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<ConsoleSessionRow>, StoreError> {
         on_backend!(self, s => s.find_console_session(id_hash, now).await)
     }
 
@@ -330,11 +390,13 @@ impl TryFrom<AccountRow> for StoredAccount {
     type Error = StoreError;
 
     fn try_from(r: AccountRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("integrated account {}: {what}", r.id));
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("integrated account {}: {what}", r.id));
         let account = IntegratedAccount {
             status: AccountStatus::parse(&r.status).ok_or_else(|| corrupt("unknown status"))?,
             auth_type: AuthType::parse(&r.auth_type).ok_or_else(|| corrupt("unknown auth type"))?,
-            context: serde_json::from_str(&r.context).map_err(|_| corrupt("context is not valid"))?,
+            context: serde_json::from_str(&r.context)
+                .map_err(|_| corrupt("context is not valid"))?,
             id: r.id.clone(),
             integration: r.integration,
             name: r.name,
@@ -366,8 +428,9 @@ impl TryFrom<McpServerRow> for McpServer {
     type Error = StoreError;
 
     fn try_from(r: McpServerRow) -> Result<Self, StoreError> {
-        let config: McpServerConfig = serde_json::from_str(&r.config)
-            .map_err(|_| StoreError::Corrupt(format!("MCP server {}: config is not valid", r.id)))?;
+        let config: McpServerConfig = serde_json::from_str(&r.config).map_err(|_| {
+            StoreError::Corrupt(format!("MCP server {}: config is not valid", r.id))
+        })?;
         Ok(McpServer {
             id: r.id,
             integrated_account_id: r.integrated_account_id,
@@ -403,8 +466,9 @@ impl TryFrom<ToolCallRow> for ToolCallRecord {
 
     fn try_from(r: ToolCallRow) -> Result<Self, StoreError> {
         Ok(ToolCallRecord {
-            outcome: Outcome::parse(&r.outcome)
-                .ok_or_else(|| StoreError::Corrupt(format!("tool call {}: unknown outcome", r.id)))?,
+            outcome: Outcome::parse(&r.outcome).ok_or_else(|| {
+                StoreError::Corrupt(format!("tool call {}: unknown outcome", r.id))
+            })?,
             id: r.id,
             mcp_server_id: r.mcp_server_id,
             integrated_account_id: r.integrated_account_id,

@@ -53,7 +53,13 @@ pub async fn begin(
             let mut response = Redirect::to(&authorization.authorize_url).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
-                set_cookie(&app, BINDING_COOKIE, &authorization.binding, &format!("/connect/{integration}"), 600),
+                set_cookie(
+                    &app,
+                    BINDING_COOKIE,
+                    &authorization.binding,
+                    &format!("/connect/{integration}"),
+                    600,
+                ),
             );
             response
         }
@@ -92,7 +98,13 @@ pub async fn callback(
     // The binding is single-use like the state.
     response.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(&app, BINDING_COOKIE, "", &format!("/connect/{integration}"), 0),
+        set_cookie(
+            &app,
+            BINDING_COOKIE,
+            "",
+            &format!("/connect/{integration}"),
+            0,
+        ),
     );
     response
 }
@@ -101,10 +113,17 @@ fn failure(status: StatusCode, error: &OAuthError) -> Response {
     let (status, message) = match error {
         OAuthError::Internal(why) => {
             tracing::error!(error = %why, "OAuth connect flow failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; nothing was connected. Try again.".to_owned())
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; nothing was connected. Try again.".to_owned(),
+            )
         }
         OAuthError::Unreachable(..) => (StatusCode::BAD_GATEWAY, error.to_string()),
         other => (status, other.to_string()),
     };
-    (status, error_page("Could not connect the account", &message)).into_response()
+    (
+        status,
+        error_page("Could not connect the account", &message),
+    )
+        .into_response()
 }

@@ -38,5 +38,11 @@ pub fn error_page(title: &str, message: &str) -> Markup {
 
 /// Text that may safely sit inside a `<script type="application/json">` block.
 pub fn json_island(value: &serde_json::Value) -> PreEscaped<String> {
-    PreEscaped(value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026"))
+    PreEscaped(
+        value
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026"),
+    )
 }

@@ -34,7 +34,9 @@ pub struct Operator {
 pub enum SessionError {
     #[error("sign in first")]
     SignedOut,
-    #[error("this form has expired or did not come from the console; reload the page and try again")]
+    #[error(
+        "this form has expired or did not come from the console; reload the page and try again"
+    )]
     BadCsrf,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -46,8 +48,13 @@ impl Operator {
         match &self.csrf_token {
             None => Ok(()),
             Some(expected) => {
-                let ok = provided.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())));
-                if ok { Ok(()) } else { Err(SessionError::BadCsrf) }
+                let ok =
+                    provided.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(SessionError::BadCsrf)
+                }
             }
         }
     }
@@ -66,8 +73,18 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, `Secure` when served over HTTPS.
-pub fn set_cookie(app: &App, name: &str, value: &str, path: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
+pub fn set_cookie(
+    app: &App,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_secs: i64,
+) -> HeaderValue {
+    let secure = if app.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
     ))
@@ -77,7 +94,11 @@ pub fn set_cookie(app: &App, name: &str, value: &str, path: &str, max_age_secs: 
 impl App {
     /// Opens a console session for a valid API token; returns the cookie value.
     pub async fn sign_in(&self, api_token: &str) -> Result<Option<String>, SessionError> {
-        let Some(token) = self.store.find_api_token(&TokenHash::of(api_token.trim())).await? else {
+        let Some(token) = self
+            .store
+            .find_api_token(&TokenHash::of(api_token.trim()))
+            .await?
+        else {
             return Ok(None);
         };
         let id = crate::tokens::random_urlsafe(32);
@@ -95,23 +116,24 @@ impl App {
     }
 
     pub async fn sign_out(&self, session_id: &str) -> Result<(), SessionError> {
-        self.store.delete_console_session(&TokenHash::of(session_id).0).await?;
+        self.store
+            .delete_console_session(&TokenHash::of(session_id).0)
+            .await?;
         Ok(())
     }
 
     /// The operator behind a request: a console session cookie, or a bearer API token.
     pub async fn operator(&self, headers: &HeaderMap) -> Result<Operator, SessionError> {
-        if let Some(session) = cookie(headers, SESSION_COOKIE) {
-            if let Some(row) = self
+        if let Some(session) = cookie(headers, SESSION_COOKIE)
+            && let Some(row) = self
                 .store
                 .find_console_session(&TokenHash::of(session).0, Timestamp::now())
                 .await?
-            {
-                return Ok(Operator {
-                    api_token_id: row.api_token_id,
-                    csrf_token: Some(row.csrf_token),
-                });
-            }
+        {
+            return Ok(Operator {
+                api_token_id: row.api_token_id,
+                csrf_token: Some(row.csrf_token),
+            });
         }
         if let Some(token) = crate::api::bearer_token(headers)
             && let Some(token) = self.store.find_api_token(&TokenHash::of(token)).await?
@@ -130,10 +152,18 @@ impl axum::response::IntoResponse for SessionError {
         use axum::http::StatusCode;
         match self {
             SessionError::SignedOut => axum::response::Redirect::to("/ui/sign-in").into_response(),
-            SessionError::BadCsrf => (StatusCode::FORBIDDEN, super::page::error_page("Refused", &self.to_string())).into_response(),
+            SessionError::BadCsrf => (
+                StatusCode::FORBIDDEN,
+                super::page::error_page("Refused", &self.to_string()),
+            )
+                .into_response(),
             SessionError::Store(e) => {
                 tracing::error!(error = %e, "console session lookup failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, super::page::error_page("Something went wrong", "Try again in a moment.")).into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    super::page::error_page("Something went wrong", "Try again in a moment."),
+                )
+                    .into_response()
             }
         }
     }

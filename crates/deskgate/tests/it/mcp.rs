@@ -26,7 +26,11 @@ async fn inject(s: &TestServer, fault: Value) {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "fault injection refused: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "fault injection refused: {}",
+        response.status()
+    );
 }
 
 #[tokio::test]
@@ -57,10 +61,16 @@ async fn unknown_protocol_versions_are_negotiated_down() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let negotiated = reply.body["result"]["protocolVersion"].as_str().unwrap();
-    assert!(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"].contains(&negotiated), "{negotiated}");
+    assert!(
+        ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"].contains(&negotiated),
+        "{negotiated}"
+    );
     // A header naming a version the server does not know is a 400.
     let reply = mcp
-        .post_with(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), &[("mcp-protocol-version", "1999-01-01")])
+        .post_with(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            &[("mcp-protocol-version", "1999-01-01")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     s.stop().await;
@@ -68,13 +78,17 @@ async fn unknown_protocol_versions_are_negotiated_down() {
 
 #[tokio::test]
 async fn tools_list_is_filtered_and_filtered_tools_cannot_be_called() {
-    let (s, account, url) = server_with_url(json!({"methods": ["read"], "tags": ["tickets"]})).await;
+    let (s, account, url) =
+        server_with_url(json!({"methods": ["read"], "tags": ["tickets"]})).await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
     let tools = mcp.list_tools().await;
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"list_all_gorgias_tickets"), "{names:?}");
-    assert!(!names.contains(&"update_a_gorgias_ticket_by_id"), "{names:?}");
+    assert!(
+        !names.contains(&"update_a_gorgias_ticket_by_id"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"list_all_gorgias_customers"), "{names:?}");
     for tool in &tools {
         assert_eq!(tool["annotations"]["readOnlyHint"], true);
@@ -82,19 +96,42 @@ async fn tools_list_is_filtered_and_filtered_tools_cannot_be_called() {
     }
     // A filtered-out tool is refused by name, like an unknown one: a JSON-RPC error.
     let ticket_id = first_ticket_id(&s).await;
-    let reply = mcp.call("update_a_gorgias_ticket_by_id", json!({"id": ticket_id, "status": "closed"})).await;
+    let reply = mcp
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket_id, "status": "closed"}),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.body["error"].is_object(), "{}", reply.body);
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("unknown tool"));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool")
+    );
     let ticket = s.sandbox.state().ticket(ticket_id).unwrap();
-    assert_eq!(ticket["status"], "open", "a filtered tool changed the ticket");
+    assert_eq!(
+        ticket["status"], "open",
+        "a filtered tool changed the ticket"
+    );
     let reply = mcp.call("no_such_tool", json!({})).await;
     assert!(reply.body["error"].is_object());
     // Both refusals are in the audit log.
-    let (_, servers) = s.api(reqwest::Method::GET, &format!("/integrated-account/{account}/mcp"), None).await;
+    let (_, servers) = s
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp"),
+            None,
+        )
+        .await;
     let id = servers["result"][0]["id"].as_str().unwrap();
     let (_, logs) = s
-        .api(reqwest::Method::GET, &format!("/integrated-account/{account}/mcp/{id}/logs?outcome=refused"), None)
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp/{id}/logs?outcome=refused"),
+            None,
+        )
         .await;
     assert_eq!(logs["result"].as_array().unwrap().len(), 2, "{logs}");
     s.stop().await;
@@ -114,18 +151,28 @@ async fn calls_reach_the_sandbox_and_return_structured_results() {
     let (s, account, url) = server_with_url(Value::Null).await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
-    let reply = mcp.call("list_all_gorgias_tickets", json!({"limit": 5})).await;
+    let reply = mcp
+        .call("list_all_gorgias_tickets", json!({"limit": 5}))
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let result = &reply.body["result"];
     assert_eq!(result["isError"], false, "{result}");
     let page = &result["structuredContent"];
     assert_eq!(page["data"].as_array().unwrap().len(), 5);
-    let cursor = page["meta"]["next_cursor"].as_str().expect("a next cursor").to_owned();
+    let cursor = page["meta"]["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_owned();
     // The text is the same JSON.
     let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(&text, page);
     // The cursor passes through unchanged and gives the next page.
-    let reply = mcp.call("list_all_gorgias_tickets", json!({"limit": 5, "next_cursor": cursor})).await;
+    let reply = mcp
+        .call(
+            "list_all_gorgias_tickets",
+            json!({"limit": 5, "next_cursor": cursor}),
+        )
+        .await;
     let next = &reply.body["result"]["structuredContent"];
     assert_eq!(next["data"].as_array().unwrap().len(), 5);
     assert_ne!(next["data"][0]["id"], page["data"][0]["id"]);
@@ -136,10 +183,20 @@ async fn calls_reach_the_sandbox_and_return_structured_results() {
     assert_eq!(reply.headers["ratelimit-limit"], "40");
 
     // The audit log has the calls, with the client that initialized.
-    let (_, servers) = s.api(reqwest::Method::GET, &format!("/integrated-account/{account}/mcp"), None).await;
+    let (_, servers) = s
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp"),
+            None,
+        )
+        .await;
     let id = servers["result"][0]["id"].as_str().unwrap();
     let (_, logs) = s
-        .api(reqwest::Method::GET, &format!("/integrated-account/{account}/mcp/{id}/logs"), None)
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp/{id}/logs"),
+            None,
+        )
         .await;
     let records = logs["result"].as_array().unwrap();
     assert_eq!(records.len(), 2, "{logs}");
@@ -161,7 +218,10 @@ async fn invalid_arguments_are_tool_errors_naming_the_field() {
     let before = s.sandbox.state().request_count();
     let ticket_id = first_ticket_id(&s).await;
     let reply = mcp
-        .call("update_a_gorgias_ticket_by_id", json!({"id": ticket_id, "status": "pending"}))
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket_id, "status": "pending"}),
+        )
         .await;
     let result = &reply.body["result"];
     assert_eq!(result["isError"], true, "{result}");
@@ -170,10 +230,17 @@ async fn invalid_arguments_are_tool_errors_naming_the_field() {
     assert!(text.contains("open") && text.contains("closed"), "{text}");
     // Keys the schema does not know never reach the upstream.
     let reply = mcp
-        .call("update_a_gorgias_ticket_by_id", json!({"id": ticket_id, "is_vip_override": true}))
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket_id, "is_vip_override": true}),
+        )
         .await;
     assert_eq!(reply.body["result"]["isError"], true);
-    assert_eq!(s.sandbox.state().request_count(), before, "an invalid call reached the sandbox");
+    assert_eq!(
+        s.sandbox.state().request_count(),
+        before,
+        "an invalid call reached the sandbox"
+    );
     s.stop().await;
 }
 
@@ -185,7 +252,9 @@ async fn upstream_failures_are_tool_errors() {
     // Warm the catalog so the injected faults hit the tool calls.
     mcp.list_tools().await;
 
-    let reply = mcp.call("get_single_gorgias_ticket_by_id", json!({"id": 1})).await;
+    let reply = mcp
+        .call("get_single_gorgias_ticket_by_id", json!({"id": 1}))
+        .await;
     let result = &reply.body["result"];
     assert_eq!(result["isError"], true, "{result}");
     assert_eq!(result["structuredContent"]["error"]["status"], 404);
@@ -193,7 +262,10 @@ async fn upstream_failures_are_tool_errors() {
     inject(&s, json!({"status": 503, "count": 1})).await;
     let reply = mcp.call("list_all_gorgias_tags", json!({})).await;
     assert_eq!(reply.body["result"]["isError"], true);
-    assert_eq!(reply.body["result"]["structuredContent"]["error"]["status"], 503);
+    assert_eq!(
+        reply.body["result"]["structuredContent"]["error"]["status"],
+        503
+    );
 
     inject(&s, json!({"drop_connection": true, "count": 1})).await;
     let reply = mcp.call("list_all_gorgias_tags", json!({})).await;
@@ -231,14 +303,24 @@ async fn a_429_comes_back_at_once_with_its_limits() {
 async fn require_api_token_auth_needs_the_header() {
     let s = TestServer::start().await;
     let account = s.connect_sandbox().await;
-    let (_, url) = s.mint(&account, json!({"name": "guarded", "require_api_token_auth": true})).await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "guarded", "require_api_token_auth": true}),
+        )
+        .await;
     let mcp = RawMcp::new(&url);
     let reply = mcp.initialize().await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert!(reply.headers.get("www-authenticate").is_some());
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let wrong = mcp.post_with(init.clone(), &[("authorization", "Bearer dga_not-a-real-token")]).await;
+    let wrong = mcp
+        .post_with(
+            init.clone(),
+            &[("authorization", "Bearer dga_not-a-real-token")],
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let bearer = format!("Bearer {}", s.admin_token);
     let right = mcp.post_with(init, &[("authorization", &bearer)]).await;
@@ -250,8 +332,13 @@ async fn require_api_token_auth_needs_the_header() {
 async fn unknown_tokens_and_bad_requests_are_refused() {
     let (s, _, url) = server_with_url(Value::Null).await;
     // Unknown tokens, well-formed or not, get the same 404.
-    for bad in ["dgm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "nonsense"] {
-        let reply = RawMcp::new(&format!("{}/mcp/{bad}", s.base)).initialize().await;
+    for bad in [
+        "dgm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "nonsense",
+    ] {
+        let reply = RawMcp::new(&format!("{}/mcp/{bad}", s.base))
+            .initialize()
+            .await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
     }
     let mcp = RawMcp::new(&url);
@@ -266,51 +353,99 @@ async fn unknown_tokens_and_bad_requests_are_refused() {
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
-    let reply = mcp.post(json!({"jsonrpc": "2.0", "id": 1, "method": "no/such/method"})).await;
+    let reply = mcp
+        .post(json!({"jsonrpc": "2.0", "id": 1, "method": "no/such/method"}))
+        .await;
     assert_eq!(reply.body["error"]["code"], -32601, "{}", reply.body);
     // Oversized bodies.
     let huge = "x".repeat(2 * 1024 * 1024);
-    let reply = mcp.call("list_all_gorgias_tags", json!({"padding": huge})).await;
+    let reply = mcp
+        .call("list_all_gorgias_tags", json!({"padding": huge}))
+        .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     // A browser Origin that is not allowed, and a foreign Host.
     let reply = mcp
-        .post_with(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), &[("origin", "http://evil.example")])
+        .post_with(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            &[("origin", "http://evil.example")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let reply = mcp
-        .post_with(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), &[("host", "evil.example")])
+        .post_with(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            &[("host", "evil.example")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     // GET and DELETE on the Streamable HTTP endpoint: stateless, so 405.
-    let response = s.http.get(&url).header("accept", "text/event-stream").send().await.unwrap();
+    let response = s
+        .http
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     let secret = url.rsplit('/').next().unwrap();
-    assert!(!captured_logs().contains(secret), "an MCP token reached a log line");
+    assert!(
+        !captured_logs().contains(secret),
+        "an MCP token reached a log line"
+    );
     s.stop().await;
 }
 
 #[tokio::test]
 async fn discovery_mode_shows_three_tools_over_the_same_catalog() {
-    let (s, _, url) = server_with_url(json!({"methods": ["read"], "tool_exposure": "discovery"})).await;
+    let (s, _, url) =
+        server_with_url(json!({"methods": ["read"], "tool_exposure": "discovery"})).await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
     let tools = mcp.list_tools().await;
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["search_tools", "get_tool_schema", "call_tool"]);
     let reply = mcp.call("search_tools", json!({"query": "tickets"})).await;
-    let found = reply.body["result"]["structuredContent"]["tools"].as_array().unwrap().clone();
-    assert!(found.iter().any(|t| t["name"] == "list_all_gorgias_tickets"), "{found:?}");
+    let found = reply.body["result"]["structuredContent"]["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        found
+            .iter()
+            .any(|t| t["name"] == "list_all_gorgias_tickets"),
+        "{found:?}"
+    );
     assert!(found.iter().all(|t| t["read_only"] == true));
-    let reply = mcp.call("get_tool_schema", json!({"name": "list_all_gorgias_tickets"})).await;
-    assert_eq!(reply.body["result"]["structuredContent"]["inputSchema"]["type"], "object");
     let reply = mcp
-        .call("call_tool", json!({"name": "list_all_gorgias_tickets", "arguments": {"limit": 2}}))
+        .call(
+            "get_tool_schema",
+            json!({"name": "list_all_gorgias_tickets"}),
+        )
+        .await;
+    assert_eq!(
+        reply.body["result"]["structuredContent"]["inputSchema"]["type"],
+        "object"
+    );
+    let reply = mcp
+        .call(
+            "call_tool",
+            json!({"name": "list_all_gorgias_tickets", "arguments": {"limit": 2}}),
+        )
         .await;
     assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
-    assert_eq!(reply.body["result"]["structuredContent"]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        reply.body["result"]["structuredContent"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // The filter holds behind call_tool too.
     let reply = mcp
-        .call("call_tool", json!({"name": "update_a_gorgias_ticket_by_id", "arguments": {"id": 1}}))
+        .call(
+            "call_tool",
+            json!({"name": "update_a_gorgias_ticket_by_id", "arguments": {"id": 1}}),
+        )
         .await;
     assert_eq!(reply.body["result"]["isError"], true, "{}", reply.body);
     s.stop().await;
@@ -327,7 +462,10 @@ async fn custom_fields_of_the_account_appear_in_schemas() {
         .find(|t| t["name"] == "update_a_gorgias_ticket_by_id")
         .expect("update tool");
     let schema = update["inputSchema"].to_string();
-    assert!(schema.contains("Contact reason"), "the account's custom field is not in the schema");
+    assert!(
+        schema.contains("Contact reason"),
+        "the account's custom field is not in the schema"
+    );
     s.stop().await;
 }
 
@@ -344,7 +482,11 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     assert_eq!(stream.status(), StatusCode::OK);
     let mut buffer = String::new();
     let endpoint = loop {
-        let chunk = stream.chunk().await.unwrap().expect("the stream stays open");
+        let chunk = stream
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream stays open");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         if let Some(line) = buffer.lines().find(|l| l.starts_with("data: /mcp/")) {
             break line.trim_start_matches("data: ").to_owned();
@@ -359,7 +501,12 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
         "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "sse-test", "version": "1"}}}))
     .await;
     let status = accepted.status();
-    assert_eq!(status, StatusCode::ACCEPTED, "{}", accepted.text().await.unwrap());
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        accepted.text().await.unwrap()
+    );
     let reply = next_message(&mut stream, &mut buffer).await;
     assert_eq!(reply["id"], 7);
     assert_eq!(reply["result"]["protocolVersion"], "2024-11-05");
@@ -371,7 +518,13 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     assert!(accepted.headers().get("ratelimit-remaining").is_some());
     let reply = next_message(&mut stream, &mut buffer).await;
     assert_eq!(reply["id"], 8);
-    assert_eq!(reply["result"]["structuredContent"]["data"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        reply["result"]["structuredContent"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     // A session id from nowhere is refused.
     let bogus = s
         .http

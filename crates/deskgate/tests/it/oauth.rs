@@ -21,7 +21,11 @@ fn browser() -> reqwest::Client {
 }
 
 fn query_of(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -55,7 +59,10 @@ async fn configure_app(s: &TestServer) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(!body.to_string().contains(CLIENT_SECRET), "the client secret came back");
+    assert!(
+        !body.to_string().contains(CLIENT_SECRET),
+        "the client secret came back"
+    );
 }
 
 /// Runs the browser side of a connect flow; returns the callback response.
@@ -69,14 +76,26 @@ async fn connect(s: &TestServer, decision: &str, account_id: Option<&str>) -> re
     if let Some(id) = account_id {
         begin.push_str(&format!("&account_id={id}"));
     }
-    let started = browser.get(&begin).bearer_auth(&s.admin_token).send().await.unwrap();
+    let started = browser
+        .get(&begin)
+        .bearer_auth(&s.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert!(started.status().is_redirection(), "{}", started.status());
     let authorize = location(&started);
     let cookie = binding_cookie(&started);
-    assert!(authorize.starts_with(&format!("{}/oauth/authorize?", s.sandbox.base_url())), "{authorize}");
+    assert!(
+        authorize.starts_with(&format!("{}/oauth/authorize?", s.sandbox.base_url())),
+        "{authorize}"
+    );
     let params = query_of(&authorize);
     assert_eq!(params["client_id"], CLIENT_ID);
-    assert!(params["scope"].contains("offline"), "no refresh token would be issued: {}", params["scope"]);
+    assert!(
+        params["scope"].contains("offline"),
+        "no refresh token would be issued: {}",
+        params["scope"]
+    );
     // Gorgias documents no PKCE, and the definition says so: nothing it might reject is sent.
     assert!(!params.contains_key("code_challenge"));
     assert_eq!(params["state"].len(), 43, "the state is 256 random bits");
@@ -94,8 +113,16 @@ async fn connect(s: &TestServer, decision: &str, account_id: Option<&str>) -> re
         .unwrap();
     assert!(decided.status().is_redirection(), "{}", decided.status());
     let callback = location(&decided);
-    assert!(callback.starts_with(&format!("{}/connect/gorgias/callback?", s.base)), "{callback}");
-    browser.get(&callback).header("cookie", cookie).send().await.unwrap()
+    assert!(
+        callback.starts_with(&format!("{}/connect/gorgias/callback?", s.base)),
+        "{callback}"
+    );
+    browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn urlencode(s: &str) -> String {
@@ -114,8 +141,17 @@ async fn oauth_accounts_connect_refresh_once_and_recover_from_revocation() {
     let landed = connect(&s, "approve", None).await;
     assert!(landed.status().is_redirection(), "{}", landed.status());
     let page = location(&landed);
-    let account_id = page.strip_prefix("/ui/accounts/").expect("lands on the account page").to_owned();
-    let (_, account) = s.api(Method::GET, &format!("/integrated-account/{account_id}"), None).await;
+    let account_id = page
+        .strip_prefix("/ui/accounts/")
+        .expect("lands on the account page")
+        .to_owned();
+    let (_, account) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account_id}"),
+            None,
+        )
+        .await;
     assert_eq!(account["auth_type"], "oauth2");
     assert_eq!(account["status"], "active");
 
@@ -124,7 +160,10 @@ async fn oauth_accounts_connect_refresh_once_and_recover_from_revocation() {
     mcp.initialize().await;
     let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 2})).await;
     assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
-    assert_eq!(reply.headers["ratelimit-limit"], "80", "OAuth apps get the larger bucket");
+    assert_eq!(
+        reply.headers["ratelimit-limit"], "80",
+        "OAuth apps get the larger bucket"
+    );
 
     // The access token expires: 50 concurrent calls cause exactly one refresh.
     let before = token_requests(&s).await;
@@ -134,12 +173,17 @@ async fn oauth_accounts_connect_refresh_once_and_recover_from_revocation() {
         async move { mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await }
     });
     let replies = futures::future::join_all(calls).await;
-    let ok = replies.iter().filter(|r| r.body["result"]["isError"] == false).count();
+    let ok = replies
+        .iter()
+        .filter(|r| r.body["result"]["isError"] == false)
+        .count();
     let refreshes = token_requests(&s).await - before;
     assert_eq!(refreshes, 1, "expected one refresh for 50 concurrent calls");
     // Calls beyond the sandbox's burst may be rate limited, never refused for auth.
     for reply in &replies {
-        let text = reply.body["result"]["content"][0]["text"].as_str().unwrap_or_default();
+        let text = reply.body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
         assert!(!text.contains("reconnect"), "{text}");
     }
     assert!(ok > 0);
@@ -151,7 +195,13 @@ async fn oauth_accounts_connect_refresh_once_and_recover_from_revocation() {
     assert_eq!(result["isError"], true, "{result}");
     let text = result["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("reconnected"), "{text}");
-    let (_, account) = s.api(Method::GET, &format!("/integrated-account/{account_id}"), None).await;
+    let (_, account) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account_id}"),
+            None,
+        )
+        .await;
     assert_eq!(account["status"], "needs_reauth");
     // And stays refused without calling Gorgias again.
     let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
@@ -160,13 +210,22 @@ async fn oauth_accounts_connect_refresh_once_and_recover_from_revocation() {
     // Reconnecting the same account makes the same URL work again.
     let landed = connect(&s, "approve", Some(&account_id)).await;
     assert_eq!(location(&landed), format!("/ui/accounts/{account_id}"));
-    let (_, account) = s.api(Method::GET, &format!("/integrated-account/{account_id}"), None).await;
+    let (_, account) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account_id}"),
+            None,
+        )
+        .await;
     assert_eq!(account["status"], "active");
     let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
     assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
 
     let logs = captured_logs();
-    assert!(!logs.contains(CLIENT_SECRET), "the client secret reached a log line");
+    assert!(
+        !logs.contains(CLIENT_SECRET),
+        "the client secret reached a log line"
+    );
     for token in s.sandbox.state().issued_tokens() {
         assert!(!logs.contains(&token), "an OAuth token reached a log line");
     }
@@ -189,7 +248,11 @@ async fn failed_flows_end_on_a_clear_page_and_leave_nothing() {
     configure_app(&s).await;
 
     // Signed out: no flow starts.
-    let response = browser.get(format!("{}/connect/gorgias?subdomain=acme", s.base)).send().await.unwrap();
+    let response = browser
+        .get(format!("{}/connect/gorgias?subdomain=acme", s.base))
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_redirection());
     assert!(location(&response).starts_with("/ui/sign-in"));
 
@@ -200,7 +263,10 @@ async fn failed_flows_end_on_a_clear_page_and_leave_nothing() {
 
     // A callback with an unknown state, or without the browser's cookie, or replayed.
     let bad = browser
-        .get(format!("{}/connect/gorgias/callback?code=x&state=forged", s.base))
+        .get(format!(
+            "{}/connect/gorgias/callback?code=x&state=forged",
+            s.base
+        ))
         .send()
         .await
         .unwrap();
@@ -208,7 +274,11 @@ async fn failed_flows_end_on_a_clear_page_and_leave_nothing() {
     assert!(bad.text().await.unwrap().contains("not valid"));
 
     let (_, list) = s.api(Method::GET, "/integrated-account", None).await;
-    assert_eq!(list["result"], Value::Array(vec![]), "a failed flow left an account behind");
+    assert_eq!(
+        list["result"],
+        Value::Array(vec![]),
+        "a failed flow left an account behind"
+    );
     s.stop().await;
 }
 
@@ -241,7 +311,12 @@ async fn a_callback_cannot_be_replayed_or_used_from_another_browser() {
     // Another browser (no binding cookie) is refused, and that consumes the state.
     let stranger = browser.get(&callback).send().await.unwrap();
     assert_eq!(stranger.status(), StatusCode::BAD_REQUEST);
-    let replay = browser.get(&callback).header("cookie", cookie).send().await.unwrap();
+    let replay = browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     let (_, list) = s.api(Method::GET, "/integrated-account", None).await;
     assert_eq!(list["result"].as_array().unwrap().len(), 0);

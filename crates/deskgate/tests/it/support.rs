@@ -1,7 +1,6 @@
 //! What every integration test shares: a real deskgate server on a loopback port, a real Gorgias
 //! sandbox on another, an HTTP client, captured logs, and the database backend to run on.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -22,7 +21,9 @@ pub enum Backend {
 /// The PostgreSQL server tests use, when `DESKGATE_TEST_POSTGRES_URL` is set. Without it the
 /// PostgreSQL variants skip (and say so); CI always sets it.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("DESKGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("DESKGATE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A fresh database for one test: a SQLite file in a temp dir, or a new PostgreSQL database.
@@ -40,7 +41,9 @@ pub async fn fresh_database(backend: Backend) -> Option<String> {
             };
             use sqlx::Connection;
             let name = format!("deskgate_it_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect to the test PostgreSQL");
+            let mut admin = sqlx::PgConnection::connect(&url)
+                .await
+                .expect("connect to the test PostgreSQL");
             // The name is ours (a UUID), not input.
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
@@ -64,7 +67,9 @@ fn init_logs() -> Arc<Mutex<Vec<u8>>> {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let writer = buffer.clone();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=warn,h2=warn,reqwest=warn,rustls=warn"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,sqlx=warn,hyper=warn,h2=warn,reqwest=warn,rustls=warn",
+        ))
         .with_writer(move || LogWriter(writer.clone()))
         .with_ansi(false)
         .try_init();
@@ -86,7 +91,6 @@ impl std::io::Write for LogWriter {
 /// A running deskgate with its own database, a sandbox to connect to, and an admin token.
 pub struct TestServer {
     pub base: String,
-    pub addr: SocketAddr,
     pub app: Arc<App>,
     pub sandbox: Sandbox,
     pub admin_token: String,
@@ -116,7 +120,9 @@ impl Default for Options {
 
 impl TestServer {
     pub async fn start() -> Self {
-        Self::start_with(Options::default()).await.expect("SQLite always runs")
+        Self::start_with(Options::default())
+            .await
+            .expect("SQLite always runs")
     }
 
     /// `None` when the backend is PostgreSQL and no test database is configured.
@@ -131,7 +137,9 @@ impl TestServer {
     pub async fn start_with(options: Options) -> Option<Self> {
         LOGS.get_or_init(init_logs);
         let database_url = fresh_database(options.backend).await?;
-        let sandbox = Sandbox::start(options.sandbox).await.expect("start the sandbox");
+        let sandbox = Sandbox::start(options.sandbox)
+            .await
+            .expect("start the sandbox");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let admin_token = format!("admin-{}", uuid::Uuid::new_v4());
@@ -153,11 +161,13 @@ impl TestServer {
         });
         Some(Self {
             base: format!("http://{addr}"),
-            addr,
             app,
             sandbox,
             admin_token,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -173,12 +183,27 @@ impl TestServer {
     }
 
     /// Sends a management API request as the admin; returns status and JSON body (Null if none).
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.api_as(&self.admin_token.clone(), method, path, body).await
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.api_as(&self.admin_token.clone(), method, path, body)
+            .await
     }
 
-    pub async fn api_as(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -207,7 +232,11 @@ impl TestServer {
     /// Connects the sandbox account; returns its id.
     pub async fn connect_sandbox(&self) -> String {
         let (status, body) = self
-            .api(reqwest::Method::POST, "/integrated-account", Some(self.sandbox_account_body()))
+            .api(
+                reqwest::Method::POST,
+                "/integrated-account",
+                Some(self.sandbox_account_body()),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().unwrap().to_owned()
@@ -216,7 +245,11 @@ impl TestServer {
     /// Mints an MCP server; returns (server id, URL).
     pub async fn mint(&self, account_id: &str, body: Value) -> (String, String) {
         let (status, created) = self
-            .api(reqwest::Method::POST, &format!("/integrated-account/{account_id}/mcp"), Some(body))
+            .api(
+                reqwest::Method::POST,
+                &format!("/integrated-account/{account_id}/mcp"),
+                Some(body),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         (
@@ -260,7 +293,9 @@ impl RawMcp {
             .header("accept", "application/json, text/event-stream")
             .json(&message);
         // Clients send the version header on every request after `initialize`.
-        let overridden = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("mcp-protocol-version"));
+        let overridden = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("mcp-protocol-version"));
         if message["method"] != "initialize" && !overridden {
             request = request.header("mcp-protocol-version", &self.protocol_version);
         }
@@ -271,24 +306,41 @@ impl RawMcp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
-        RawReply { status, headers, body }
+        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
+            Value::Null
+        } else {
+            Value::String(text)
+        });
+        RawReply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn initialize(&self) -> RawReply {
         let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            .post(
+                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
                 "protocolVersion": self.protocol_version, "capabilities": {},
-                "clientInfo": {"name": "deskgate-tests", "version": "1.0"}}}))
+                "clientInfo": {"name": "deskgate-tests", "version": "1.0"}}}),
+            )
             .await;
-        let _ = self.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        let _ = self
+            .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
         reply
     }
 
     pub async fn list_tools(&self) -> Vec<Value> {
-        let reply = self.post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;
+        let reply = self
+            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        reply.body["result"]["tools"].as_array().cloned().unwrap_or_default()
+        reply.body["result"]["tools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub async fn call(&self, tool: &str, arguments: Value) -> RawReply {
@@ -299,5 +351,7 @@ impl RawMcp {
 
 /// The time now plus `secs`, as RFC 3339.
 pub fn in_secs(secs: i64) -> String {
-    deskgate::timestamp::Timestamp::now().plus_secs(secs).to_rfc3339()
+    deskgate::timestamp::Timestamp::now()
+        .plus_secs(secs)
+        .to_rfc3339()
 }
