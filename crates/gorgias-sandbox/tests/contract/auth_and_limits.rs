@@ -159,8 +159,8 @@ async fn rate_limit_headers_and_429() {
         .expect("Retry-After")
         .parse()
         .expect("integer seconds");
-    // 3 per hour drains one slot in 1200 s.
-    assert_eq!(retry, 1200);
+    // 3 per hour drains one slot in 1200 s (a little less if the calls were slow).
+    assert!((1190..=1200).contains(&retry), "{retry}");
     assert_eq!(
         limited.header("x-gorgias-account-api-call-limit"),
         Some("3/3")
@@ -177,7 +177,7 @@ async fn the_bucket_leaks() {
     let h = start_with(SandboxConfig {
         api_key_bucket: BucketConfig {
             capacity: 2,
-            window: Duration::from_millis(400),
+            window: Duration::from_secs(3),
         },
         ..SandboxConfig::default()
     })
@@ -185,7 +185,8 @@ async fn the_bucket_leaks() {
     assert_eq!(h.get("/api/account").await.status, 200);
     assert_eq!(h.get("/api/account").await.status, 200);
     assert_eq!(h.get("/api/account").await.status, 429);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    // 2 per 3 s: the third call is refused unless 1.5 s passed; 3.1 s drains the bucket.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let r = h.get("/api/account").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-gorgias-account-api-call-limit"), Some("1/2"));

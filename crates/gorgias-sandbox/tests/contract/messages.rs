@@ -383,7 +383,7 @@ async fn forced_send_failure_then_retry() {
 #[tokio::test]
 async fn send_delay_is_honoured() {
     let h = start_with(SandboxConfig {
-        send_delay: Duration::from_millis(300),
+        send_delay: Duration::from_millis(1000),
         ..SandboxConfig::default()
     })
     .await;
@@ -398,7 +398,7 @@ async fn send_delay_is_honoured() {
         h.sandbox.state().message(mid).expect("m")["sent_datetime"],
         Value::Null
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(h.sandbox.state().message(mid).expect("m")["sent_datetime"].is_string());
 }
 

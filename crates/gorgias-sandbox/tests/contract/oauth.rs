@@ -337,19 +337,19 @@ async fn revoke_and_expiry() {
 #[tokio::test]
 async fn short_ttl_expires_by_itself() {
     let h = start_with(SandboxConfig {
-        access_token_ttl: Duration::from_secs(1),
+        access_token_ttl: Duration::from_secs(2),
         ..SandboxConfig::default()
     })
     .await;
     let t = tokens(&h, "account:read").await;
-    assert_eq!(t["expires_in"], 1);
+    assert_eq!(t["expires_in"], 2);
     assert!(
         t.get("refresh_token").is_none(),
         "no offline scope, no refresh token"
     );
     let at = t["access_token"].as_str().expect("at");
     assert_eq!(h.bearer(Method::GET, "/api/account", at).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(h.bearer(Method::GET, "/api/account", at).await.status, 401);
 }
 
