@@ -32,6 +32,20 @@
 //!   - `POST /_sandbox/oauth/expire-access-tokens`, `POST /_sandbox/oauth/revoke-all`;
 //!   - `POST /_sandbox/reset`: reseed and forget tokens, buckets, faults and stats.
 //!
+//! # Choices where the reference is open (§12), each noted at its code too
+//! * #1 create status: 200 for tickets, customers, users (configurable), 201 for the rest.
+//! * #2 `via` is optional on messages and tickets and defaults to `api`.
+//! * #3 the bulk custom-field PUT replaces all values; #4 the single PUT takes the raw value
+//!   or `{id, value}`.
+//! * #5 the 429 body is `{"error":{"msg":"Too many requests."}}`; #12 `Retry-After` only on 429.
+//! * #6 `expires_in` is the real TTL (24 h); refresh tokens never expire; rotation is opt-in.
+//! * #7 well-formed `resource:read|write` scopes beyond the documented table are accepted;
+//!   scopes are enforced only for the resources the docs map to a scope.
+//! * #8 view items carry `prev_cursor`/`next_cursor` plus the legacy `current_cursor`,
+//!   `next_items`, `prev_items`; #9 search answers `{"data": [...]}`.
+//! * #13 marshmallow texts (`Missing data for required field.`, `Must be one of: ...`,
+//!   `Unknown field.` for undeclared body keys); #14 message DELETE is 204.
+//!
 //! # Modules
 //! * [`config`]: [`SandboxConfig`] and friends.
 //! * `app`: shared state, extractors, the router and the `/api` gate (auth, limits, faults).
