@@ -133,6 +133,7 @@ impl Integration {
             path: verify.path.clone(),
             query: Vec::new(),
             body: None,
+            encoding: upstream::BodyEncoding::Json,
         }
     }
 
@@ -273,6 +274,7 @@ impl crate::app::App {
                             path: source.path.clone(),
                             query,
                             body: None,
+                            encoding: upstream::BodyEncoding::Json,
                         },
                     )
                     .await

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use base64::Engine;
 use integration_spec::RateLimit;
 use serde_json::{Map, Value, json};
 
@@ -121,6 +122,7 @@ impl App {
             path: planned.path,
             query: planned.query,
             body: planned.body,
+            encoding: planned.body_encoding,
         };
 
         let sent = self.send_as_account(tenant, &request).await;
@@ -201,6 +203,12 @@ impl App {
         } else {
             serde_json::from_slice(&response.body).ok()
         };
+        let content_type = response
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
         let title = self.integration.title();
         if response.status.is_success() {
             let structured = match body {
@@ -208,9 +216,17 @@ impl App {
                 // `structuredContent` must be an object for older peers: wrap anything else.
                 Some(other) => json!({ "data": other }),
                 None if response.body.is_empty() => json!({ "status": status, "done": true }),
-                None => {
-                    json!({ "status": status, "body": String::from_utf8_lossy(&response.body) })
-                }
+                // A file (downloads): text as text, anything else as base64, with its type.
+                None => match std::str::from_utf8(&response.body) {
+                    Ok(text) => {
+                        json!({ "content_type": content_type, "size": response.body.len(), "text": text })
+                    }
+                    Err(_) => json!({
+                        "content_type": content_type,
+                        "size": response.body.len(),
+                        "content_base64": base64::engine::general_purpose::STANDARD.encode(&response.body),
+                    }),
+                },
             };
             let text = if response.body.is_empty() {
                 format!("Done: {title} answered HTTP {status} with no body.")
@@ -331,6 +347,11 @@ impl App {
                 format!(
                     "The connection to {title} broke before an answer arrived. A write may or may not have been applied: check before repeating it."
                 ),
+            ),
+            CallFailure::Upstream(UpstreamError::BadBody(why)) => (
+                Outcome::InvalidArguments,
+                "invalid_arguments",
+                format!("The request could not be built: {why}. Nothing was sent to {title}."),
             ),
             CallFailure::Upstream(UpstreamError::Unreachable(why)) => (
                 Outcome::UpstreamFailure,

@@ -22,7 +22,10 @@ pub struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<serde_json::Value>,
+    pub encoding: BodyEncoding,
 }
+
+pub use integration_spec::BodyEncoding;
 
 #[derive(Debug)]
 pub struct Response {
@@ -39,6 +42,8 @@ pub enum UpstreamError {
     Unreachable(String),
     #[error("the connection to Gorgias broke before a full answer arrived")]
     Interrupted,
+    #[error("the request body cannot be sent: {0}")]
+    BadBody(String),
 }
 
 /// Rate-limit figures normalized from the upstream's own headers, as the `ratelimit-*` headers
@@ -90,8 +95,12 @@ impl Upstream {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(body) = &request.body {
-            builder = builder.json(body);
+        match (&request.body, request.encoding) {
+            (None, _) => {}
+            (Some(body), BodyEncoding::Json) => builder = builder.json(body),
+            (Some(body), BodyEncoding::Multipart) => {
+                builder = builder.multipart(multipart_form(body)?)
+            }
         }
         let response = builder.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
@@ -140,6 +149,55 @@ impl Upstream {
             UpstreamError::Interrupted
         }
     }
+}
+
+/// A planned multipart body as a form: each key is a part; an object with `content_base64` is a
+/// file part (`name`, `content_type`), anything else a text part.
+fn multipart_form(body: &serde_json::Value) -> Result<reqwest::multipart::Form, UpstreamError> {
+    use base64::Engine;
+    let parts = body.as_object().ok_or_else(|| {
+        UpstreamError::BadBody("a multipart body must be an object of parts".into())
+    })?;
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in parts {
+        form = match value
+            .get("content_base64")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(encoded) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .map_err(|_| {
+                        UpstreamError::BadBody(format!(
+                            "`{name}.content_base64` is not valid base64"
+                        ))
+                    })?;
+                let file_name = value
+                    .get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("file")
+                    .to_owned();
+                let mut part = reqwest::multipart::Part::bytes(bytes).file_name(file_name);
+                if let Some(content_type) = value
+                    .get("content_type")
+                    .and_then(serde_json::Value::as_str)
+                {
+                    part = part.mime_str(content_type).map_err(|_| {
+                        UpstreamError::BadBody(format!("`{name}.content_type` is not a media type"))
+                    })?;
+                }
+                form.part(name.clone(), part)
+            }
+            None => form.text(
+                name.clone(),
+                match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            ),
+        };
+    }
+    Ok(form)
 }
 
 fn describe_connect_error(e: &reqwest::Error) -> String {
