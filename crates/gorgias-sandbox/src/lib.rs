@@ -77,7 +77,7 @@ mod validation;
 pub use config::{BucketConfig, OAuthClient, SandboxConfig};
 pub use faults::{Fault, FaultError};
 pub use server::Sandbox;
-pub use state::SandboxState;
+pub use state::{DocumentKind, SandboxState};
 
 /// The sandbox as an axum `Router` (no socket), with a handle on its state. Injected
 /// "drop connection" faults answer 502 with an empty body here.

@@ -7,6 +7,22 @@ use serde_json::Value;
 use crate::app::App;
 use crate::faults::{Fault, FaultError};
 
+/// The resources the store keeps as JSON documents (see [`SandboxState::documents`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Macros,
+    Rules,
+    Views,
+    Widgets,
+    Integrations,
+    Jobs,
+    SatisfactionSurveys,
+    AccountSettings,
+    VoiceCalls,
+    VoiceCallEvents,
+    VoiceCallRecordings,
+}
+
 /// A cheap handle on a sandbox's state. Reads return the API's JSON shapes (full objects, with
 /// messages, tags and custom-field values) so tests can assert what a write really did.
 #[derive(Clone)]
@@ -81,6 +97,41 @@ impl SandboxState {
     pub fn events(&self) -> Vec<Value> {
         let store = self.app.store();
         store.events.values().map(|e| store.event_json(e)).collect()
+    }
+
+    /// Custom field definitions (ticket and customer ones, archived included), in id order.
+    pub fn custom_fields(&self) -> Vec<Value> {
+        let store = self.app.store();
+        store
+            .custom_fields
+            .values()
+            .map(|f| store.custom_field_json(f))
+            .collect()
+    }
+
+    /// The documents of one configuration-like resource, as the API renders them, in id order.
+    pub fn documents(&self, kind: DocumentKind) -> Vec<Value> {
+        let store = self.app.store();
+        let docs = match kind {
+            DocumentKind::Macros => &store.macros,
+            DocumentKind::Rules => &store.rules,
+            DocumentKind::Views => &store.views,
+            DocumentKind::Widgets => &store.widgets,
+            DocumentKind::Integrations => &store.integrations,
+            DocumentKind::Jobs => &store.jobs,
+            DocumentKind::SatisfactionSurveys => &store.surveys,
+            DocumentKind::AccountSettings => &store.settings,
+            DocumentKind::VoiceCalls => &store.voice_calls,
+            DocumentKind::VoiceCallEvents => &store.voice_call_events,
+            DocumentKind::VoiceCallRecordings => &store.recordings,
+        };
+        docs.values().map(|d| Value::Object(d.clone())).collect()
+    }
+
+    /// Stored uploads, as the `{file_type}/{domain_hash}/{resource_name}` part of their
+    /// download URL.
+    pub fn upload_paths(&self) -> Vec<String> {
+        self.app.store().uploads.keys().cloned().collect()
     }
 
     /// The id of the user with this email (e.g. the API key's owner).

@@ -182,6 +182,24 @@ impl CustomField {
         }
     }
 
+    /// A value this field accepts (for example arguments).
+    fn example(&self) -> Value {
+        match &self.kind {
+            FieldKind::Text => json!("example"),
+            FieldKind::Dropdown(choices) => json!(choices[0]),
+            FieldKind::Number { min, max } => {
+                let n = min.or(*max).unwrap_or(1.0);
+                if n.fract() == 0.0 && n.abs() < 1e15 {
+                    json!(n as i64)
+                } else {
+                    json!(n)
+                }
+            }
+            FieldKind::Boolean => json!(true),
+            FieldKind::Other(_) => Value::Null,
+        }
+    }
+
     /// Why `value` does not fit this field, if it does not.
     fn check(&self, value: &Value) -> Result<(), String> {
         if value.is_null() {
@@ -296,6 +314,29 @@ pub(crate) fn complete(
                     );
                 }
             }
+        }
+    }
+}
+
+/// Makes example value arguments fit the field their id argument names: a value built from the
+/// generic schema (text) fits no number, boolean or dropdown field.
+pub(crate) fn fit_example_values(
+    args: &mut Map<String, Value>,
+    bindings: &[Binding],
+    fields: &CustomFields,
+) {
+    for binding in bindings {
+        let BindingTarget::Id { id, value: Some(v) } = &binding.target else {
+            continue;
+        };
+        let field = args
+            .get(id)
+            .and_then(Value::as_i64)
+            .and_then(|id| fields.of(&binding.source).iter().find(|f| f.id == id));
+        if let Some(field) = field
+            && args.contains_key(v)
+        {
+            args.insert(v.clone(), field.example());
         }
     }
 }

@@ -1,18 +1,23 @@
 //! Example arguments, for tests and diagnostics (e.g. calling every tool against the sandbox):
 //! the documentation record's example if it has one, otherwise minimal values built from the
-//! schema, with ids from a caller-supplied resolver.
+//! schema, with ids from a caller-supplied resolver. With an account's custom fields, values
+//! fit the field they are for.
 
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{Tool, resolve_local};
+use crate::custom_fields;
 use crate::rules::apply_defaults;
 
 impl Tool {
     /// Minimal valid arguments. Path parameters come from `ids`: it is asked for the parameter
     /// name (`ticket_id`), or for the resource name (`ticket`) when the parameter is `id`.
-    /// Other required integer arguments named `*_id` are asked for by name too. Whatever the
-    /// resolver does not know is built from the schema: first enum value, the minimum, an
-    /// `example` string, a valid date-time or email.
+    /// Other required integers named `*_id` (or items of `*_ids`) are asked for by name, and
+    /// required integers named `id` (or items of `ids`, e.g. the records of a bulk call) by the
+    /// resource name. Whatever the resolver does not know is built from the schema: first enum
+    /// value, the minimum, an `example` string, a valid date-time or email. In a catalog
+    /// completed with an account's custom fields, a custom-field value argument gets a value
+    /// of the field its id argument names (a choice of a dropdown, a number in range...).
     pub fn example_arguments(&self, ids: &dyn Fn(&str) -> Option<Value>) -> Map<String, Value> {
         let template = &self.inner.template;
         let root = &*self.input_schema;
@@ -28,8 +33,9 @@ impl Tool {
             } else {
                 param.as_str()
             };
-            let value =
-                ids(key).unwrap_or_else(|| example_value(root, &properties[param], ids, param));
+            let value = ids(key).unwrap_or_else(|| {
+                example_value(root, &properties[param], ids, &template.resource, param)
+            });
             args.insert(param.clone(), value);
         }
         let required: Vec<&str> = root
@@ -41,8 +47,14 @@ impl Tool {
             if !args.contains_key(name)
                 && let Some(schema) = properties.get(name)
             {
-                args.insert(name.to_owned(), example_value(root, schema, ids, name));
+                args.insert(
+                    name.to_owned(),
+                    example_value(root, schema, ids, &template.resource, name),
+                );
             }
+        }
+        if let Some(fields) = &self.inner.fields {
+            custom_fields::fit_example_values(&mut args, &template.bindings, fields);
         }
         let mut value = Value::Object(args);
         apply_defaults(&mut value, &template.defaults);
@@ -53,10 +65,12 @@ impl Tool {
     }
 }
 
+/// An example of `schema` for the argument or property `name` of a `resource` tool.
 fn example_value(
     root: &Map<String, Value>,
     schema: &Value,
     ids: &dyn Fn(&str) -> Option<Value>,
+    resource: &str,
     name: &str,
 ) -> Value {
     let schema = resolve_local(root, schema);
@@ -75,7 +89,7 @@ fn example_value(
         .and_then(Value::as_array)
         .and_then(|a| a.first())
     {
-        return example_value(root, first, ids, name);
+        return example_value(root, first, ids, resource, name);
     }
     let kind = match schema.get("type") {
         Some(Value::String(t)) => t.as_str(),
@@ -104,8 +118,15 @@ fn example_value(
         }
         .into(),
         "integer" | "number" => {
-            if name.ends_with("_id")
-                && let Some(v) = ids(name)
+            // `id`/`ids` inside a tool's arguments are records of its own resource (a bulk
+            // delete's ids, a reorder's ids); `*_id`/`*_ids` say what they are by name.
+            let key = match name {
+                "id" | "ids" => Some(resource),
+                _ if name.ends_with("_id") || name.ends_with("_ids") => Some(name),
+                _ => None,
+            };
+            if let Some(key) = key
+                && let Some(v) = ids(key)
             {
                 return v;
             }
@@ -126,7 +147,7 @@ fn example_value(
             let item = schema.get("items").cloned().unwrap_or(Value::Null);
             Value::Array(
                 (0..n)
-                    .map(|_| example_value(root, &item, ids, name))
+                    .map(|_| example_value(root, &item, ids, resource, name))
                     .collect(),
             )
         }
@@ -142,7 +163,7 @@ fn example_value(
                 if let (Some(r), Some(props)) = (r.as_str(), props)
                     && let Some(s) = props.get(r)
                 {
-                    out.insert(r.to_owned(), example_value(root, s, ids, r));
+                    out.insert(r.to_owned(), example_value(root, s, ids, resource, r));
                 }
             }
             Value::Object(out)

@@ -870,6 +870,73 @@ fn custom_fields_complete_the_schema() {
 }
 
 #[test]
+fn example_arguments_fit_the_accounts_custom_fields() {
+    let completed = catalog().with_custom_fields(&fields());
+    let single = completed
+        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .unwrap();
+    // Each field gets a value of its own kind, which the account-aware planner accepts.
+    for (field, value) in [
+        (123, json!("Order")),
+        (124, json!("example")),
+        (126, json!(1)),
+    ] {
+        let ids = |name: &str| match name {
+            "ticket_id" => Some(json!(8)),
+            "ticket_custom_field_value" => Some(json!(field)),
+            _ => None,
+        };
+        let example = single.example_arguments(&ids);
+        assert_eq!(example["value"], value, "field {field}");
+        single.plan(&example).unwrap();
+    }
+    let customer = completed
+        .tool("update_a_gorgias_customer_custom_field_value_by_id")
+        .unwrap();
+    let example = customer.example_arguments(&|name| match name {
+        "customer_id" => Some(json!(2)),
+        "customer_custom_field_value" => Some(json!(300)),
+        _ => None,
+    });
+    assert_eq!(example["value"], true);
+    customer.plan(&example).unwrap();
+    // Array bindings take a field and a fitting value from the completed schema.
+    let bulk = completed
+        .tool("bulk_update_gorgias_ticket_custom_field_values")
+        .unwrap();
+    let example = bulk.example_arguments(&|name| (name == "ticket_id").then(|| json!(8)));
+    assert_eq!(example["body"], json!([{"id": 123, "value": "Order"}]));
+    bulk.plan(&example).unwrap();
+}
+
+#[test]
+fn example_arguments_ask_for_the_records_of_bulk_calls() {
+    let ids = |name: &str| {
+        Some(match name {
+            "macro" => json!(250_001),
+            "rule" => json!(180_001),
+            "custom_field" => json!(4_001),
+            "customer" => json!(490_000_001),
+            "source_tags_ids" => json!(1_150_002),
+            _ => return None,
+        })
+    };
+    let example = tool("archive_gorgias_macros").example_arguments(&ids);
+    assert_eq!(example["ids"], json!([250_001]));
+    let example = tool("bulk_delete_gorgias_customers").example_arguments(&ids);
+    assert_eq!(example["ids"], json!([490_000_001]));
+    let example = tool("prioritize_gorgias_rules").example_arguments(&ids);
+    assert_eq!(
+        example["priorities"],
+        json!([{"id": 180_001, "priority": 1}])
+    );
+    let example = tool("bulk_update_gorgias_custom_fields").example_arguments(&ids);
+    assert_eq!(example["body"], json!([{"id": 4_001}]));
+    let example = tool("merge_gorgias_tags").example_arguments(&ids);
+    assert_eq!(example["source_tags_ids"], json!([1_150_002]));
+}
+
+#[test]
 fn custom_field_values_are_validated_against_the_account() {
     let completed = catalog().with_custom_fields(&fields());
     let t = completed.tool("update_a_gorgias_ticket_by_id").unwrap();

@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod catalog;
 mod mcp;
 mod oauth;
 mod store;

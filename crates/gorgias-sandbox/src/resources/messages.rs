@@ -990,8 +990,16 @@ async fn update(
             m.public = p && m.channel != "internal-note";
         }
         subject.apply_to(&mut m.subject);
-        body_text.apply_to(&mut m.body_text);
-        body_html.apply_to(&mut m.body_html);
+        // The stripped bodies are derived from the bodies (as on create), so a new body
+        // replaces them too rather than leaving the old text behind.
+        if let Some(text) = body_text.sent() {
+            m.stripped_text.clone_from(&text);
+            m.body_text = text;
+        }
+        if let Some(html) = body_html.sent() {
+            m.stripped_html.clone_from(&html);
+            m.body_html = html;
+        }
         external_id.apply_to(&mut m.external_id);
         sent.apply_to(&mut m.sent);
         opened.apply_to(&mut m.opened);

@@ -367,6 +367,8 @@ async fn forced_send_failure_then_retry() {
         )
         .await;
     assert_eq!(edited.body["body_text"], "edited");
+    // The stripped body follows the new body; the old text does not linger.
+    assert_eq!(edited.body["stripped_text"], "edited");
     // cancel deletes the message.
     assert_eq!(
         h.put(
