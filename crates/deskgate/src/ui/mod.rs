@@ -1,23 +1,72 @@
 //! The web console, served by `deskgate serve` itself: server-rendered pages (no front-end build
-//! step), a session cookie opened with an API token, CSRF tokens on every state change.
+//! step, no framework), a session cookie opened with an API token, and a CSRF token checked on
+//! every state change. A small vendored script (`assets/console.js`) adds the live tool preview,
+//! copy buttons and instant search; every page also works without it.
 //!
-//! - `session`: sign-in, the `Operator` extractor, CSRF checks.
+//! - `session`: sessions, the `Operator` extractor, CSRF checks. `sign_in`: the pages around it.
+//! - `form`: posted forms (`CheckedForm` checks the CSRF token before a handler runs).
+//! - `accounts`: the account list, connecting Gorgias, the Overview tab, deleting an account.
+//! - `servers`: the MCP Servers tab (create with a live preview, the URL shown once, edit,
+//!   delete). `logs`: the Logs tab. `tools`: the Tools tab.
 //! - `connect`: the OAuth connect flow's browser endpoints.
-//! - `page`: the shared page frame.
+//! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
+//! - `error`: how a console page fails.
 
+pub mod accounts;
+pub mod assets;
 pub mod connect;
+pub mod error;
+pub mod form;
+pub mod logs;
 pub mod page;
+pub mod servers;
 pub mod session;
+pub mod sign_in;
+pub mod tools;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::response::Redirect;
+use axum::routing::{get, post};
 
 use crate::app::App;
 
 pub fn router() -> Router<Arc<App>> {
+    let pages = Router::new()
+        .route("/ui", get(accounts::list))
+        .route("/ui/", get(|| async { Redirect::permanent("/ui") }))
+        .route("/ui/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/ui/sign-out", post(sign_in::sign_out))
+        .route("/ui/accounts", post(accounts::connect))
+        .route("/ui/accounts/new", get(accounts::connect_form))
+        .route("/ui/accounts/oauth", post(accounts::start_oauth))
+        .route("/ui/accounts/{id}", get(accounts::overview))
+        .route(
+            "/ui/accounts/{id}/delete",
+            get(accounts::confirm_delete).post(accounts::delete),
+        )
+        .route(
+            "/ui/accounts/{id}/servers",
+            get(servers::list).post(servers::create),
+        )
+        .route("/ui/accounts/{id}/servers/new", get(servers::new_form))
+        .route("/ui/accounts/{id}/servers/preview", get(servers::preview))
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/edit",
+            get(servers::edit_form).post(servers::edit),
+        )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/delete",
+            get(servers::confirm_delete).post(servers::delete),
+        )
+        .route("/ui/accounts/{id}/logs", get(logs::page))
+        .route("/ui/accounts/{id}/tools", get(tools::list))
+        .route("/ui/accounts/{id}/tools/{name}", get(tools::detail))
+        .layer(axum::middleware::map_response(page::security_headers));
     Router::new()
+        .merge(pages)
+        .route("/ui/assets/{name}", get(assets::serve))
         .route("/connect/{integration}", get(connect::begin))
         .route("/connect/{integration}/callback", get(connect::callback))
 }

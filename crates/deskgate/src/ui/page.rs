@@ -1,23 +1,66 @@
-//! The page frame every console page shares, and HTML escaping. Pages are rendered on the
-//! server with `maud`, so there is no front-end build step.
+//! The page frame every console page shares: the signed-out frame, the signed-in frame with the
+//! top navigation, the account page's tabs, error pages, and the small renderers pages share
+//! (instants, notices, badges). Pages are rendered on the server with `maud`, so there is no
+//! front-end build step; maud escapes every value it interpolates.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use maud::{DOCTYPE, Markup, html};
 
-/// A complete page with the console's frame.
+use super::assets;
+use super::session::Operator;
+use crate::accounts::{AccountStatus, AuthType, IntegratedAccount};
+use crate::timestamp::Timestamp;
+
+/// A complete page with the console's frame and no navigation (sign-in, error pages).
 pub fn frame(title: &str, body: Markup) -> Markup {
+    document(title, html! {}, body)
+}
+
+/// A complete page for a signed-in operator: the top bar has the navigation and sign-out.
+pub fn console(title: &str, operator: &Operator, body: Markup) -> Markup {
+    let top = html! {
+        nav.top-nav aria-label="Console" {
+            a href="/ui" { "Accounts" }
+            form.sign-out method="post" action="/ui/sign-out" {
+                (csrf_field(operator))
+                button.link-button type="submit" { "Sign out" }
+            }
+        }
+    };
+    document(title, top, body)
+}
+
+fn document(title: &str, nav: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light";
                 title { (title) " · deskgate" }
-                link rel="stylesheet" href="/ui/assets/console.css";
+                link rel="icon" type="image/svg+xml" href=(assets::url("favicon.svg"));
+                link rel="stylesheet" href=(assets::url("console.css"));
+                script src=(assets::url("console.js")) defer {}
             }
             body {
-                header.top { a.brand href="/ui" { "deskgate" } }
-                main { (body) }
+                a.skip-link href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/ui" { span.brand-mark aria-hidden="true" { "◆" } " deskgate" }
+                    (nav)
+                }
+                main #main tabindex="-1" { (body) }
             }
+        }
+    }
+}
+
+/// The hidden field that carries the session's CSRF token in every console form.
+pub fn csrf_field(operator: &Operator) -> Markup {
+    html! {
+        @if let Some(token) = &operator.csrf_token {
+            input type="hidden" name="csrf" value=(token);
         }
     }
 }
@@ -36,13 +79,175 @@ pub fn error_page(title: &str, message: &str) -> Markup {
     )
 }
 
-/// Text that may safely sit inside a `<script type="application/json">` block.
-pub fn json_island(value: &serde_json::Value) -> PreEscaped<String> {
-    PreEscaped(
-        value
-            .to_string()
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026"),
+/// The account page's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Servers,
+    Logs,
+    Tools,
+}
+
+impl Tab {
+    const ALL: [Tab; 4] = [Tab::Overview, Tab::Servers, Tab::Logs, Tab::Tools];
+
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Servers => "MCP Servers",
+            Tab::Logs => "Logs",
+            Tab::Tools => "Tools",
+        }
+    }
+
+    fn href(self, account_id: &str) -> String {
+        match self {
+            Tab::Overview => format!("/ui/accounts/{account_id}"),
+            Tab::Servers => format!("/ui/accounts/{account_id}/servers"),
+            Tab::Logs => format!("/ui/accounts/{account_id}/logs"),
+            Tab::Tools => format!("/ui/accounts/{account_id}/tools"),
+        }
+    }
+}
+
+/// An account page: the account's heading, its tabs (links: each tab is its own page, so
+/// the back button and deep links work), and the tab's content.
+pub fn account_page(
+    title: &str,
+    operator: &Operator,
+    account: &IntegratedAccount,
+    tab: Tab,
+    body: Markup,
+) -> Markup {
+    console(
+        &format!("{title} · {}", account.name),
+        operator,
+        html! {
+            nav.breadcrumbs aria-label="Breadcrumbs" {
+                a href="/ui" { "Accounts" } " / " span { (account.name) }
+            }
+            div.account-head {
+                h1 { (account.name) }
+                (status_badge(account.status))
+            }
+            nav.tabs aria-label="Account sections" {
+                ul {
+                    @for t in Tab::ALL {
+                        li {
+                            @if t == tab {
+                                a.active href=(t.href(&account.id)) aria-current="page" { (t.label()) }
+                            } @else {
+                                a href=(t.href(&account.id)) { (t.label()) }
+                            }
+                        }
+                    }
+                }
+            }
+            (body)
+        },
     )
+}
+
+pub fn status_badge(status: AccountStatus) -> Markup {
+    match status {
+        AccountStatus::Active => html! { span.badge.ok { "Active" } },
+        AccountStatus::NeedsReauth => html! { span.badge.warn { "Needs reconnecting" } },
+    }
+}
+
+pub fn auth_label(auth: AuthType) -> &'static str {
+    match auth {
+        AuthType::ApiKey => "API key",
+        AuthType::Oauth2 => "OAuth",
+    }
+}
+
+/// An instant, in UTC, readable and machine-readable.
+pub fn when(at: Timestamp) -> Markup {
+    html! { time datetime=(at.to_rfc3339()) { (human_utc(at)) } }
+}
+
+/// `2026-01-05 14:03 UTC`.
+pub fn human_utc(at: Timestamp) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000) {
+        Ok(t) => format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => at.to_rfc3339(),
+    }
+}
+
+/// A success or information message after a redirect. Pages take a fixed code from the query
+/// string rather than a text, so a crafted link cannot make the console say anything else.
+pub fn notice(code: Option<&str>) -> Markup {
+    let text = match code {
+        Some("connected") => "The account is connected.",
+        Some("account-deleted") => "The account was deleted with its MCP servers.",
+        Some("server-updated") => "The MCP server was updated.",
+        Some("server-deleted") => "The MCP server was deleted; its URL no longer works.",
+        Some("signed-out") => "You are signed out.",
+        _ => return html! {},
+    };
+    html! { p.notice role="status" { (text) } }
+}
+
+/// A form-level error message, announced to screen readers.
+pub fn form_error(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            div.alert role="alert" #form-error {
+                strong { "Could not save. " }
+                (message)
+            }
+        }
+    }
+}
+
+/// Headers every console response carries: no framing, no sniffing, scripts and styles only
+/// from the console itself, and no caching of pages (they hold CSRF tokens, and one of them a
+/// freshly minted MCP URL).
+pub async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_read_as_utc_minutes() {
+        // 2024-03-05T07:08:09Z
+        assert_eq!(human_utc(Timestamp(1_709_622_489_000)), "2024-03-05 07:08 UTC");
+    }
+
+    #[test]
+    fn notices_only_say_fixed_texts() {
+        assert!(notice(Some("<script>")).into_string().is_empty());
+        assert!(notice(Some("connected")).into_string().contains("connected"));
+    }
 }

@@ -1,0 +1,858 @@
+//! The MCP Servers tab: the account's servers, creating one with a live preview of the tools
+//! its config exposes, the page that shows a new server's URL (once) with ready-to-paste client
+//! configs, editing a server's name and expiry, and deleting it after a confirmation page.
+//!
+//! The preview is one renderer used two ways: the create page renders it for the config in its
+//! query string (so it works without JavaScript, via the "Update preview" button), and
+//! `console.js` fetches the same fragment as the form changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{UiError, form_failure};
+use super::form::{CheckedForm, FormFields};
+use super::page::{Tab, account_page, csrf_field, form_error, notice, when};
+use super::session::Operator;
+use crate::accounts::StoredAccount;
+use crate::app::App;
+use crate::mcp_servers::{McpServer, McpServerChanges, McpServerConfig, NewMcpServer, ToolExposure};
+use crate::timestamp::Timestamp;
+
+/// Lifetimes offered for a server, in seconds.
+const EXPIRY_CHOICES: [(i64, &str); 5] = [
+    (3600, "1 hour"),
+    (86_400, "1 day"),
+    (7 * 86_400, "7 days"),
+    (30 * 86_400, "30 days"),
+    (90 * 86_400, "90 days"),
+];
+
+/// The method groups a server can allow, as `McpServerConfig::methods` names them.
+const METHOD_GROUPS: [(&str, &str, &str); 3] = [
+    ("read", "Read", "get and list: look things up, change nothing"),
+    ("write", "Write", "create, update and delete"),
+    (
+        "custom",
+        "Custom",
+        "every other action: merge, search, bulk jobs, …",
+    ),
+];
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// `GET /ui/accounts/{id}/servers`: the account's servers.
+pub async fn list(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Markup, UiError> {
+    let stored = app.account(&id).await?;
+    let now = Timestamp::now();
+    let servers: Vec<McpServer> = app
+        .store
+        .list_mcp_servers(&id)
+        .await?
+        .into_iter()
+        .filter(|s| !s.is_expired(now))
+        .collect();
+    let calls: HashMap<String, i64> = app
+        .store
+        .tool_call_counts_since(&id, now.plus_secs(-86_400))
+        .await?
+        .into_iter()
+        .collect();
+    let account = &stored.account;
+    let base = format!("/ui/accounts/{}/servers", account.id);
+    Ok(account_page(
+        "MCP Servers",
+        &operator,
+        account,
+        Tab::Servers,
+        html! {
+            div.page-head {
+                h2 { "MCP servers" }
+                a.button.primary href={ (base) "/new" } { "Create MCP server" }
+            }
+            (notice(query.notice.as_deref()))
+            @if servers.is_empty() {
+                section.card.empty {
+                    p { "This account has no MCP servers yet. Create one with the access you want, then paste its URL into ChatGPT, Claude or Cursor." }
+                }
+            } @else {
+                table.data #servers {
+                    caption { "MCP servers of " (account.name) }
+                    thead { tr {
+                        th scope="col" { "Name" }
+                        th scope="col" { "Methods" }
+                        th scope="col" { "Tags" }
+                        th scope="col" { "Exposure" }
+                        th scope="col" { "Token auth" }
+                        th scope="col" { "Expires" }
+                        th scope="col" { "Created" }
+                        th scope="col" { abbr title="Tool calls in the last 24 hours" { "Calls (24 h)" } }
+                        th scope="col" { span.visually-hidden { "Actions" } }
+                    } }
+                    tbody {
+                        @for s in &servers {
+                            tr data-server-id=(s.id) {
+                                th scope="row" data-label="Name" { (s.name) }
+                                td data-label="Methods" { (filter_text(&s.config.methods)) }
+                                td data-label="Tags" { (filter_text(&s.config.tags)) }
+                                td data-label="Exposure" { (exposure_label(s.config.tool_exposure)) }
+                                td data-label="Token auth" { @if s.require_api_token_auth { "Required" } @else { "No" } }
+                                td data-label="Expires" {
+                                    @match s.expires_at { Some(at) => (when(at)), None => span.muted { "Never" } }
+                                }
+                                td data-label="Created" { (when(s.created_at)) }
+                                td data-label="Calls (24 h)" .calls { (calls.get(&s.id).copied().unwrap_or(0)) }
+                                td data-label="Actions" .actions {
+                                    a href={ (base) "/" (s.id) "/edit" } aria-label={ "Edit " (s.name) } { "Edit" }
+                                    a href={ "/ui/accounts/" (account.id) "/logs?server=" (s.id) } aria-label={ "Logs of " (s.name) } { "Logs" }
+                                    a.danger-link href={ (base) "/" (s.id) "/delete" } aria-label={ "Delete " (s.name) } { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.muted.small { "A server's URL is shown only once, when it is created. Lost it? Delete the server and create a new one." }
+            }
+        },
+    ))
+}
+
+/// `all` for an absent filter, else its items.
+fn filter_text(list: &Option<Vec<String>>) -> String {
+    match list {
+        None => "all".to_owned(),
+        Some(items) => items.join(", "),
+    }
+}
+
+fn exposure_label(exposure: ToolExposure) -> &'static str {
+    match exposure {
+        ToolExposure::All => "All tools",
+        ToolExposure::Discovery => "Discovery",
+    }
+}
+
+/// The config a create form (or its query string, for the preview) describes. Nothing ticked
+/// in a group means no filter on it.
+pub fn config_from(fields: &FormFields) -> McpServerConfig {
+    let methods = fields.all("methods");
+    let tags = fields.all("tags");
+    McpServerConfig {
+        methods: (!methods.is_empty()).then_some(methods),
+        tags: (!tags.is_empty()).then_some(tags),
+        tool_exposure: match fields.get("tool_exposure") {
+            Some("discovery") => ToolExposure::Discovery,
+            _ => ToolExposure::All,
+        },
+    }
+}
+
+/// A lifetime in seconds from a form's select, as an expiry instant.
+fn expiry_from(raw: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, String> {
+    match raw.map(str::trim) {
+        None | Some("" | "never") => Ok(None),
+        Some(secs) => match secs.parse::<i64>() {
+            Ok(secs @ 1..=315_360_000) => Ok(Some(now.plus_secs(secs))),
+            _ => Err(format!("{secs:?} is not a lifetime this form offers")),
+        },
+    }
+}
+
+/// What the tools preview shows for one config.
+struct Preview {
+    tools: Vec<PreviewTool>,
+    tools_list_bytes: usize,
+    estimated_tokens: usize,
+    exposure: ToolExposure,
+}
+
+struct PreviewTool {
+    name: String,
+    title: String,
+    read_only: bool,
+    destructive: bool,
+}
+
+impl App {
+    /// The tools a config exposes for an account (its catalog with custom fields), or why it
+    /// exposes none.
+    async fn preview(&self, stored: &StoredAccount, config: &McpServerConfig) -> Result<Preview, String> {
+        let filter = config
+            .tool_filter(self.integration.catalog())
+            .map_err(|e| e.to_string())?;
+        let catalog = self
+            .account_catalog(&stored.account, &stored.sealed_credentials)
+            .await;
+        let list = catalog.catalog.tools_list_json(&filter);
+        let tools_list_bytes = serde_json::to_vec(&json!({ "tools": list }))
+            .map(|b| b.len())
+            .unwrap_or(0);
+        let tools = catalog
+            .catalog
+            .tools()
+            .iter()
+            .filter(|t| filter.matches(t))
+            .map(|t| PreviewTool {
+                name: t.name.clone(),
+                title: t.title.clone(),
+                read_only: t.annotations.read_only,
+                destructive: t.annotations.destructive,
+            })
+            .collect();
+        Ok(Preview {
+            tools,
+            tools_list_bytes,
+            estimated_tokens: crate::integration::estimated_tokens(tools_list_bytes),
+            exposure: config.tool_exposure,
+        })
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn render_preview(preview: &Result<Preview, String>) -> Markup {
+    html! {
+        @match preview {
+            Err(why) => div.alert #preview-error { (why) }
+            Ok(p) => {
+                p.preview-count {
+                    strong #preview-count data-count=(p.tools.len()) {
+                        (p.tools.len()) " tool" @if p.tools.len() != 1 { "s" }
+                    }
+                    " · about " strong #preview-tokens { (thousands(p.estimated_tokens)) " tokens" }
+                    " for the tool list (" (thousands(p.tools_list_bytes.div_ceil(1024))) " KB)"
+                }
+                @if p.exposure == ToolExposure::Discovery {
+                    p.muted.small {
+                        "Discovery mode: clients list three tools (search_tools, get_tool_schema, call_tool) "
+                        "and reach these through them, so the model does not load the whole list up front."
+                    }
+                }
+                ul.tool-list #preview-tools {
+                    @for t in &p.tools {
+                        li title=(t.title) {
+                            code { (t.name) }
+                            @if t.read_only { span.badge.ok { "read" } }
+                            @else if t.destructive { span.badge.warn { "deletes" } }
+                            @else { span.badge.info { "writes" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the create form shows: the fields as last submitted.
+struct CreateValues {
+    name: String,
+    config: McpServerConfig,
+    require_api_token_auth: bool,
+    expires_in: String,
+}
+
+impl CreateValues {
+    fn from_fields(fields: &FormFields) -> Self {
+        CreateValues {
+            name: fields.text("name").unwrap_or_default(),
+            config: config_from(fields),
+            require_api_token_auth: fields.checked("require_api_token_auth"),
+            expires_in: fields.text("expires_in").unwrap_or_default(),
+        }
+    }
+
+    fn has_method(&self, m: &str) -> bool {
+        self.config
+            .methods
+            .as_ref()
+            .is_some_and(|ms| ms.iter().any(|x| x == m))
+    }
+
+    fn has_tag(&self, t: &str) -> bool {
+        self.config
+            .tags
+            .as_ref()
+            .is_some_and(|ts| ts.iter().any(|x| x == t))
+    }
+}
+
+/// `GET /ui/accounts/{id}/servers/new`: the create form; its query string (from the no-script
+/// "Update preview" button) pre-fills it.
+pub async fn new_form(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Markup, UiError> {
+    let stored = app.account(&id).await?;
+    let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
+    let values = CreateValues::from_fields(&fields);
+    Ok(create_page(&app, &operator, &stored, &values, None).await)
+}
+
+/// `GET /ui/accounts/{id}/servers/preview`: the preview fragment for a config.
+pub async fn preview(
+    State(app): State<Arc<App>>,
+    _operator: Operator,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
+    let preview = app.preview(&stored, &config_from(&fields)).await;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        render_preview(&preview),
+    )
+        .into_response())
+}
+
+async fn create_page(
+    app: &App,
+    operator: &Operator,
+    stored: &StoredAccount,
+    values: &CreateValues,
+    error: Option<&str>,
+) -> Markup {
+    let account = &stored.account;
+    let base = format!("/ui/accounts/{}/servers", account.id);
+    let catalog = app.integration.catalog();
+    let mut tag_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut method_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in catalog.tools() {
+        for tag in &t.tags {
+            *tag_counts.entry(tag.as_str()).or_default() += 1;
+        }
+        *method_counts.entry(t.method.as_str()).or_default() += 1;
+    }
+    let single_methods_open = values.config.methods.as_ref().is_some_and(|ms| {
+        ms.iter()
+            .any(|m| !METHOD_GROUPS.iter().any(|(g, _, _)| g == m))
+    });
+    let preview = app.preview(stored, &values.config).await;
+    account_page(
+        "Create MCP server",
+        operator,
+        account,
+        Tab::Servers,
+        html! {
+            h2 { "Create an MCP server" }
+            p.muted { "An MCP server is a URL that gives an AI client the tools you choose here, and nothing else." }
+            (form_error(error))
+            div.create-grid {
+                form method="post" action=(base) #create-server
+                    data-preview-url={ (base) "/preview" } data-preview-target="preview-body" {
+                    (csrf_field(operator))
+                    div.field {
+                        label for="name" { "Name" }
+                        input #name name="name" required maxlength="100" value=(values.name)
+                            placeholder="e.g. Support agent (read-only)" aria-describedby="name-hint";
+                        p.hint #name-hint { "For you: it is shown in this list and in the logs." }
+                    }
+                    fieldset {
+                        legend { "Methods" }
+                        p.hint #methods-hint { "Tick nothing to allow every method." }
+                        @for (value, label, hint) in METHOD_GROUPS {
+                            div.check {
+                                input type="checkbox" name="methods" value=(value) id={ "method-" (value) }
+                                    checked[values.has_method(value)] aria-describedby={ "method-" (value) "-hint" };
+                                label for={ "method-" (value) } { (label) }
+                                span.hint id={ "method-" (value) "-hint" } { " — " (hint) }
+                            }
+                        }
+                        details.single-methods open[single_methods_open] {
+                            summary { "Single methods" }
+                            div.check-grid {
+                                @for (method, count) in &method_counts {
+                                    div.check {
+                                        input type="checkbox" name="methods" value=(method) id={ "single-" (method) }
+                                            checked[values.has_method(method)];
+                                        label for={ "single-" (method) } { (method) " " span.muted { "(" (count) ")" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    fieldset {
+                        legend { "Tags" }
+                        p.hint { "Tick nothing to allow every tag. A tool passes when it has any ticked tag." }
+                        div.check-grid {
+                            @for (tag, count) in &tag_counts {
+                                div.check {
+                                    input type="checkbox" name="tags" value=(tag) id={ "tag-" (tag) }
+                                        checked[values.has_tag(tag)];
+                                    label for={ "tag-" (tag) } { (tag) " " span.muted { "(" (count) ")" } }
+                                }
+                            }
+                        }
+                    }
+                    fieldset {
+                        legend { "How tools are shown" }
+                        div.check {
+                            input type="radio" name="tool_exposure" value="all" id="exposure-all"
+                                checked[values.config.tool_exposure == ToolExposure::All];
+                            label for="exposure-all" { "Every tool in the tool list" }
+                        }
+                        div.check {
+                            input type="radio" name="tool_exposure" value="discovery" id="exposure-discovery"
+                                checked[values.config.tool_exposure == ToolExposure::Discovery]
+                                aria-describedby="exposure-discovery-hint";
+                            label for="exposure-discovery" { "Discovery" }
+                            span.hint #exposure-discovery-hint { " — three tools that search, describe and call the others; for clients with small context windows" }
+                        }
+                    }
+                    div.field.check {
+                        input type="checkbox" name="require_api_token_auth" id="require_api_token_auth"
+                            checked[values.require_api_token_auth] aria-describedby="token-auth-hint";
+                        label for="require_api_token_auth" { "Require an API token" }
+                        p.hint #token-auth-hint {
+                            "Clients must also send " code { "Authorization: Bearer <API token>" }
+                            ". ChatGPT connectors cannot; leave this off for ChatGPT."
+                        }
+                    }
+                    div.field {
+                        label for="expires_in" { "Expires" }
+                        select #expires_in name="expires_in" aria-describedby="expires-hint" {
+                            option value="" selected[values.expires_in.is_empty()] { "Never" }
+                            @for (secs, label) in EXPIRY_CHOICES {
+                                option value=(secs) selected[values.expires_in == secs.to_string()] { "In " (label) }
+                            }
+                        }
+                        p.hint #expires-hint { "An expired server is deleted with its logs and its URL stops working." }
+                    }
+                    div.actions {
+                        button.button.primary type="submit" { "Create MCP server" }
+                        button.button.no-js-only type="submit" formmethod="get" formaction={ (base) "/new" } formnovalidate {
+                            "Update preview"
+                        }
+                        a.button href=(base) { "Cancel" }
+                    }
+                }
+                aside.card.preview aria-labelledby="preview-heading" {
+                    h3 #preview-heading { "Tools this server exposes" }
+                    div #preview-body aria-live="polite" aria-busy="false" {
+                        (render_preview(&preview))
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `POST /ui/accounts/{id}/servers`: mints the server and shows its URL, once.
+pub async fn create(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    let values = CreateValues::from_fields(&form.fields);
+    let expires_at = match expiry_from(form.fields.get("expires_in"), Timestamp::now()) {
+        Ok(at) => at,
+        Err(why) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                create_page(&app, &form.operator, &stored, &values, Some(&why)).await,
+            )
+                .into_response());
+        }
+    };
+    let minted = app
+        .mint_mcp_server(
+            &id,
+            NewMcpServer {
+                name: values.name.clone(),
+                config: values.config.clone(),
+                require_api_token_auth: values.require_api_token_auth,
+                expires_at,
+            },
+        )
+        .await;
+    match minted {
+        Ok((server, url)) => {
+            let preview = app.preview(&stored, &server.config).await;
+            let mut response = created_page(&app, &form.operator, &stored, &server, &url, &preview)
+                .into_response();
+            // The URL's token is the whole credential: no cache may keep this page.
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
+        Err(e) => {
+            let (status, message) = form_failure(e);
+            Ok((
+                status,
+                create_page(&app, &form.operator, &stored, &values, Some(&message)).await,
+            )
+                .into_response())
+        }
+    }
+}
+
+/// A name usable as a key in client config files: `Tickets (read)` → `tickets-read`.
+fn config_key(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.ends_with('-') && !key.is_empty() {
+            key.push('-');
+        }
+    }
+    let key = key.trim_end_matches('-');
+    if key.is_empty() {
+        "deskgate".to_owned()
+    } else {
+        key.to_owned()
+    }
+}
+
+/// The Claude Desktop and Cursor config snippets for a URL.
+fn client_configs(name: &str, url: &str, token_auth: bool) -> (String, String) {
+    let key = config_key(name);
+    let mut args = vec![json!("connect"), json!(url)];
+    if token_auth {
+        args.push(json!("--header"));
+        args.push(json!("Authorization: Bearer <YOUR_API_TOKEN>"));
+    }
+    let claude = json!({"mcpServers": {&key: {"command": "deskgate", "args": args}}});
+    let mut cursor_entry = json!({"url": url});
+    if token_auth {
+        cursor_entry["headers"] = json!({"Authorization": "Bearer <YOUR_API_TOKEN>"});
+    }
+    let cursor = json!({"mcpServers": {&key: cursor_entry}});
+    (
+        serde_json::to_string_pretty(&claude).expect("JSON serializes"),
+        serde_json::to_string_pretty(&cursor).expect("JSON serializes"),
+    )
+}
+
+fn copy_button(target: &str, label: &str) -> Markup {
+    html! {
+        span.copy-group.js-only {
+            button.button.copy type="button" data-copy=(target) { (label) }
+            span.copy-status role="status" aria-live="polite" {}
+        }
+    }
+}
+
+fn created_page(
+    app: &App,
+    operator: &Operator,
+    stored: &StoredAccount,
+    server: &McpServer,
+    url: &str,
+    preview: &Result<Preview, String>,
+) -> Markup {
+    let account = &stored.account;
+    let (claude, cursor) = client_configs(&server.name, url, server.require_api_token_auth);
+    let https = app.public_url.starts_with("https://");
+    account_page(
+        "MCP server created",
+        operator,
+        account,
+        Tab::Servers,
+        html! {
+            section.card.created aria-labelledby="created-heading" {
+                h2 #created-heading { "“" (server.name) "” is ready" }
+                div.alert.warn role="note" {
+                    strong { "Copy the URL now: it is shown only this once. " }
+                    "Its token is the whole credential — anyone who has it can use these tools. "
+                    "Lost it? Delete the server and create a new one."
+                }
+                div.field {
+                    label for="mcp-url" { "MCP server URL" }
+                    div.url-row {
+                        input #mcp-url.url type="text" readonly value=(url) spellcheck="false"
+                            autocomplete="off";
+                        (copy_button("mcp-url", "Copy URL"))
+                    }
+                }
+                (render_preview(preview))
+                p {
+                    a.button href={ "/ui/accounts/" (account.id) "/servers" } { "Done" }
+                }
+            }
+            h3 { "Connect a client" }
+            div.client-grid {
+                section.card aria-labelledby="chatgpt-heading" {
+                    h4 #chatgpt-heading { "ChatGPT" }
+                    @if server.require_api_token_auth {
+                        p.alert { "This server requires an API token, which ChatGPT connectors cannot send. Create one without it for ChatGPT." }
+                    }
+                    ol.steps {
+                        li { "In ChatGPT, open " strong { "Settings → Apps & Connectors → Advanced settings" } " and turn on " strong { "Developer mode" } "." }
+                        li { "Back in " strong { "Apps & Connectors" } ", choose " strong { "Create" } "." }
+                        li { "Name it (e.g. " q { (server.name) } "), paste the URL above as " strong { "MCP Server URL" } ", and set " strong { "Authentication" } " to " strong { "No authentication" } "." }
+                        li { "Tick “I trust this application” and create it. Its tools are then available in new chats (choose it under the + menu → Developer mode)." }
+                    }
+                    @if !https {
+                        p.muted.small {
+                            "ChatGPT only reaches public HTTPS URLs. Run deskgate behind your HTTPS proxy or tunnel and start it with "
+                            code { "--public-url https://your.host" } "."
+                        }
+                    }
+                }
+                section.card aria-labelledby="claude-heading" {
+                    h4 #claude-heading { "Claude Desktop" }
+                    p { "Add to " code { "claude_desktop_config.json" } " (Settings → Developer → Edit Config), then restart Claude. " code { "deskgate connect" } " bridges Claude's stdio to the URL." }
+                    pre.config #claude-config { code { (claude) } }
+                    (copy_button("claude-config", "Copy JSON"))
+                }
+                section.card aria-labelledby="cursor-heading" {
+                    h4 #cursor-heading { "Cursor" }
+                    p { "Add to " code { ".cursor/mcp.json" } " in your project (or " code { "~/.cursor/mcp.json" } ")." }
+                    pre.config #cursor-config { code { (cursor) } }
+                    (copy_button("cursor-config", "Copy JSON"))
+                }
+            }
+        },
+    )
+}
+
+/// What the edit form shows.
+struct EditValues {
+    name: String,
+    expiry: String,
+}
+
+/// `GET /ui/accounts/{id}/servers/{server_id}/edit`.
+pub async fn edit_form(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path((id, server_id)): Path<(String, String)>,
+) -> Result<Markup, UiError> {
+    let stored = app.account(&id).await?;
+    let server = app.mcp_server(&id, &server_id).await?;
+    let values = EditValues {
+        name: server.name.clone(),
+        expiry: "keep".to_owned(),
+    };
+    Ok(edit_page(&operator, &stored, &server, &values, None))
+}
+
+fn edit_page(
+    operator: &Operator,
+    stored: &StoredAccount,
+    server: &McpServer,
+    values: &EditValues,
+    error: Option<&str>,
+) -> Markup {
+    let account = &stored.account;
+    let base = format!("/ui/accounts/{}/servers", account.id);
+    account_page(
+        "Edit MCP server",
+        operator,
+        account,
+        Tab::Servers,
+        html! {
+            section.card.narrow {
+                h2 { "Edit “" (server.name) "”" }
+                (form_error(error))
+                dl.details {
+                    dt { "Methods" } dd { (filter_text(&server.config.methods)) }
+                    dt { "Tags" } dd { (filter_text(&server.config.tags)) }
+                    dt { "Exposure" } dd { (exposure_label(server.config.tool_exposure)) }
+                    dt { "Token auth" } dd { @if server.require_api_token_auth { "Required" } @else { "No" } }
+                    dt { "Expires" } dd { @match server.expires_at { Some(at) => (when(at)), None => "Never" } }
+                }
+                form method="post" action={ (base) "/" (server.id) "/edit" } #edit-server {
+                    (csrf_field(operator))
+                    div.field {
+                        label for="name" { "Name" }
+                        input #name name="name" required maxlength="100" value=(values.name);
+                    }
+                    div.field {
+                        label for="expiry" { "Expiry" }
+                        select #expiry name="expiry" {
+                            option value="keep" selected[values.expiry == "keep"] { "Keep as it is" }
+                            option value="never" selected[values.expiry == "never"] { "Never expires" }
+                            @for (secs, label) in EXPIRY_CHOICES {
+                                option value=(secs) selected[values.expiry == secs.to_string()] { "In " (label) " from now" }
+                            }
+                        }
+                    }
+                    div.actions {
+                        button.button.primary type="submit" { "Save" }
+                        a.button href=(base) { "Cancel" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `POST /ui/accounts/{id}/servers/{server_id}/edit`.
+pub async fn edit(
+    State(app): State<Arc<App>>,
+    Path((id, server_id)): Path<(String, String)>,
+    form: CheckedForm,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    let server = app.mcp_server(&id, &server_id).await?;
+    let f = &form.fields;
+    let values = EditValues {
+        name: f.text("name").unwrap_or_default(),
+        expiry: f.text("expiry").unwrap_or_else(|| "keep".to_owned()),
+    };
+    let expires_at = match values.expiry.as_str() {
+        "keep" => Ok(None),
+        "never" => Ok(Some(None)),
+        secs => expiry_from(Some(secs), Timestamp::now()).map(Some),
+    };
+    let result = match expires_at {
+        Err(why) => Err(why),
+        Ok(expires_at) => app
+            .update_mcp_server(
+                &id,
+                &server_id,
+                McpServerChanges {
+                    name: Some(values.name.clone()),
+                    expires_at,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| form_failure(e).1),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/ui/accounts/{id}/servers?notice=server-updated"
+        ))
+        .into_response()),
+        Err(why) => Ok((
+            StatusCode::BAD_REQUEST,
+            edit_page(&form.operator, &stored, &server, &values, Some(&why)),
+        )
+            .into_response()),
+    }
+}
+
+/// `GET /ui/accounts/{id}/servers/{server_id}/delete`.
+pub async fn confirm_delete(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path((id, server_id)): Path<(String, String)>,
+) -> Result<Markup, UiError> {
+    let stored = app.account(&id).await?;
+    let server = app.mcp_server(&id, &server_id).await?;
+    let base = format!("/ui/accounts/{id}/servers");
+    Ok(account_page(
+        "Delete MCP server",
+        &operator,
+        &stored.account,
+        Tab::Servers,
+        html! {
+            section.card.narrow role="alertdialog" aria-labelledby="confirm-heading" aria-describedby="confirm-text" {
+                h2 #confirm-heading { "Delete “" (server.name) "”?" }
+                p #confirm-text {
+                    "Its URL stops working at once: clients using it lose these tools. Its logs are deleted too. This cannot be undone."
+                }
+                form method="post" action={ (base) "/" (server.id) "/delete" } {
+                    (csrf_field(&operator))
+                    div.actions {
+                        button.button.danger type="submit" { "Delete MCP server" }
+                        a.button href=(base) { "Cancel" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// `POST /ui/accounts/{id}/servers/{server_id}/delete`.
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Path((id, server_id)): Path<(String, String)>,
+    _form: CheckedForm,
+) -> Result<Response, UiError> {
+    app.delete_mcp_server(&id, &server_id).await?;
+    Ok(Redirect::to(&format!("/ui/accounts/{id}/servers?notice=server-deleted")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_group_is_no_filter() {
+        let c = config_from(&FormFields::parse(b"name=x&tool_exposure=all"));
+        assert_eq!(c, McpServerConfig::default());
+        let c = config_from(&FormFields::parse(
+            b"methods=read&tags=tickets&tags=messages&tool_exposure=discovery",
+        ));
+        assert_eq!(c.methods, Some(vec!["read".to_owned()]));
+        assert_eq!(c.tags, Some(vec!["tickets".to_owned(), "messages".to_owned()]));
+        assert_eq!(c.tool_exposure, ToolExposure::Discovery);
+    }
+
+    #[test]
+    fn expiries_come_from_offered_lifetimes() {
+        let now = Timestamp(1_000_000);
+        assert_eq!(expiry_from(None, now), Ok(None));
+        assert_eq!(expiry_from(Some(""), now), Ok(None));
+        assert_eq!(
+            expiry_from(Some("3600"), now),
+            Ok(Some(Timestamp(1_000_000 + 3_600_000)))
+        );
+        assert!(expiry_from(Some("-5"), now).is_err());
+        assert!(expiry_from(Some("soon"), now).is_err());
+    }
+
+    #[test]
+    fn config_keys_are_slugs() {
+        assert_eq!(config_key("Tickets (read-only)"), "tickets-read-only");
+        assert_eq!(config_key("  ☃ "), "deskgate");
+    }
+
+    #[test]
+    fn client_configs_never_hold_a_real_api_token() {
+        let url = "https://dg.example/mcp/dgm_abc";
+        let (claude, cursor) = client_configs("Support", url, false);
+        let claude: serde_json::Value = serde_json::from_str(&claude).unwrap();
+        assert_eq!(
+            claude["mcpServers"]["support"]["args"],
+            json!(["connect", url])
+        );
+        let cursor: serde_json::Value = serde_json::from_str(&cursor).unwrap();
+        assert_eq!(cursor["mcpServers"]["support"]["url"], url);
+        let (claude, cursor) = client_configs("Support", url, true);
+        assert!(claude.contains("--header") && claude.contains("<YOUR_API_TOKEN>"));
+        assert!(cursor.contains("Bearer <YOUR_API_TOKEN>"));
+    }
+
+    #[test]
+    fn big_numbers_get_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(29_489), "29,489");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

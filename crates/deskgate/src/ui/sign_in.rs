@@ -1,0 +1,140 @@
+//! Signing in and out of the console. An API token opens a session (see `session`); the
+//! sign-in form itself is protected by a double-submit nonce (a cookie and a hidden field that
+//! must match), so another site cannot sign a browser into someone else's session.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use subtle::ConstantTimeEq;
+
+use super::error::UiError;
+use super::form::{CheckedForm, FormFields};
+use super::page::{error_page, frame, notice};
+use super::session::{SESSION_COOKIE, SESSION_SECS, cookie, set_cookie};
+use crate::app::App;
+
+/// The sign-in form's nonce cookie, scoped to the sign-in path.
+const NONCE_COOKIE: &str = "dg_signin";
+const SIGN_IN_PATH: &str = "/ui/sign-in";
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SignInQuery {
+    notice: Option<String>,
+}
+
+pub async fn form(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, UiError> {
+    // Already signed in: straight to the console.
+    if cookie(&headers, SESSION_COOKIE).is_some() && app.operator(&headers).await.is_ok() {
+        return Ok(Redirect::to("/ui").into_response());
+    }
+    Ok(render(&app, StatusCode::OK, query.notice.as_deref(), None))
+}
+
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = FormFields::parse(&body);
+    let nonce_ok = match (cookie(&headers, NONCE_COOKIE), fields.get("nonce")) {
+        (Some(c), Some(f)) => !c.is_empty() && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    };
+    if !nonce_ok {
+        return (
+            StatusCode::FORBIDDEN,
+            error_page(
+                "Refused",
+                "This sign-in form has expired or did not come from the console; open the sign-in page again.",
+            ),
+        )
+            .into_response();
+    }
+    let token = fields.text("api_token").unwrap_or_default();
+    match app.sign_in(&token).await {
+        Ok(Some(session)) => {
+            let mut response = Redirect::to("/ui").into_response();
+            let h = response.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&app, SESSION_COOKIE, &session, "/", SESSION_SECS),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&app, NONCE_COOKIE, "", SIGN_IN_PATH, 0),
+            );
+            tracing::info!("console session opened");
+            response
+        }
+        Ok(None) => render(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("That API token is not valid. Use a token from `deskgate token create` (or the one `deskgate serve --demo` printed)."),
+        ),
+        Err(e) => UiError::from(e).into_response(),
+    }
+}
+
+/// The sign-in page, with a fresh nonce in its cookie and its form.
+fn render(app: &App, status: StatusCode, notice_code: Option<&str>, error: Option<&str>) -> Response {
+    let nonce = crate::tokens::random_urlsafe(24);
+    let mut response = (status, page(&nonce, notice_code, error)).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(app, NONCE_COOKIE, &nonce, SIGN_IN_PATH, 3600),
+    );
+    response
+}
+
+fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>) -> Markup {
+    frame(
+        "Sign in",
+        html! {
+            section.card.narrow {
+                h1 { "Sign in to deskgate" }
+                (notice(notice_code))
+                @if let Some(error) = error {
+                    div.alert role="alert" #sign-in-error { (error) }
+                }
+                form method="post" action=(SIGN_IN_PATH) {
+                    input type="hidden" name="nonce" value=(nonce);
+                    div.field {
+                        label for="api_token" { "API token" }
+                        input #api_token type="password" name="api_token" required
+                            autocomplete="off" spellcheck="false" autofocus
+                            aria-describedby="api_token-hint";
+                        p.hint #api_token-hint {
+                            "An API token of this deskgate server (minted tokens start with " code { "dga_" }
+                            "). Create one with " code { "deskgate token create" } "."
+                        }
+                    }
+                    button.button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// Ends the session and forgets its cookie.
+pub async fn sign_out(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    _form: CheckedForm,
+) -> Response {
+    if let Some(session) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = app.sign_out(session).await
+    {
+        return UiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/ui/sign-in?notice=signed-out").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&app, SESSION_COOKIE, "", "/", 0),
+    );
+    response
+}

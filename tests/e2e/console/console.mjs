@@ -1,0 +1,365 @@
+// Drives the deskgate console in a real Chromium (playwright-core), the way an operator uses it:
+// sign in, connect the sandbox account, open it, create a read-only MCP server tagged
+// `tickets`, copy its URL, see the call in Logs, edit and delete the server, delete the
+// account, sign out. Screenshots of every page at desktop and phone width go to
+// $DESKGATE_ARTIFACTS/console/.
+//
+// Launched by tests/e2e/test_console.py. Protocol: lines on stdout starting with "@@ " are JSON
+// messages for the test; at a handshake the script waits for one JSON line on stdin
+// ({"ok": true} to go on) — that is where the test calls the MCP URL itself.
+//
+// Environment: DESKGATE_BASE, DESKGATE_API_TOKEN, DESKGATE_SANDBOX, DESKGATE_ARTIFACTS,
+// CHROMIUM (default /usr/bin/chromium).
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { chromium } from "playwright-core";
+
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const SANDBOX = need("DESKGATE_SANDBOX");
+const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const SECRETS = ["sandbox-api-key", "wrong-api-key", API_TOKEN];
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) { throw new Error(`${name} is not set`); }
+  return value;
+}
+
+const stdin = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+/** Tells the test where we are and waits for its go-ahead. */
+async function handshake(step, data = {}) {
+  process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+  const { value, done } = await stdin.next();
+  assert.ok(!done, `the test closed stdin at step ${step}`);
+  const reply = JSON.parse(value);
+  assert.ok(reply.ok, `the test stopped at step ${step}: ${reply.error || "no reason"}`);
+  return reply;
+}
+
+function log(message) {
+  process.stdout.write(`${message}\n`);
+}
+
+const shots = [];
+
+/** A full-page screenshot at laptop and at phone width. */
+async function shoot(page, name) {
+  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    const file = path.join(SHOTS, `${name}-${kind}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    shots.push(file);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+/** What every page must get right: labels on every control, tables with captions and scoped
+ *  headers, one h1, a main landmark, and no secret anywhere in the markup. */
+async function checkPage(page, { secrets = SECRETS } = {}) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      const labelled = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+      if (!labelled) { out.push(`unlabelled control ${el.name || el.id}`); }
+    }
+    for (const table of document.querySelectorAll("table")) {
+      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
+      for (const th of table.querySelectorAll("th")) {
+        if (!th.getAttribute("scope")) { out.push(`th without scope in #${table.id}: ${th.textContent}`); }
+      }
+    }
+    if (document.querySelectorAll("h1").length !== 1) { out.push(`${document.querySelectorAll("h1").length} h1 elements`); }
+    if (!document.querySelector("main")) { out.push("no main landmark"); }
+    return out;
+  });
+  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
+  const html = await page.content();
+  for (const secret of secrets) {
+    assert.ok(!html.includes(secret), `a secret (${secret.slice(0, 6)}…) is rendered on ${page.url()}`);
+  }
+}
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 800 },
+  });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const browserErrors = [];
+  page.on("response", (r) => {
+    if (r.status() >= 400) { log(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/dgm_[\w-]+/, "dgm_…")}`); }
+  });
+  page.on("pageerror", (e) => browserErrors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // Pages answered 400/401/403 on purpose (bad key, bad token, no CSRF token) log a line too.
+    if (m.type() === "error" && !/responded with a status of (400|401|403)\b/.test(m.text())) {
+      browserErrors.push(`console: ${m.text()}`);
+    }
+  });
+
+  try {
+    await run(page, context);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  assert.deepEqual(browserErrors, [], "the browser reported errors (a script or CSP failure?)");
+}
+
+async function run(page, context) {
+  // --- Sign in: nothing works without it ---
+  await page.goto(`${BASE}/ui`);
+  assert.match(page.url(), /\/ui\/sign-in$/, "a signed-out browser is sent to sign in");
+  await checkPage(page);
+  await shoot(page, "01-sign-in");
+
+  await page.fill("#api_token", "dga_not-a-real-token");
+  await page.click("button:has-text('Sign in')");
+  await page.locator("#sign-in-error").waitFor();
+  assert.match(await page.textContent("#sign-in-error"), /not valid/);
+
+  // Keyboard only: the token field has focus; type and press Enter.
+  await page.goto(`${BASE}/ui/sign-in`);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "api_token");
+  await page.keyboard.type(API_TOKEN);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${BASE}/ui`);
+  const session = (await context.cookies(BASE)).find((c) => c.name === "dg_session");
+  assert.ok(session, "signing in sets the session cookie");
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, "Lax");
+  await checkPage(page);
+  await shoot(page, "02-accounts");
+
+  // --- Connect the sandbox account through the form; a bad key is explained ---
+  await page.click("a:has-text('Connect Gorgias') >> nth=0");
+  await page.waitForURL(`${BASE}/ui/accounts/new`);
+  await checkPage(page);
+  await shoot(page, "03-connect");
+  await page.fill("#subdomain", "acme");
+  await page.fill("#email", "agent@acme.example");
+  await page.fill("#api_key", "wrong-api-key");
+  await page.fill("#name", "Acme (console)");
+  await page.fill("#api_base_url", SANDBOX);
+  await page.click("button:has-text('Check and connect')");
+  await page.locator("#form-error").waitFor();
+  assert.match(await page.textContent("#form-error"), /refused these credentials/i);
+  assert.equal(await page.inputValue("#api_key"), "", "a rejected key is not put back in the form");
+  assert.equal(await page.inputValue("#subdomain"), "acme", "the other fields are kept");
+  await checkPage(page);
+  await shoot(page, "04-connect-bad-key");
+
+  await page.fill("#api_key", "sandbox-api-key");
+  await page.click("button:has-text('Check and connect')");
+  await page.waitForURL(/\/ui\/accounts\/[0-9a-f-]{36}\?notice=connected$/);
+  const accountId = page.url().match(/accounts\/([0-9a-f-]{36})/)[1];
+  const account = `${BASE}/ui/accounts/${accountId}`;
+  await page.locator("h1:has-text('Acme (console)')").waitFor();
+  const overview = await page.textContent("main");
+  assert.match(overview, /Active/);
+  assert.match(overview, /agent@acme\.example/);
+  assert.match(overview, /Contact reason/, "the account's custom fields are listed");
+  await checkPage(page);
+  await shoot(page, "05-overview");
+
+  // --- MCP Servers tab: create a read-only server tagged tickets ---
+  await page.click("nav.tabs >> text=MCP Servers");
+  await page.waitForURL(`${account}/servers`);
+  assert.match(await page.textContent("main"), /no MCP servers yet/);
+  await checkPage(page);
+  await shoot(page, "06-servers-empty");
+  await page.click("a:has-text('Create MCP server')");
+  await page.waitForURL(`${account}/servers/new`);
+  const allTools = Number(await page.getAttribute("#preview-count", "data-count"));
+  assert.ok(allTools > 50, `with no filter the preview lists the whole catalog (${allTools})`);
+
+  await page.fill("#name", "Tickets (read-only)");
+  // Checkboxes by keyboard: focus, Space. Wait for the preview of both ticks.
+  const previewed = page.waitForResponse((r) => r.url().includes("/servers/preview?") &&
+    r.url().includes("methods=read") && r.url().includes("tags=tickets"));
+  await page.focus("#method-read");
+  await page.keyboard.press("Space");
+  await page.focus("#tag-tickets");
+  await page.keyboard.press("Space");
+  await previewed;
+  await page.waitForFunction(() => document.getElementById("preview-body").getAttribute("aria-busy") === "false");
+  await page.waitForFunction(() => document.querySelector("#preview-tools") &&
+    document.querySelectorAll("#preview-tools .badge:not(.ok)").length === 0);
+  const previewCount = Number(await page.getAttribute("#preview-count", "data-count"));
+  const previewTools = await page.$$eval("#preview-tools code", (els) => els.map((e) => e.textContent));
+  assert.ok(previewCount > 0 && previewCount < allTools, `the preview narrowed (${previewCount})`);
+  assert.equal(previewTools.length, previewCount);
+  assert.match(await page.textContent("#preview-tokens"), /tokens/);
+  await checkPage(page);
+  await shoot(page, "07-create-server");
+
+  await page.click("button:has-text('Create MCP server')");
+  await page.locator("#mcp-url").waitFor();
+  const url = await page.inputValue("#mcp-url");
+  assert.ok(url.startsWith(`${BASE}/mcp/dgm_`), `the URL is shown (${url.slice(0, 40)}…)`);
+  const mcpToken = url.split("/mcp/")[1];
+  await page.click("button:has-text('Copy URL')");
+  await page.locator(".url-row .copy-status:has-text('Copied')").waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, url, "the copy button copies the URL");
+  assert.ok((await page.textContent("#claude-config")).includes(`"connect"`));
+  assert.ok((await page.textContent("#claude-config")).includes(url));
+  assert.ok((await page.textContent("#cursor-config")).includes(url));
+  await page.click("#claude-config ~ .copy-group button");
+  assert.ok((await page.evaluate(() => navigator.clipboard.readText())).includes(`"deskgate"`));
+  await checkPage(page);
+  await shoot(page, "08-server-created");
+
+  // The test calls tools/list, one read tool, and a write tool (refused) on the copied URL.
+  await handshake("created", { url: copied, account_id: accountId, preview_count: previewCount, preview_tools: previewTools });
+
+  // --- Back on the list: the URL is never shown again; the call is counted ---
+  await page.click("a:has-text('Done')");
+  await page.waitForURL(`${account}/servers`);
+  const row = page.locator("#servers tbody tr", { hasText: "Tickets (read-only)" });
+  assert.equal(await row.count(), 1);
+  assert.equal((await row.locator("td.calls").textContent()).trim(), "2", "two calls in the last 24 h");
+  assert.match(await row.textContent(), /read/);
+  assert.match(await row.textContent(), /tickets/);
+  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await shoot(page, "09-servers");
+
+  // --- Logs: the call is there, filters narrow it ---
+  await page.click("nav.tabs >> text=Logs");
+  await page.waitForURL(`${account}/logs`);
+  await page.selectOption("#filter-server", { label: "Tickets (read-only)" });
+  await page.click("button:has-text('Filter')");
+  await page.waitForURL(/logs\?server=/);
+  const logRows = page.locator("#logs tbody tr");
+  assert.equal(await logRows.count(), 2);
+  assert.deepEqual(await logRows.evaluateAll((rows) => rows.map((r) => [r.querySelector("th code").textContent, r.dataset.outcome])),
+    [["create_a_gorgias_ticket", "refused"], ["list_all_gorgias_tickets", "ok"]], "newest first");
+  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await shoot(page, "10-logs");
+  await page.selectOption("#filter-outcome", "ok");
+  await page.click("button:has-text('Filter')");
+  await page.waitForURL(/outcome=ok/);
+  assert.equal(await logRows.count(), 1);
+  assert.match(await logRows.first().textContent(), /list_all_gorgias_tickets/);
+  await page.selectOption("#filter-outcome", "");
+  await page.fill("#filter-tool", "create_a_gorgias_ticket");
+  await page.click("button:has-text('Filter')");
+  await page.waitForURL(/tool=create_a_gorgias_ticket/);
+  assert.equal(await logRows.count(), 1);
+  assert.equal(await logRows.first().getAttribute("data-outcome"), "refused");
+  await page.selectOption("#filter-outcome", "rate_limited");
+  await page.click("button:has-text('Filter')");
+  await page.waitForURL(/outcome=rate_limited/);
+  assert.match(await page.textContent("main"), /No tool call matches/);
+
+  // --- Tools: the catalog, searchable, schemas on demand ---
+  await page.click("nav.tabs >> text=Tools");
+  await page.waitForURL(`${account}/tools`);
+  const total = await page.locator("#tool-catalog > li").count();
+  assert.equal(total, allTools);
+  await checkPage(page);
+  await shoot(page, "11-tools");
+  await page.fill("#tool-search", "merge ticket");
+  const visible = page.locator("#tool-catalog > li:visible");
+  await page.waitForFunction((t) => document.querySelectorAll("#tool-catalog > li:not([hidden])").length < t, total);
+  const names = await visible.locator("h3 code").allTextContents();
+  assert.ok(names.length > 0 && names.some((n) => n.startsWith("merge_")), `search finds the merge tools: ${names}`);
+  assert.match(await page.textContent("#tool-count"), new RegExp(`^\\s*${names.length} of ${total}`));
+  await visible.first().locator("summary").click();
+  await visible.first().locator("pre.schema").waitFor();
+  await shoot(page, "12-tools-search");
+  // The server-side search (no script) agrees with the instant one.
+  await page.goto(`${account}/tools?q=merge+ticket`);
+  assert.equal(await page.locator("#tool-catalog > li").count(), names.length);
+  await page.goto(`${account}/tools/list_all_gorgias_tickets`);
+  assert.match(await page.textContent("pre.schema"), /"properties"/);
+  await checkPage(page);
+  await shoot(page, "13-tool");
+
+  // --- Edit the name and expiry ---
+  await page.goto(`${account}/servers`);
+  await page.click("a[aria-label='Edit Tickets (read-only)']");
+  await page.fill("#name", "Tickets (read)");
+  await page.selectOption("#expiry", "86400");
+  await checkPage(page);
+  await shoot(page, "14-edit-server");
+  await page.click("button:has-text('Save')");
+  await page.waitForURL(/notice=server-updated/);
+  const edited = page.locator("#servers tbody tr", { hasText: "Tickets (read)" });
+  assert.equal(await edited.count(), 1);
+  assert.doesNotMatch(await edited.locator("td[data-label='Expires']").textContent(), /Never/);
+
+  // --- A form without the CSRF token is refused (and so is a forged token) ---
+  await page.goto(`${account}/servers/new`);
+  await page.evaluate(() => document.querySelector("#create-server input[name=csrf]").remove());
+  await page.fill("#name", "no csrf");
+  const [refused] = await Promise.all([
+    page.waitForNavigation(),
+    page.click("button:has-text('Create MCP server')"),
+  ]);
+  assert.equal(refused.status(), 403);
+  assert.match(await page.textContent("main"), /did not come from the console/);
+  await shoot(page, "15-csrf-refused");
+  const forged = await page.evaluate(async (target) => {
+    const post = (body) => fetch(target, {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" }, body,
+    }).then((r) => r.status);
+    return [await post("name=forged&methods=read"), await post("name=forged&csrf=forged")];
+  }, `${account}/servers`);
+  assert.deepEqual(forged, [403, 403]);
+  await page.goto(`${account}/servers`);
+  assert.equal(await page.locator("#servers tbody tr").count(), 1, "nothing was created by the refused posts");
+
+  // --- Delete the server: its URL is refused from now on ---
+  await page.click("a[aria-label='Delete Tickets (read)']");
+  await page.locator("h2:has-text('Delete “Tickets (read)”?')").waitFor();
+  await checkPage(page);
+  await shoot(page, "16-delete-server");
+  await page.click("button:has-text('Delete MCP server')");
+  await page.waitForURL(/notice=server-deleted/);
+  assert.equal(await page.locator("#servers").count(), 0, "the list is empty again");
+  await handshake("server-deleted", { url });
+
+  // --- Delete the account (the demo account stays) ---
+  await page.goto(account);
+  await page.click("a:has-text('Delete account…')");
+  await page.locator("h1:has-text('Delete Acme (console)?')").waitFor();
+  await checkPage(page);
+  await shoot(page, "17-delete-account");
+  await page.click("button:has-text('Delete account')");
+  await page.waitForURL(/\/ui\?notice=account-deleted$/);
+  const accounts = await page.textContent("#accounts");
+  assert.doesNotMatch(accounts, /Acme \(console\)/);
+  assert.match(accounts, /Demo helpdesk/);
+  await shoot(page, "18-accounts-after-delete");
+
+  // --- Sign out: the session is gone ---
+  await page.click("button:has-text('Sign out')");
+  await page.waitForURL(/\/ui\/sign-in\?notice=signed-out$/);
+  await page.goto(`${BASE}/ui`);
+  assert.match(page.url(), /\/ui\/sign-in$/);
+  assert.ok(!(await context.cookies(BASE)).some((c) => c.name === "dg_session"));
+
+  await handshake("done", { screenshots: shots });
+}
+
+// stdin stays open for handshakes, so leave explicitly.
+main().then(() => process.exit(0), (error) => {
+  process.stdout.write(`@@ ${JSON.stringify({ step: "failed", error: String(error && error.stack || error) })}\n`);
+  process.exit(1);
+});
