@@ -28,8 +28,12 @@ import pytest
 from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, node_env
 
 SCRIPT = E2E / "console" / "console.mjs"
+# The sandbox's built-in OAuth client (gorgias-sandbox's default config).
+SANDBOX_OAUTH_CLIENT_ID = "606d8961c9809e208baf1835"
+SANDBOX_OAUTH_SECRET = "sandbox-client-secret"
 PAGES = [
-    "01-sign-in", "02-accounts", "03-connect", "04-connect-bad-key", "05-overview", "06-servers-empty",
+    "01-sign-in", "02-accounts", "03-connect", "04-connect-bad-key", "05-overview", "05b-overview-oauth",
+    "06-servers-empty",
     "07-create-server", "08-server-created", "09-servers", "10-logs", "11-tools", "12-tools-search",
     "13-tool", "14-edit-server", "15-csrf-refused", "16-delete-server", "17-delete-account",
     "18-accounts-after-delete",
@@ -165,6 +169,10 @@ class Script:
 
 
 def test_console_in_a_browser(deskgate: Deskgate):
+    # The sandbox's OAuth app, so the console offers "Connect with OAuth".
+    status, body = deskgate.api("PUT", "/oauth-app/gorgias",
+                                {"client_id": SANDBOX_OAUTH_CLIENT_ID, "client_secret": SANDBOX_OAUTH_SECRET})
+    assert status == 200, body
     script = Script(deskgate)
     try:
         created = script.expect("created")
@@ -300,7 +308,7 @@ def test_console_sessions_and_csrf(deskgate: Deskgate):
     # With the token it works, and the URL is on the page (only this once).
     status, headers, html = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers", form + [("csrf", csrf)])
     assert status == 200 and headers["Cache-Control"] == "no-store"
-    url = re.search(r'id="mcp-url"[^>]*value="([^"]+)"', html) or re.search(r'value="([^"]+)"[^>]*id="mcp-url"', html)
+    url = re.search(r'id="mcp-url"[^>]*>([^<]+)</textarea>', html)
     assert url and "/mcp/dgm_" in url.group(1)
     token = url.group(1).rsplit("/", 1)[1]
     listed = deskgate.api("GET", servers)[1]["result"]

@@ -2,8 +2,8 @@
 // this script. No framework, no build step.
 //
 // - copy buttons:   <button data-copy="element-id"> copies that element's value or text
-// - live preview:   <form data-preview-url=".." data-preview-target="id"> reloads the preview
-//                   fragment as the form changes
+// - live preview:   <form data-preview-url=".." data-preview-target="id" data-preview-mini="id">
+//                   reloads the preview fragment as the form changes
 // - instant search: <input data-filter-list="list-id" data-filter-count="id"> hides items of
 //                   the list whose data-search text lacks a typed word
 // - lazy details:   <details data-src=".."> loads its body the first time it opens
@@ -65,6 +65,7 @@ function setUpPreview() {
     var target = document.getElementById(form.getAttribute("data-preview-target"));
     if (!target) { return; }
     var url = form.getAttribute("data-preview-url");
+    var mini = document.getElementById(form.getAttribute("data-preview-mini"));
     var timer = null;
     var latest = 0;
     var last = formQuery(form);
@@ -81,7 +82,10 @@ function setUpPreview() {
         })
         .then(function (html) {
           // Only the newest request may write: answers can arrive out of order.
-          if (mine === latest) { target.innerHTML = html; }
+          if (mine === latest) {
+            target.innerHTML = html;
+            updateMini();
+          }
         })
         .catch(function () {
           if (mine === latest) { target.textContent = "The preview could not be loaded; it will be checked when you create the server."; }
@@ -89,6 +93,22 @@ function setUpPreview() {
         .finally(function () {
           if (mine === latest) { target.setAttribute("aria-busy", "false"); }
         });
+    }
+    // The one-line summary kept in view on narrow screens, built from the new preview.
+    function updateMini() {
+      if (!mini) { return; }
+      var count = target.querySelector("#preview-count");
+      var tokens = target.querySelector("#preview-tokens");
+      var line = document.createElement("p");
+      if (count) {
+        var strong = document.createElement("strong");
+        strong.textContent = count.textContent;
+        line.appendChild(strong);
+        line.appendChild(document.createTextNode(" · about " + (tokens ? tokens.textContent : "")));
+      } else {
+        line.textContent = "This config exposes no tools.";
+      }
+      mini.replaceChildren(line);
     }
     function schedule() {
       clearTimeout(timer);

@@ -1,6 +1,6 @@
 // Drives the deskgate console in a real Chromium (playwright-core), the way an operator uses it:
-// sign in, connect the sandbox account, open it, create a read-only MCP server tagged
-// `tickets`, copy its URL, see the call in Logs, edit and delete the server, delete the
+// sign in, connect the sandbox account (API key, then OAuth), open it, create a read-only MCP
+// server tagged `tickets`, copy its URL, see the call in Logs, edit and delete the server, delete the
 // account, sign out. Screenshots of every page at desktop and phone width go to
 // $DESKGATE_ARTIFACTS/console/.
 //
@@ -53,8 +53,12 @@ const shots = [];
 async function shoot(page, name) {
   for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
     await page.setViewportSize({ width, height });
+    // From the top, so sticky parts sit where a reader first sees them.
+    await page.evaluate(() => window.scrollTo(0, 0));
     const file = path.join(SHOTS, `${name}-${kind}.png`);
     await page.screenshot({ path: file, fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= width, `${name} is ${overflow}px wide at ${width}px: something does not wrap`);
     shots.push(file);
   }
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -106,7 +110,9 @@ async function main() {
   page.on("pageerror", (e) => browserErrors.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     // Pages answered 400/401/403 on purpose (bad key, bad token, no CSRF token) log a line too.
-    if (m.type() === "error" && !/responded with a status of (400|401|403)\b/.test(m.text())) {
+    // The sandbox's consent page is not ours to judge.
+    const ours = (m.location().url || page.url()).startsWith(BASE);
+    if (m.type() === "error" && ours && !/responded with a status of (400|401|403)\b/.test(m.text())) {
       browserErrors.push(`console: ${m.text()}`);
     }
   });
@@ -176,6 +182,23 @@ async function run(page, context) {
   await checkPage(page);
   await shoot(page, "05-overview");
 
+  // --- Connect with OAuth too (the test registered the sandbox's OAuth app) ---
+  await page.goto(`${BASE}/ui/accounts/new`);
+  await page.fill("#oauth-subdomain", "acme");
+  await page.fill("#oauth-api_base_url", SANDBOX);
+  await page.click("button:has-text('Connect with OAuth')");
+  await page.waitForURL((u) => u.href.startsWith(`${SANDBOX}/oauth/authorize`));
+  await page.click("button[value=approve]");
+  await page.waitForURL(/\/ui\/accounts\/[0-9a-f-]{36}$/);
+  const oauthAccount = page.url();
+  assert.notEqual(oauthAccount, account);
+  const oauthOverview = await page.textContent("main");
+  assert.match(oauthOverview, /Connected with\s*OAuth/);
+  assert.match(oauthOverview, /Granted scopes/);
+  await checkPage(page);
+  await shoot(page, "05b-overview-oauth");
+  await page.goto(account);
+
   // --- MCP Servers tab: create a read-only server tagged tickets ---
   await page.click("nav.tabs >> text=MCP Servers");
   await page.waitForURL(`${account}/servers`);
@@ -204,6 +227,7 @@ async function run(page, context) {
   assert.ok(previewCount > 0 && previewCount < allTools, `the preview narrowed (${previewCount})`);
   assert.equal(previewTools.length, previewCount);
   assert.match(await page.textContent("#preview-tokens"), /tokens/);
+  assert.match(await page.textContent("#preview-mini"), new RegExp(`^\\s*${previewCount} tools · about`), "the one-line summary follows");
   await checkPage(page);
   await shoot(page, "07-create-server");
 
@@ -345,6 +369,7 @@ async function run(page, context) {
   await page.waitForURL(/\/ui\?notice=account-deleted$/);
   const accounts = await page.textContent("#accounts");
   assert.doesNotMatch(accounts, /Acme \(console\)/);
+  assert.match(accounts, /acme/, "the OAuth account is still listed");
   assert.match(accounts, /Demo helpdesk/);
   await shoot(page, "18-accounts-after-delete");
 

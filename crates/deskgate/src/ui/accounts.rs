@@ -208,12 +208,12 @@ async fn connect_page(
                         }
                     } @else {
                         p { "OAuth is not set up on this server yet." }
-                        p.muted {
-                            "An administrator can register the Gorgias OAuth app with "
-                            code { "--gorgias-oauth-client-id" } " and "
-                            code { "DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET" } ", or with "
-                            code { "PUT /oauth-app/gorgias" } "."
+                        p.muted { "An administrator can register the Gorgias OAuth app, either when starting deskgate:" }
+                        ul.muted.small {
+                            li { code { "--gorgias-oauth-client-id" } }
+                            li { code { "DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET" } }
                         }
+                        p.muted { "or at any time with " code { "PUT /oauth-app/gorgias" } " in the management API." }
                     }
                 }
             }
@@ -487,7 +487,10 @@ impl App {
                 .await
                 .map_err(|e| e.to_string())?;
             if !response.status.is_success() {
-                return Err(format!("Gorgias answered HTTP {}", response.status.as_u16()));
+                return Err(format!(
+                    "Gorgias answered HTTP {}",
+                    response.status.as_u16()
+                ));
             }
             let page: Value = serde_json::from_slice(&response.body)
                 .map_err(|_| "Gorgias answered with something that is not JSON".to_owned())?;

@@ -98,7 +98,11 @@ pub async fn page(
     let base = format!("/ui/accounts/{id}/logs");
     let filters = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("server", &server), ("tool", &tool), ("outcome", &outcome_raw)] {
+        for (k, v) in [
+            ("server", &server),
+            ("tool", &tool),
+            ("outcome", &outcome_raw),
+        ] {
             if let Some(v) = v {
                 q.append_pair(k, v);
             }

@@ -242,12 +242,19 @@ mod tests {
     #[test]
     fn instants_read_as_utc_minutes() {
         // 2024-03-05T07:08:09Z
-        assert_eq!(human_utc(Timestamp(1_709_622_489_000)), "2024-03-05 07:08 UTC");
+        assert_eq!(
+            human_utc(Timestamp(1_709_622_489_000)),
+            "2024-03-05 07:08 UTC"
+        );
     }
 
     #[test]
     fn notices_only_say_fixed_texts() {
         assert!(notice(Some("<script>")).into_string().is_empty());
-        assert!(notice(Some("connected")).into_string().contains("connected"));
+        assert!(
+            notice(Some("connected"))
+                .into_string()
+                .contains("connected")
+        );
     }
 }

@@ -22,7 +22,9 @@ use super::page::{Tab, account_page, csrf_field, form_error, notice, when};
 use super::session::Operator;
 use crate::accounts::StoredAccount;
 use crate::app::App;
-use crate::mcp_servers::{McpServer, McpServerChanges, McpServerConfig, NewMcpServer, ToolExposure};
+use crate::mcp_servers::{
+    McpServer, McpServerChanges, McpServerConfig, NewMcpServer, ToolExposure,
+};
 use crate::timestamp::Timestamp;
 
 /// Lifetimes offered for a server, in seconds.
@@ -36,7 +38,11 @@ const EXPIRY_CHOICES: [(i64, &str); 5] = [
 
 /// The method groups a server can allow, as `McpServerConfig::methods` names them.
 const METHOD_GROUPS: [(&str, &str, &str); 3] = [
-    ("read", "Read", "get and list: look things up, change nothing"),
+    (
+        "read",
+        "Read",
+        "get and list: look things up, change nothing",
+    ),
     ("write", "Write", "create, update and delete"),
     (
         "custom",
@@ -117,9 +123,11 @@ pub async fn list(
                                 td data-label="Created" { (when(s.created_at)) }
                                 td data-label="Calls (24 h)" .calls { (calls.get(&s.id).copied().unwrap_or(0)) }
                                 td data-label="Actions" .actions {
-                                    a href={ (base) "/" (s.id) "/edit" } aria-label={ "Edit " (s.name) } { "Edit" }
-                                    a href={ "/ui/accounts/" (account.id) "/logs?server=" (s.id) } aria-label={ "Logs of " (s.name) } { "Logs" }
-                                    a.danger-link href={ (base) "/" (s.id) "/delete" } aria-label={ "Delete " (s.name) } { "Delete" }
+                                    div.row-actions {
+                                        a href={ (base) "/" (s.id) "/edit" } aria-label={ "Edit " (s.name) } { "Edit" }
+                                        a href={ "/ui/accounts/" (account.id) "/logs?server=" (s.id) } aria-label={ "Logs of " (s.name) } { "Logs" }
+                                        a.danger-link href={ (base) "/" (s.id) "/delete" } aria-label={ "Delete " (s.name) } { "Delete" }
+                                    }
                                 }
                             }
                         }
@@ -129,6 +137,16 @@ pub async fn list(
             }
         },
     ))
+}
+
+/// A snake_case name that may wrap after its underscores (`satisfaction_surveys`).
+fn breakable(name: &str) -> Markup {
+    html! {
+        @for (i, part) in name.split('_').enumerate() {
+            @if i > 0 { "_" wbr; }
+            (part)
+        }
+    }
 }
 
 /// `all` for an absent filter, else its items.
@@ -190,7 +208,11 @@ struct PreviewTool {
 impl App {
     /// The tools a config exposes for an account (its catalog with custom fields), or why it
     /// exposes none.
-    async fn preview(&self, stored: &StoredAccount, config: &McpServerConfig) -> Result<Preview, String> {
+    async fn preview(
+        &self,
+        stored: &StoredAccount,
+        config: &McpServerConfig,
+    ) -> Result<Preview, String> {
         let filter = config
             .tool_filter(self.integration.catalog())
             .map_err(|e| e.to_string())?;
@@ -233,6 +255,19 @@ fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// The one-line summary of a preview.
+fn render_preview_count(preview: &Result<Preview, String>) -> Markup {
+    html! {
+        @match preview {
+            Err(_) => p { "This config exposes no tools." }
+            Ok(p) => p {
+                strong { (p.tools.len()) " tool" @if p.tools.len() != 1 { "s" } }
+                " · about " (thousands(p.estimated_tokens)) " tokens"
+            }
+        }
+    }
 }
 
 fn render_preview(preview: &Result<Preview, String>) -> Markup {
@@ -366,7 +401,8 @@ async fn create_page(
             (form_error(error))
             div.create-grid {
                 form method="post" action=(base) #create-server
-                    data-preview-url={ (base) "/preview" } data-preview-target="preview-body" {
+                    data-preview-url={ (base) "/preview" } data-preview-target="preview-body"
+                    data-preview-mini="preview-mini" {
                     (csrf_field(operator))
                     div.field {
                         label for="name" { "Name" }
@@ -382,7 +418,7 @@ async fn create_page(
                                 input type="checkbox" name="methods" value=(value) id={ "method-" (value) }
                                     checked[values.has_method(value)] aria-describedby={ "method-" (value) "-hint" };
                                 label for={ "method-" (value) } { (label) }
-                                span.hint id={ "method-" (value) "-hint" } { " — " (hint) }
+                                span.hint id={ "method-" (value) "-hint" } { (hint) }
                             }
                         }
                         details.single-methods open[single_methods_open] {
@@ -406,7 +442,7 @@ async fn create_page(
                                 div.check {
                                     input type="checkbox" name="tags" value=(tag) id={ "tag-" (tag) }
                                         checked[values.has_tag(tag)];
-                                    label for={ "tag-" (tag) } { (tag) " " span.muted { "(" (count) ")" } }
+                                    label for={ "tag-" (tag) } { (breakable(tag)) " " span.muted { "(" (count) ")" } }
                                 }
                             }
                         }
@@ -423,7 +459,7 @@ async fn create_page(
                                 checked[values.config.tool_exposure == ToolExposure::Discovery]
                                 aria-describedby="exposure-discovery-hint";
                             label for="exposure-discovery" { "Discovery" }
-                            span.hint #exposure-discovery-hint { " — three tools that search, describe and call the others; for clients with small context windows" }
+                            span.hint #exposure-discovery-hint { "Three tools that search, describe and call the others; for clients with small context windows." }
                         }
                     }
                     div.field.check {
@@ -444,6 +480,9 @@ async fn create_page(
                             }
                         }
                         p.hint #expires-hint { "An expired server is deleted with its logs and its URL stops working." }
+                    }
+                    div.preview-mini #preview-mini aria-hidden="true" {
+                        (render_preview_count(&preview))
                     }
                     div.actions {
                         button.button.primary type="submit" { "Create MCP server" }
@@ -590,8 +629,8 @@ fn created_page(
                 div.field {
                     label for="mcp-url" { "MCP server URL" }
                     div.url-row {
-                        input #mcp-url.url type="text" readonly value=(url) spellcheck="false"
-                            autocomplete="off";
+                        // A textarea so a phone shows the whole URL, wrapped.
+                        textarea #mcp-url.url readonly rows="2" spellcheck="false" autocomplete="off" { (url) }
                         (copy_button("mcp-url", "Copy URL"))
                     }
                 }
@@ -743,10 +782,10 @@ pub async fn edit(
             .map_err(|e| form_failure(e).1),
     };
     match result {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/ui/accounts/{id}/servers?notice=server-updated"
-        ))
-        .into_response()),
+        Ok(_) => Ok(
+            Redirect::to(&format!("/ui/accounts/{id}/servers?notice=server-updated"))
+                .into_response(),
+        ),
         Err(why) => Ok((
             StatusCode::BAD_REQUEST,
             edit_page(&form.operator, &stored, &server, &values, Some(&why)),
@@ -809,7 +848,10 @@ mod tests {
             b"methods=read&tags=tickets&tags=messages&tool_exposure=discovery",
         ));
         assert_eq!(c.methods, Some(vec!["read".to_owned()]));
-        assert_eq!(c.tags, Some(vec!["tickets".to_owned(), "messages".to_owned()]));
+        assert_eq!(
+            c.tags,
+            Some(vec!["tickets".to_owned(), "messages".to_owned()])
+        );
         assert_eq!(c.tool_exposure, ToolExposure::Discovery);
     }
 

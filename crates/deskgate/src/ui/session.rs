@@ -154,7 +154,10 @@ impl axum::response::IntoResponse for SessionError {
             SessionError::SignedOut => axum::response::Redirect::to("/ui/sign-in").into_response(),
             SessionError::BadCsrf => (
                 StatusCode::FORBIDDEN,
-                super::page::error_page("Refused", &self.to_string()),
+                super::page::error_page(
+                    "Refused",
+                    "This form has expired or did not come from the console. Reload the page and try again.",
+                ),
             )
                 .into_response(),
             SessionError::Store(e) => {

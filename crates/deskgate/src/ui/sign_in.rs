@@ -74,14 +74,21 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
             &app,
             StatusCode::UNAUTHORIZED,
             None,
-            Some("That API token is not valid. Use a token from `deskgate token create` (or the one `deskgate serve --demo` printed)."),
+            Some(
+                "That API token is not valid. Use a token from `deskgate token create` (or the one `deskgate serve --demo` printed).",
+            ),
         ),
         Err(e) => UiError::from(e).into_response(),
     }
 }
 
 /// The sign-in page, with a fresh nonce in its cookie and its form.
-fn render(app: &App, status: StatusCode, notice_code: Option<&str>, error: Option<&str>) -> Response {
+fn render(
+    app: &App,
+    status: StatusCode,
+    notice_code: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     let nonce = crate::tokens::random_urlsafe(24);
     let mut response = (status, page(&nonce, notice_code, error)).into_response();
     response.headers_mut().append(
@@ -95,7 +102,7 @@ fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>) -> Markup {
     frame(
         "Sign in",
         html! {
-            section.card.narrow {
+            section.card.narrow.sign-in {
                 h1 { "Sign in to deskgate" }
                 (notice(notice_code))
                 @if let Some(error) = error {

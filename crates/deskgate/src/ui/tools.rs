@@ -123,7 +123,7 @@ pub async fn list(
                             @for tag in &t.tags { span.tag { (tag) } " " }
                         }
                         details.schema data-src={ (base) "/" (t.name) "?fragment=1" } {
-                            summary { "Description and input schema" }
+                            summary { "Details and input schema" }
                             div.schema-body {
                                 a href={ (base) "/" (t.name) } { "Open " (t.name) }
                             }
@@ -137,7 +137,11 @@ pub async fn list(
 
 /// A description's first paragraph: the list stays scannable, the full text is one click away.
 fn first_paragraph(description: &str) -> &str {
-    description.split("\n\n").next().unwrap_or(description).trim()
+    description
+        .split("\n\n")
+        .next()
+        .unwrap_or(description)
+        .trim()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,14 +165,15 @@ pub async fn detail(
         .catalog
         .tool(&name)
         .ok_or(ApiError::NotFound("tool"))?;
-    let body = tool_body(tool);
     if query.fragment.is_some() {
+        // The list already shows the first paragraph.
         return Ok((
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
+            tool_body(tool, after_first_paragraph(&tool.description)),
         )
             .into_response());
     }
+    let body = tool_body(tool, &tool.description);
     Ok(account_page(
         &tool.name,
         &operator,
@@ -191,16 +196,23 @@ pub async fn detail(
     .into_response())
 }
 
-fn tool_body(tool: &Tool) -> Markup {
+/// What follows a description's first paragraph.
+fn after_first_paragraph(description: &str) -> &str {
+    description
+        .split_once("\n\n")
+        .map(|(_, rest)| rest.trim())
+        .unwrap_or("")
+}
+
+fn tool_body(tool: &Tool, description: &str) -> Markup {
     let (method, path) = tool.endpoint();
-    let schema = serde_json::to_string_pretty(&serde_json::Value::Object(
-        (*tool.input_schema).clone(),
-    ))
-    .expect("JSON serializes");
+    let schema =
+        serde_json::to_string_pretty(&serde_json::Value::Object((*tool.input_schema).clone()))
+            .expect("JSON serializes");
     html! {
         div.tool-body {
             p.endpoint { "Calls " code { (method) " " (path) } }
-            div.description { (tool.description) }
+            @if !description.is_empty() { div.description { (description) } }
             h4 { "Input schema" }
             pre.schema { code { (schema) } }
         }
@@ -223,8 +235,16 @@ mod tests {
             .map(|t| t.name.as_str())
             .collect();
         assert!(tickets.contains(&"list_all_gorgias_tickets"), "{tickets:?}");
-        assert!(!tickets.contains(&"get_single_gorgias_ticket_by_id"), "{tickets:?}");
+        assert!(
+            !tickets.contains(&"get_single_gorgias_ticket_by_id"),
+            "{tickets:?}"
+        );
         assert!(catalog.tools().iter().all(|t| matches(t, "")));
-        assert!(!catalog.tools().iter().any(|t| matches(t, "no-such-word-anywhere")));
+        assert!(
+            !catalog
+                .tools()
+                .iter()
+                .any(|t| matches(t, "no-such-word-anywhere"))
+        );
     }
 }
