@@ -43,6 +43,7 @@ class Deskgate:
 
     @property
     def log_text(self) -> str:
+        """Everything deskgate logged (stderr)."""
         return "\n".join(self.logs)
 
     def api(self, method: str, path: str, body=None, token: str | None = None):
@@ -92,11 +93,20 @@ def start_deskgate(extra_args: list[str] | None = None, env: dict | None = None)
          "--vault-key-file", str(workdir / "deskgate.key"), *(extra_args or [])],
         cwd=workdir,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         text=True,
         env=environment,
     )
-    lines: list[str] = []
+    banner: list[str] = []
+    logs: list[str] = []
+
+    # Logs (stderr) are drained from the start so the process never blocks on a full pipe; they
+    # are what the secret checks read. The banner (stdout) is the one place secrets are printed.
+    def drain(stream, into):
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    threading.Thread(target=drain, args=(process.stderr, logs), daemon=True).start()
     found: dict[str, str] = {}
     deadline = time.time() + 60
     assert process.stdout is not None
@@ -104,9 +114,9 @@ def start_deskgate(extra_args: list[str] | None = None, env: dict | None = None)
         line = process.stdout.readline()
         if not line:
             if process.poll() is not None:
-                raise RuntimeError("deskgate exited:\n" + "".join(lines))
+                raise RuntimeError("deskgate exited:\n" + "\n".join(banner + logs))
             continue
-        lines.append(line.rstrip("\n"))
+        banner.append(line.rstrip("\n"))
         if m := re.search(r"Sandbox \(a local Gorgias emulator\):\s+(\S+)", line):
             found["sandbox"] = m.group(1)
         if m := re.search(r"Demo account id:\s+(\S+)", line):
@@ -119,16 +129,10 @@ def start_deskgate(extra_args: list[str] | None = None, env: dict | None = None)
             break
     else:
         process.kill()
-        raise RuntimeError("deskgate did not print its demo banner:\n" + "\n".join(lines))
-
-    # Keep draining the output (logs) so the process never blocks on a full pipe.
-    def drain():
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=drain, daemon=True).start()
+        raise RuntimeError("deskgate did not print its demo banner:\n" + "\n".join(banner + logs))
+    threading.Thread(target=drain, args=(process.stdout, banner), daemon=True).start()
     base = found["mcp"].split("/mcp/")[0]
-    return Deskgate(process, base, found["mcp"], found["sandbox"], found["token"], admin, found["account"], lines)
+    return Deskgate(process, base, found["mcp"], found["sandbox"], found["token"], admin, found["account"], logs)
 
 
 def stop_deskgate(dg: Deskgate, name: str) -> None:

@@ -313,7 +313,10 @@ impl App {
             .filter(|d| d.is_object())
             .map(|d| format!(" Field errors: {d}."))
             .unwrap_or_default();
-        let text = format!("{title} answered HTTP {status}: {upstream_message}.{fields} {advice}");
+        let text = format!(
+            "{title} answered HTTP {status}: {}.{fields} {advice}",
+            upstream_message.trim_end_matches('.')
+        );
         let mut structured = json!({ "error": error });
         if let Some(rl) = rate_limit {
             structured["ratelimit-limit"] = json!(rl.limit);
