@@ -98,7 +98,16 @@ impl Bridge {
         let is_initialize = message.get("method").and_then(Value::as_str) == Some("initialize");
         match self.post(&line).await {
             Ok(replies) => {
-                for reply in replies {
+                for mut reply in replies {
+                    // A refusal before any JSON-RPC (unknown or expired URL, missing API token)
+                    // comes back with `"id": null`; a stdio client waits for its own id and would
+                    // hang, so the error is given the id of the request it answers.
+                    if reply.get("error").is_some()
+                        && reply.get("id").is_none_or(Value::is_null)
+                        && let Some(id) = id.as_ref().filter(|i| !i.is_null())
+                    {
+                        reply["id"] = id.clone();
+                    }
                     if is_initialize
                         && let Some(version) = reply
                             .pointer("/result/protocolVersion")
