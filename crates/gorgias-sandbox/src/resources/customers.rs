@@ -13,6 +13,7 @@ use crate::app::{App, Ctx, Ids, JsonBody, empty, json_response, ok};
 use crate::clock::Timestamp;
 use crate::errors::{ApiError, ApiResult};
 use crate::pagination::{Ordering, PageRequest, SortKey, envelope, paginate, query_error};
+use crate::resources::field_values::{self, Owner};
 use crate::resources::{LANGUAGES, custom_fields, is_timezone, view_filter};
 use crate::store::{Customer, CustomerChannel, Store, id_base, split_name};
 use crate::validation::{self, Errors, Field, Input};
@@ -644,117 +645,11 @@ async fn put_data(
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-async fn list_values(State(app): State<App>, ids: Ids) -> ApiResult {
-    let store = app.store();
-    let c = store.customers.get(&ids.one()).ok_or(ApiError::NotFound)?;
-    Ok(ok(custom_fields::values_json(&store, &c.custom_fields)))
-}
-
-/// Bulk PUT, replace-all like the ticket one (§6.3 "same shapes as for tickets").
-async fn set_values(
-    State(app): State<App>,
-    ids: Ids,
-    ctx: Ctx,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let id = ids.one();
-    let msg = "Failed to update customer custom fields";
-    let mut store = app.store();
-    if !store.customers.contains_key(&id) {
-        return Err(ApiError::NotFound);
-    }
-    let Value::Array(list) = &body else {
-        return Err(ApiError::field(msg, "_schema", validation::INVALID_INPUT));
-    };
-    let mut errors = Errors::default();
-    let values = custom_fields::read_values(&store, list, "Customer", &mut errors);
-    errors.into_result(msg)?;
-    let now = store.now();
-    let c = store.customers.get_mut(&id).ok_or(ApiError::NotFound)?;
-    c.custom_fields = values.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    c.updated = now;
-    let values = c.custom_fields.clone();
-    store.record_event(
-        "customer-updated",
-        "Customer",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_fields": true}),
-        now,
-    );
-    Ok(ok(custom_fields::values_json(&store, &values)))
-}
-
-async fn set_value(
-    State(app): State<App>,
-    ids: Ids,
-    ctx: Ctx,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (id, field_id) = ids.two();
-    let mut store = app.store();
-    if !store.customers.contains_key(&id) {
-        return Err(ApiError::NotFound);
-    }
-    let value = custom_fields::single_value(&store, field_id, "Customer", &body)?;
-    let now = store.now();
-    let c = store.customers.get_mut(&id).ok_or(ApiError::NotFound)?;
-    if value.is_null() {
-        c.custom_fields.remove(&field_id);
-    } else {
-        c.custom_fields.insert(field_id, value.clone());
-    }
-    c.updated = now;
-    store.record_event(
-        "customer-updated",
-        "Customer",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_field": field_id}),
-        now,
-    );
-    Ok(ok(custom_fields::single_value_json(
-        &store, field_id, &value,
-    )))
-}
-
-async fn delete_value(State(app): State<App>, ids: Ids, ctx: Ctx) -> ApiResult {
-    let (id, field_id) = ids.two();
-    let mut store = app.store();
-    if store
-        .custom_fields
-        .get(&field_id)
-        .is_none_or(|f| f.object_type != "Customer")
-    {
-        return Err(ApiError::NotFound);
-    }
-    let now = store.now();
-    let c = store.customers.get_mut(&id).ok_or(ApiError::NotFound)?;
-    c.custom_fields.remove(&field_id);
-    c.updated = now;
-    store.record_event(
-        "customer-updated",
-        "Customer",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_field": field_id}),
-        now,
-    );
-    Ok(empty(StatusCode::NO_CONTENT))
-}
-
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/customers", get(list).post(create).delete(delete_many))
         .route("/customers/merge", put(merge))
         .route("/customers/{id}", get(get_one).put(update).delete(delete))
         .route("/customers/{id}/data", put(put_data))
-        .route(
-            "/customers/{id}/custom-fields",
-            get(list_values).put(set_values),
-        )
-        .route(
-            "/customers/{id}/custom-fields/{field_id}",
-            put(set_value).delete(delete_value),
-        )
+        .merge(field_values::routes(Owner::Customer))
 }

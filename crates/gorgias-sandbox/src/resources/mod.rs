@@ -5,6 +5,7 @@ pub mod account;
 pub mod custom_fields;
 pub mod customers;
 pub mod events;
+pub mod field_values;
 pub mod files;
 pub mod integrations;
 pub mod jobs;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, Ctx, Ids, JsonBody, empty, json_response, ok};
@@ -14,6 +14,7 @@ use crate::clock::Timestamp;
 use crate::errors::{ApiError, ApiResult};
 use crate::pagination::{Ordering, PageRequest, SortKey, envelope, paginate, query_error};
 use crate::resources::custom_fields;
+use crate::resources::field_values::{self, Owner};
 use crate::resources::messages::{self, PartyRef, TicketContext};
 use crate::resources::{CHANNELS, LANGUAGES, NEWER_CHANNELS, PRIORITIES, STATUSES, VIA_WRITE};
 use crate::store::{Party, Store, Ticket, id_base};
@@ -866,107 +867,6 @@ async fn remove_tags(
     change_tags(&app, ids.one(), &ctx, &body, TagMode::Remove).await
 }
 
-// ---- ticket custom-field values --------------------------------------------------------------
-
-async fn list_values(State(app): State<App>, ids: Ids) -> ApiResult {
-    let store = app.store();
-    let t = store.tickets.get(&ids.one()).ok_or(ApiError::NotFound)?;
-    Ok(ok(custom_fields::values_json(&store, &t.custom_fields)))
-}
-
-/// Bulk PUT: §12 #3, the official text says fields left out are deleted (replace-all).
-async fn set_values(
-    State(app): State<App>,
-    ids: Ids,
-    ctx: Ctx,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let id = ids.one();
-    let msg = "Failed to update ticket custom fields";
-    let mut store = app.store();
-    if !store.tickets.contains_key(&id) {
-        return Err(ApiError::NotFound);
-    }
-    let Value::Array(list) = &body else {
-        return Err(ApiError::field(msg, "_schema", validation::INVALID_INPUT));
-    };
-    let mut errors = Errors::default();
-    let values = custom_fields::read_values(&store, list, "Ticket", &mut errors);
-    errors.into_result(msg)?;
-    let now = store.now();
-    let t = store.tickets.get_mut(&id).ok_or(ApiError::NotFound)?;
-    t.custom_fields = values.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    t.updated = now;
-    let values = t.custom_fields.clone();
-    store.record_event(
-        "ticket-updated",
-        "Ticket",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_fields": true}),
-        now,
-    );
-    Ok(ok(custom_fields::values_json(&store, &values)))
-}
-
-async fn set_value(
-    State(app): State<App>,
-    ids: Ids,
-    ctx: Ctx,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (id, field_id) = ids.two();
-    let mut store = app.store();
-    if !store.tickets.contains_key(&id) {
-        return Err(ApiError::NotFound);
-    }
-    let value = custom_fields::single_value(&store, field_id, "Ticket", &body)?;
-    let now = store.now();
-    let t = store.tickets.get_mut(&id).ok_or(ApiError::NotFound)?;
-    if value.is_null() {
-        t.custom_fields.remove(&field_id);
-    } else {
-        t.custom_fields.insert(field_id, value.clone());
-    }
-    t.updated = now;
-    store.record_event(
-        "ticket-updated",
-        "Ticket",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_field": field_id}),
-        now,
-    );
-    Ok(ok(custom_fields::single_value_json(
-        &store, field_id, &value,
-    )))
-}
-
-async fn delete_value(State(app): State<App>, ids: Ids, ctx: Ctx) -> ApiResult {
-    let (id, field_id) = ids.two();
-    let mut store = app.store();
-    if store
-        .custom_fields
-        .get(&field_id)
-        .is_none_or(|f| f.object_type != "Ticket")
-    {
-        return Err(ApiError::NotFound);
-    }
-    let now = store.now();
-    let t = store.tickets.get_mut(&id).ok_or(ApiError::NotFound)?;
-    t.custom_fields.remove(&field_id);
-    t.updated = now;
-    store.record_event(
-        "ticket-updated",
-        "Ticket",
-        id,
-        Some(ctx.principal.user_id),
-        json!({"custom_field": field_id}),
-        now,
-    );
-    Ok(empty(StatusCode::NO_CONTENT))
-}
-
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/tickets", get(list).post(create))
@@ -978,12 +878,5 @@ pub fn routes() -> Router<App> {
                 .put(set_tags)
                 .delete(remove_tags),
         )
-        .route(
-            "/tickets/{id}/custom-fields",
-            get(list_values).put(set_values),
-        )
-        .route(
-            "/tickets/{id}/custom-fields/{field_id}",
-            put(set_value).delete(delete_value),
-        )
+        .merge(field_values::routes(Owner::Ticket))
 }
