@@ -76,15 +76,12 @@ impl PgStore {
     /// Starts listening for what other replicas (and the database's triggers) announce to
     /// this one, `replica_id`.
     pub async fn notices(&self, replica_id: &str) -> Result<Notices, StoreError> {
-        let mut listener = PgListener::connect_with(&self.listener_pool).await?;
         let channels = vec![CHANGES_CHANNEL.to_owned(), sse_channel(replica_id)];
-        listener
-            .listen_all(channels.iter().map(String::as_str))
-            .await?;
+        let listener = listen(&self.listener_pool, &channels).await?;
         Ok(Notices {
-            listener,
+            pool: self.listener_pool.clone(),
+            listener: Some(listener),
             channels,
-            broken: false,
         })
     }
 
@@ -260,32 +257,39 @@ fn sse_channel(replica_id: &str) -> String {
     format!("deskgate_sse_{replica_id}")
 }
 
+async fn listen(pool: &PgPool, channels: &[String]) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener
+        .listen_all(channels.iter().map(String::as_str))
+        .await?;
+    Ok(listener)
+}
+
 /// What the database announces to one replica, in commit order.
 pub struct Notices {
-    listener: PgListener,
+    pool: PgPool,
+    /// `None` after a failure: the next call listens afresh on a new connection.
+    listener: Option<PgListener>,
     channels: Vec<String>,
-    /// The last receive failed: the connection must be re-established and LISTENs repeated.
-    broken: bool,
 }
 
 impl Notices {
     /// The next notice. After a lost connection this is [`Notice::Missed`]: notices sent in the
     /// meantime are gone, so whatever they would have said must be assumed.
     pub async fn next(&mut self) -> Result<Notice, StoreError> {
-        if self.broken {
-            self.listener
-                .listen_all(self.channels.iter().map(String::as_str))
-                .await?;
-            self.broken = false;
+        let Some(listener) = &mut self.listener else {
+            // The failed listener (and its connection, the pool's only one) is gone by now.
+            self.listener = Some(listen(&self.pool, &self.channels).await?);
             return Ok(Notice::Missed);
-        }
+        };
         loop {
-            let notification = match self.listener.try_recv().await {
+            let notification = match listener.try_recv().await {
                 Ok(Some(notification)) => notification,
                 // Lost and re-established (with its LISTENs) by sqlx.
                 Ok(None) => return Ok(Notice::Missed),
+                // Whatever failed, start over on a new connection rather than trust this one.
                 Err(e) => {
-                    self.broken = true;
+                    self.listener = None;
                     return Err(e.into());
                 }
             };

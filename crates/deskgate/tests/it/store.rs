@@ -627,3 +627,42 @@ async fn changes_are_announced_to_every_replica() {
     assert!(writing.delete_account("a1").await.unwrap());
     assert_eq!(next().await, Notice::Changed(Change::Account("a1".into())));
 }
+
+#[tokio::test]
+async fn a_replica_that_loses_its_listening_connection_reconnects_and_says_so() {
+    use std::time::Duration;
+
+    let Some((listening, writing)) = two_replicas().await else {
+        return;
+    };
+    let mut notices = listening.notices("r1").await.unwrap().unwrap();
+    // Cut the listening connection, as a database restart or a network failure would.
+    let cut = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .execute(writing.shared().unwrap().pool())
+    .await
+    .unwrap();
+    assert_eq!(cut.rows_affected(), 1);
+    // What was announced meanwhile is lost, and the replica is told so...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, notices.next()).await {
+            Ok(Ok(Notice::Missed)) => break,
+            // The cut itself may surface as an error first; asking again reconnects.
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Ok(Ok(other)) => panic!("unexpected notice {other:?}"),
+            Err(_) => panic!("no Missed notice within 10 s"),
+        }
+    }
+    // ...and it hears what is announced after.
+    let now = Timestamp::now();
+    writing.insert_account(&account("a1", now)).await.unwrap();
+    writing.rename_account("a1", "renamed", now).await.unwrap();
+    let notice = tokio::time::timeout(Duration::from_secs(10), notices.next())
+        .await
+        .expect("a notice within 10 s")
+        .unwrap();
+    assert_eq!(notice, Notice::Changed(Change::Account("a1".into())));
+}
