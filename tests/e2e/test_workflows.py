@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from contextlib import asynccontextmanager
+from typing import Callable
 
 from mcp import Client, ClientSession
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 PASSWORD_WORDS = ("log in", "password", "connecter", "anmelden", "iniciar sesión", "login")
@@ -42,81 +45,117 @@ def text_of(ticket: dict) -> str:
     return " ".join(parts).lower()
 
 
-async def triage(url: str) -> dict[str, list[int]]:
+@asynccontextmanager
+async def mcp_session(url: str, transport: str = "http"):
+    """An initialized SDK session on an MCP URL, over Streamable HTTP (`http`) or the legacy
+    HTTP+SSE transport (`sse`, whose stream is opened at `<url>/sse`). Yields (session, init)."""
+    if transport == "sse":
+        streams = sse_client(url + "/sse")
+    elif transport == "http":
+        streams = streamable_http_client(url)
+    else:
+        raise ValueError(f"unknown transport {transport!r}")
+    async with streams as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            yield session, await session.initialize()
+
+
+class Observed:
+    """A session whose completed tool calls are reported to `on_call(tool, arguments, result)`:
+    how a test counts what the client saw finish, or acts between two calls."""
+
+    def __init__(self, session, on_call: Callable):
+        self.session, self.on_call = session, on_call
+
+    async def call_tool(self, tool: str, arguments: dict):
+        result = await self.session.call_tool(tool, arguments)
+        self.on_call(tool, arguments, result)
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
+async def triage(url: str, transport: str = "http", on_call: Callable | None = None) -> dict[str, list[int]]:
     """Lists unassigned recent tickets, reads each, and routes password resets and refunds."""
     decided: dict[str, list[int]] = {"login": [], "refund": [], "other": []}
-    async with streamable_http_client(url) as (read, write):
-        async with ClientSession(read, write) as session:
-            init = await session.initialize()
-            assert "internal-note" in init.instructions
-            names = {t.name for t in (await session.list_tools()).tools}
-            assert {"search_gorgias_view_items", "add_gorgias_ticket_tags", "update_a_gorgias_ticket_by_id"} <= names
+    async with mcp_session(url, transport) as (session, init):
+        if on_call is not None:
+            session = Observed(session, on_call)
+        assert "internal-note" in init.instructions
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert {"search_gorgias_view_items", "add_gorgias_ticket_tags", "update_a_gorgias_ticket_by_id"} <= names
 
-            teams = (await call(session, "list_all_gorgias_teams", {"limit": 100}))["data"]
-            tier1 = next(t["id"] for t in teams if t["name"] == "Tier 1")
+        teams = (await call(session, "list_all_gorgias_teams", {"limit": 100}))["data"]
+        tier1 = next(t["id"] for t in teams if t["name"] == "Tier 1")
 
-            # Unassigned open tickets, newest first; page through with the cursor as received.
-            since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
-            unassigned, cursor = [], None
-            while True:
-                args = {
-                    "view_id": 0,
-                    "view": {
-                        "type": "ticket-list",
-                        "filters": "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, null)",
-                        "order_by": "created_datetime",
-                        "order_dir": "desc",
-                    },
-                    "limit": 10,
-                }
-                if cursor:
-                    args["next_cursor"] = cursor
-                page = (await call(session, "search_gorgias_view_items", args))
-                unassigned += page["data"]
-                cursor = page["meta"]["next_cursor"]
-                if not cursor:
-                    break
-            recent = [
-                t for t in unassigned
-                if t["assignee_team"] is None and dt.datetime.fromisoformat(t["created_datetime"]) >= since
-            ]
-            assert len(recent) >= 6, f"the seed should have recent unassigned tickets, got {len(recent)}"
+        # Unassigned open tickets, newest first; page through with the cursor as received.
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
+        unassigned, cursor = [], None
+        while True:
+            args = {
+                "view_id": 0,
+                "view": {
+                    "type": "ticket-list",
+                    "filters": "eq(ticket.status, 'open') && eq(ticket.assignee_user.id, null)",
+                    "order_by": "created_datetime",
+                    "order_dir": "desc",
+                },
+                "limit": 10,
+            }
+            if cursor:
+                args["next_cursor"] = cursor
+            page = (await call(session, "search_gorgias_view_items", args))
+            unassigned += page["data"]
+            cursor = page["meta"]["next_cursor"]
+            if not cursor:
+                break
+        recent = [
+            t for t in unassigned
+            if t["assignee_team"] is None and dt.datetime.fromisoformat(t["created_datetime"]) >= since
+        ]
+        assert len(recent) >= 6, f"the seed should have recent unassigned tickets, got {len(recent)}"
 
-            for summary in recent:
-                ticket = (await call(session, "get_single_gorgias_ticket_by_id", {"id": summary["id"]}))
-                words = text_of(ticket)
-                if any(w in words for w in PASSWORD_WORDS):
-                    (await call(session, 
-                        "add_gorgias_ticket_tags", {"ticket_id": ticket["id"], "names": ["login_issue"]}))
-                    (await call(session, 
-                        "update_a_gorgias_ticket_by_id", {"id": ticket["id"], "assignee_team": {"id": tier1}}))
-                    decided["login"].append(ticket["id"])
-                elif any(w in words for w in REFUND_WORDS):
-                    (await call(session, 
-                        "add_gorgias_ticket_tags", {"ticket_id": ticket["id"], "names": ["finance"]}))
-                    (await call(session, 
-                        "update_a_gorgias_ticket_by_id", {"id": ticket["id"], "priority": "high"}))
-                    decided["refund"].append(ticket["id"])
-                else:
-                    decided["other"].append(ticket["id"])
+        for summary in recent:
+            ticket = (await call(session, "get_single_gorgias_ticket_by_id", {"id": summary["id"]}))
+            words = text_of(ticket)
+            if any(w in words for w in PASSWORD_WORDS):
+                (await call(session, 
+                    "add_gorgias_ticket_tags", {"ticket_id": ticket["id"], "names": ["login_issue"]}))
+                (await call(session, 
+                    "update_a_gorgias_ticket_by_id", {"id": ticket["id"], "assignee_team": {"id": tier1}}))
+                decided["login"].append(ticket["id"])
+            elif any(w in words for w in REFUND_WORDS):
+                (await call(session, 
+                    "add_gorgias_ticket_tags", {"ticket_id": ticket["id"], "names": ["finance"]}))
+                (await call(session, 
+                    "update_a_gorgias_ticket_by_id", {"id": ticket["id"], "priority": "high"}))
+                decided["refund"].append(ticket["id"])
+            else:
+                decided["other"].append(ticket["id"])
     return decided
 
 
 def test_triage_routes_password_resets_and_refunds(deskgate):
     decided = asyncio.run(triage(deskgate.mcp_url))
+    assert_triaged(decided, deskgate.sandbox_ticket)
+
+
+def assert_triaged(decided: dict[str, list[int]], sandbox_ticket: Callable[[int], dict]) -> None:
+    """Checks the sandbox's state after a triage run (not what deskgate said it did)."""
     assert decided["login"] and decided["refund"] and decided["other"], decided
 
     for ticket_id in decided["login"]:
-        ticket = deskgate.sandbox_ticket(ticket_id)
+        ticket = sandbox_ticket(ticket_id)
         assert "login_issue" in {t["name"] for t in ticket["tags"]}, ticket["tags"]
         assert ticket["assignee_team"]["name"] == "Tier 1", ticket["assignee_team"]
     for ticket_id in decided["refund"]:
-        ticket = deskgate.sandbox_ticket(ticket_id)
+        ticket = sandbox_ticket(ticket_id)
         assert "finance" in {t["name"] for t in ticket["tags"]}, ticket["tags"]
         assert ticket["priority"] == "high"
         assert ticket["assignee_team"] is None
     for ticket_id in decided["other"]:
-        ticket = deskgate.sandbox_ticket(ticket_id)
+        ticket = sandbox_ticket(ticket_id)
         names = {t["name"] for t in ticket["tags"]}
         assert "login_issue" not in names and "finance" not in names
         assert ticket["assignee_team"] is None

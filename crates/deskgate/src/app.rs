@@ -22,6 +22,11 @@ pub struct App {
     pub upstream: Upstream,
     pub tenants: TenantCache,
     pub refresh_locks: crate::oauth::RefreshLocks,
+    /// The legacy SSE streams this process holds (and, on PostgreSQL, the way to reach the
+    /// streams other replicas hold).
+    pub sse: crate::mcp::SseSessions,
+    /// This process's name among replicas sharing a database: random, new at every start.
+    pub replica_id: String,
     /// The base of the URLs handed out.
     pub public_url: String,
 }
@@ -34,7 +39,7 @@ impl App {
             config.vault_key.as_ref().map(|k| k.expose_secret()),
             &config.vault_key_file,
         )?;
-        match key_source {
+        match &key_source {
             KeySource::Environment => tracing::info!("vault key taken from DESKGATE_VAULT_KEY"),
             KeySource::ExistingFile(path) => {
                 tracing::info!(path, "vault key read from its key file")
@@ -44,6 +49,13 @@ impl App {
                 "generated a new vault key file (0600); keep it safe and back it up: credentials stored \
                  with it cannot be read without it. Set DESKGATE_VAULT_KEY to manage the key yourself"
             ),
+        }
+        if store.shared().is_some() && !matches!(key_source, KeySource::Environment) {
+            // Replicas each reading their own key file cannot open each other's credentials.
+            tracing::warn!(
+                "on PostgreSQL every replica must hold the same vault key: set DESKGATE_VAULT_KEY \
+                 to the same value on all of them rather than relying on a key file"
+            );
         }
         if let Some(admin) = &config.admin_token {
             let created = store
@@ -66,10 +78,14 @@ impl App {
             .as_ref()
             .map(|u| u.as_str().trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{}", config.listen));
+        // Hex, so it also fits the NOTIFY channel name the replica listens on.
+        let replica_id = uuid::Uuid::new_v4().simple().to_string();
         let app = Arc::new(App {
             upstream: Upstream::new(config.upstream_timeout),
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
+            sse: crate::mcp::SseSessions::new(&store, replica_id.clone()),
+            replica_id,
             integration,
             store,
             vault,

@@ -35,7 +35,9 @@ use crate::upstream;
 const STATE_LIFETIME_SECS: i64 = 600;
 /// Tokens this close to expiry are refreshed before use.
 const REFRESH_AHEAD_SECS: i64 = 60;
-/// How long one refresh may hold the lease before another process may take over.
+/// How long one refresh may hold the lease before another process may take over, at least:
+/// the lease also outlasts the upstream timeout (see [`App::refresh_lease_secs`]), so a slow
+/// token endpoint cannot make two replicas spend the same refresh token.
 const LEASE_SECS: i64 = 30;
 /// When the provider gives no usable lifetime (Gorgias's own example says `expires_in: 0`).
 const DEFAULT_ACCESS_TOKEN_SECS: i64 = 24 * 3600;
@@ -463,7 +465,8 @@ impl App {
     ) -> Result<StoredAccount, CallFailure> {
         let lock = self.refresh_locks.for_account(account_id);
         let _one_at_a_time_here = lock.lock().await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(LEASE_SECS as u64);
+        let lease_secs = self.refresh_lease_secs();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(lease_secs.unsigned_abs());
         loop {
             let stored = self.current_account(account_id).await?;
             if stored.account.credentials_version != seen_version {
@@ -475,14 +478,15 @@ impl App {
                 ));
             }
             let now = Timestamp::now();
+            let until = now.plus_secs(lease_secs);
             let leased = self
                 .store
-                .acquire_refresh_lease(account_id, now, now.plus_secs(LEASE_SECS))
+                .acquire_refresh_lease(account_id, now, until)
                 .await
                 .map_err(|e| CallFailure::Internal(e.to_string()))?;
             if leased {
                 let result = self.refresh_with_lease(account_id, seen_version).await;
-                if let Err(e) = self.store.release_refresh_lease(account_id).await {
+                if let Err(e) = self.store.release_refresh_lease(account_id, until).await {
                     tracing::warn!(error = %e, integrated_account.id = %account_id, "could not release the refresh lease; it expires by itself");
                 }
                 return result;
@@ -495,6 +499,13 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The refresh lease's term: longer than a refresh can take (one token request, bounded
+    /// by the upstream timeout, plus a few store round trips).
+    fn refresh_lease_secs(&self) -> i64 {
+        let upstream = i64::try_from(self.config.upstream_timeout.as_secs()).unwrap_or(i64::MAX);
+        LEASE_SECS.max(upstream.saturating_add(15))
     }
 
     async fn current_account(&self, account_id: &str) -> Result<StoredAccount, CallFailure> {

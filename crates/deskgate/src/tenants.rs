@@ -1,9 +1,21 @@
 //! Resolving an MCP token to its tenant (server, account, filter) before any JSON-RPC, with a
 //! small cache in front of the store.
 //!
-//! Changes made on this replica bump a generation counter that invalidates every entry at once,
-//! so a deleted or changed server is refused on its next request. Entries also age out after a
-//! short TTL, which bounds how late a change made on another replica is seen.
+//! How a change (a deleted, expired or re-filtered server, a re-authorized or disconnected
+//! account) reaches every replica within a second:
+//! - Expiry needs no message: every hit checks `expires_at` against the clock.
+//! - Changes made on this replica bump a generation counter that invalidates every entry at
+//!   once, so the next request here reads the store.
+//! - On PostgreSQL, the database announces every committed change to servers and accounts
+//!   (triggers + NOTIFY, see `store::postgres`) and each replica invalidates on hearing it:
+//!   other replicas typically see a change within milliseconds.
+//! - Entries also age out after `tenant_cache_ttl` (1 s), counted from *before* the store read
+//!   that filled them. That is the guarantee when notices are lost (the listening connection
+//!   dropped): an entry can never be served more than the TTL after the change it missed.
+//!   Polling alone would meet the 1 s promise too, but only just; the notices make it robust.
+//!
+//! API tokens and console sessions are not cached at all: they are looked up on every request,
+//! so revoking one works at once on every replica.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +59,7 @@ impl App {
         if let Some(tenant) = self.tenants.get(&hash) {
             return Ok((!tenant.server.is_expired(now)).then_some(tenant));
         }
-        let generation = self.tenants.generation();
+        let ticket = self.tenants.ticket();
         let Some(server) = self.store.find_mcp_server_by_token(&hash).await? else {
             return Ok(None);
         };
@@ -76,15 +88,23 @@ impl App {
             sealed_credentials: stored.sealed_credentials,
             filter,
         });
-        self.tenants.put(hash, tenant.clone(), generation);
+        self.tenants.put(hash, tenant.clone(), ticket);
         Ok(Some(tenant))
     }
 }
 
 struct Entry {
     tenant: Arc<Tenant>,
+    /// When the store read began: a change committed after it is at most `ttl` older than this.
     fetched: Instant,
     generation: u64,
+}
+
+/// Taken before a store read, and handed back with what it read to [`TenantCache::put`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    generation: u64,
+    taken: Instant,
 }
 
 pub struct TenantCache {
@@ -114,9 +134,9 @@ impl TenantCache {
             .map(|e| e.tenant.clone())
     }
 
-    /// Remembers a tenant read from the store at `generation` (taken before the read, so a
-    /// change that raced the read is not cached over).
-    pub fn put(&self, token: TokenHash, tenant: Arc<Tenant>, generation: u64) {
+    /// Remembers a tenant read from the store after `ticket` was taken: a change that raced the
+    /// read (an invalidation since) is not cached over, and the entry ages from the read's start.
+    pub fn put(&self, token: TokenHash, tenant: Arc<Tenant>, ticket: Ticket) {
         let mut entries = self.entries.write().expect("tenant cache lock poisoned");
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -125,14 +145,18 @@ impl TenantCache {
             token,
             Entry {
                 tenant,
-                fetched: Instant::now(),
-                generation,
+                fetched: ticket.taken,
+                generation: ticket.generation,
             },
         );
     }
 
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// Take before reading the store.
+    pub fn ticket(&self) -> Ticket {
+        Ticket {
+            generation: self.generation.load(Ordering::Acquire),
+            taken: Instant::now(),
+        }
     }
 
     /// Forgets everything: called after any change to a server, an account or a token.
@@ -142,5 +166,80 @@ impl TenantCache {
             .write()
             .expect("tenant cache lock poisoned")
             .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{AccountContext, AccountStatus, AuthType};
+
+    fn tenant() -> Arc<Tenant> {
+        let now = Timestamp::now();
+        Arc::new(Tenant {
+            server: McpServer {
+                id: "s1".into(),
+                integrated_account_id: "a1".into(),
+                name: "s".into(),
+                config: Default::default(),
+                require_api_token_auth: false,
+                expires_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+            account: IntegratedAccount {
+                id: "a1".into(),
+                integration: "gorgias".into(),
+                name: "a".into(),
+                status: AccountStatus::Active,
+                auth_type: AuthType::ApiKey,
+                context: AccountContext {
+                    subdomain: "acme".into(),
+                    email: None,
+                    api_base_url: None,
+                    scope: None,
+                },
+                credentials_version: 0,
+                access_token_expires_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+            sealed_credentials: Vec::new(),
+            filter: Default::default(),
+        })
+    }
+
+    #[test]
+    fn entries_are_served_until_invalidated() {
+        let cache = TenantCache::new(Duration::from_secs(60));
+        let token = TokenHash::of("dgm_x");
+        cache.put(token.clone(), tenant(), cache.ticket());
+        assert!(cache.get(&token).is_some());
+        cache.invalidate_all();
+        assert!(cache.get(&token).is_none());
+    }
+
+    #[test]
+    fn a_read_that_raced_an_invalidation_is_not_cached() {
+        let cache = TenantCache::new(Duration::from_secs(60));
+        let token = TokenHash::of("dgm_x");
+        let ticket = cache.ticket();
+        // A change is announced while the store read is in flight: what it read may be stale.
+        cache.invalidate_all();
+        cache.put(token.clone(), tenant(), ticket);
+        assert!(cache.get(&token).is_none());
+    }
+
+    #[test]
+    fn entries_age_from_the_start_of_the_read_that_filled_them() {
+        // The TTL bounds staleness only if a slow read does not extend it: a change committed
+        // just after the read began is served for at most the TTL, counted from then.
+        let ttl = Duration::from_millis(200);
+        let cache = TenantCache::new(ttl);
+        let token = TokenHash::of("dgm_x");
+        let ticket = cache.ticket();
+        std::thread::sleep(ttl);
+        cache.put(token.clone(), tenant(), ticket);
+        assert!(cache.get(&token).is_none());
     }
 }

@@ -2,7 +2,8 @@
 //! its server's config. The MCP SDK (`rmcp`) stays behind this module.
 //!
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
-//! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same handler.
+//! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same handler (its sessions live
+//!   in `App`, because on PostgreSQL replicas relay each other's replies).
 //! - here: routing, and what happens before any JSON-RPC — Host/Origin checks, resolving the
 //!   token to its tenant (404 for anything unknown, expired or deleted), the optional API-token
 //!   requirement — and the `ratelimit-*` headers added to replies of calls that reached Gorgias.
@@ -30,6 +31,7 @@ use crate::app::App;
 use crate::tenants::Tenant;
 
 pub use handler::ClientDirectory;
+pub use sse::{RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
 
 type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 
@@ -38,7 +40,6 @@ type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 pub struct McpState {
     app: Arc<App>,
     service: McpService,
-    sse: sse::Sessions,
 }
 
 /// Filled by the handler when a call reached the upstream, read back by [`tenant_layer`] to set
@@ -81,7 +82,6 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     let state = McpState {
         app: app.clone(),
         service: service.clone(),
-        sse: sse::Sessions::default(),
     };
     Router::new()
         .route_service("/mcp/{token}", service)

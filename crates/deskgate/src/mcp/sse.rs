@@ -6,6 +6,14 @@
 //! frameworks only speak it. So this is a thin adapter, written by hand: each POSTed message is
 //! handed to the same Streamable HTTP service every other request goes through (same tenant,
 //! same handler, same audit), and its JSON reply is pushed onto the stream.
+//!
+//! The stream lives on one replica, but behind a load balancer the POSTs land anywhere. On
+//! PostgreSQL the holder registers each session in the database (and renews it while the stream
+//! is open); a POST that lands elsewhere is answered where it landed, and its reply is queued in
+//! the database for the holder, which is woken by NOTIFY on its own channel (see
+//! `store::postgres`). The queue carries the reply because one can be far larger than a NOTIFY
+//! payload may be. A replica that dies stops renewing, so its sessions lapse and POSTs to them
+//! get 404 like any unknown session. On SQLite there is one process and the map below is all.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,18 +26,38 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{McpState, RateLimitSlot};
+use crate::store::postgres::PgStore;
+use crate::store::{Store, StoreError};
 use crate::tenants::Tenant;
 
-/// Open streams on this process, by session id.
-#[derive(Clone, Default)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+/// How long a registered session outlives its holder's last renewal: a replica that dies takes
+/// its sessions with it after at most this long.
+pub const SESSION_LEASE: Duration = Duration::from_secs(30);
+/// How often the holder renews its sessions (well within the lease, so a slow round trip or
+/// two cannot make a live session lapse).
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// How many replies may wait for a slow reader before the stream is given up on.
+const STREAM_BUFFER: usize = 64;
+
+/// The streams this process holds, by session id, and (on PostgreSQL) the registry every
+/// replica routes POSTs through.
+#[derive(Clone)]
+pub struct Sessions(Arc<Hub>);
+
+struct Hub {
+    local: Mutex<HashMap<String, Session>>,
+    /// This process's name among the replicas (`sse_sessions.replica_id`).
+    replica_id: String,
+    /// The database replicas share; `None` on SQLite.
+    shared: Option<PgStore>,
+}
 
 struct Session {
     /// The MCP server the stream was opened for: a session only accepts messages from it.
@@ -37,7 +65,208 @@ struct Session {
     sender: mpsc::Sender<String>,
 }
 
-/// Removes its session when the stream is dropped (the client went away).
+/// Where the replies to a POSTed message go.
+enum Target {
+    /// The stream is held here.
+    Here(mpsc::Sender<String>),
+    /// Another replica holds it.
+    Relay { replica_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SseError {
+    #[error("unknown SSE session")]
+    UnknownSession,
+    #[error("the SSE stream is closed or not being read")]
+    StreamClosed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for SseError {
+    fn into_response(self) -> Response {
+        match self {
+            SseError::UnknownSession => {
+                (StatusCode::NOT_FOUND, "Not Found: unknown SSE session").into_response()
+            }
+            SseError::StreamClosed => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the SSE stream is closed or not being read",
+            )
+                .into_response(),
+            SseError::Store(e) => {
+                tracing::error!(error = %e, "SSE session registry unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable: try again",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+impl Sessions {
+    pub fn new(store: &Store, replica_id: String) -> Self {
+        Self(Arc::new(Hub {
+            local: Mutex::default(),
+            replica_id,
+            shared: store.shared().cloned(),
+        }))
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.0.local.lock().expect("sse sessions poisoned")
+    }
+
+    /// Opens a session here and, on PostgreSQL, registers it for every replica to see.
+    async fn register(
+        &self,
+        id: &str,
+        server_id: &str,
+        sender: mpsc::Sender<String>,
+    ) -> Result<Registration, StoreError> {
+        self.local().insert(
+            id.to_owned(),
+            Session {
+                server_id: server_id.to_owned(),
+                sender,
+            },
+        );
+        let registration = Registration {
+            sessions: self.clone(),
+            id: id.to_owned(),
+        };
+        if let Some(shared) = &self.0.shared {
+            // On failure the registration is dropped, which forgets the local entry.
+            shared
+                .keep_sse_sessions(
+                    &self.0.replica_id,
+                    &[(id.to_owned(), server_id.to_owned())],
+                    SESSION_LEASE,
+                )
+                .await?;
+        }
+        Ok(registration)
+    }
+
+    /// Where a message for `session_id`, POSTed to `server_id`'s URL, is to be answered.
+    async fn route(&self, session_id: &str, server_id: &str) -> Result<Target, SseError> {
+        if let Some(session) = self.local().get(session_id) {
+            return if session.server_id == server_id {
+                Ok(Target::Here(session.sender.clone()))
+            } else {
+                Err(SseError::UnknownSession)
+            };
+        }
+        let Some(shared) = &self.0.shared else {
+            return Err(SseError::UnknownSession);
+        };
+        match shared.sse_session(session_id).await? {
+            Some(row) if row.mcp_server_id == server_id && row.replica_id != self.0.replica_id => {
+                Ok(Target::Relay {
+                    replica_id: row.replica_id,
+                })
+            }
+            // Not registered, lapsed, another server's, or registered here but no longer open.
+            _ => Err(SseError::UnknownSession),
+        }
+    }
+
+    async fn send(
+        &self,
+        session_id: &str,
+        target: Target,
+        messages: Vec<String>,
+    ) -> Result<(), SseError> {
+        match target {
+            Target::Here(sender) => {
+                for message in messages {
+                    sender
+                        .try_send(message)
+                        .map_err(|_| SseError::StreamClosed)?;
+                }
+                Ok(())
+            }
+            Target::Relay { replica_id } => {
+                let shared = self.0.shared.as_ref().ok_or(SseError::UnknownSession)?;
+                if shared
+                    .enqueue_sse_messages(session_id, &replica_id, &messages)
+                    .await?
+                {
+                    Ok(())
+                } else {
+                    Err(SseError::UnknownSession)
+                }
+            }
+        }
+    }
+
+    /// Pushes the messages other replicas queued for a session held here onto its stream.
+    pub async fn deliver(&self, session_id: &str) -> Result<(), StoreError> {
+        let Some(shared) = &self.0.shared else {
+            return Ok(());
+        };
+        let messages = shared.take_sse_messages(session_id).await?;
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let Some(sender) = self.local().get(session_id).map(|s| s.sender.clone()) else {
+            // The stream ended meanwhile; its row (and queue) is being deleted.
+            return Ok(());
+        };
+        for message in messages {
+            if sender.try_send(message).is_err() {
+                // A reader this far behind (or gone) will not catch up: ending the stream tells
+                // the client to reconnect, rather than leaving it waiting for a dropped reply.
+                tracing::warn!("an SSE client is not reading its stream; closing it");
+                self.local().remove(session_id);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers whatever is queued for every session held here (after notices were missed).
+    pub async fn deliver_all(&self) -> Result<(), StoreError> {
+        let ids: Vec<String> = self.local().keys().cloned().collect();
+        for id in ids {
+            self.deliver(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// Renews the registration of every session held here (re-registering any that lapsed
+    /// while this replica could not reach the database).
+    pub async fn renew(&self) -> Result<(), StoreError> {
+        let Some(shared) = &self.0.shared else {
+            return Ok(());
+        };
+        let held: Vec<(String, String)> = self
+            .local()
+            .iter()
+            .map(|(id, s)| (id.clone(), s.server_id.clone()))
+            .collect();
+        shared
+            .keep_sse_sessions(&self.0.replica_id, &held, SESSION_LEASE)
+            .await
+    }
+
+    /// Ends every stream held here and forgets their sessions (shutting down: an open stream
+    /// would otherwise hold the graceful shutdown forever).
+    pub async fn close_all(&self) -> Result<(), StoreError> {
+        self.local().clear();
+        match &self.0.shared {
+            Some(shared) => shared
+                .delete_sse_sessions_of(&self.0.replica_id)
+                .await
+                .map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Forgets its session when the stream is dropped (the client went away, or it was closed).
 struct Registration {
     sessions: Sessions,
     id: String,
@@ -45,44 +274,43 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.sessions
-            .0
-            .lock()
-            .expect("sse sessions poisoned")
-            .remove(&self.id);
+        self.sessions.local().remove(&self.id);
+        if let Some(shared) = self.sessions.0.shared.clone()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let id = std::mem::take(&mut self.id);
+            runtime.spawn(async move {
+                // If this fails the row lapses by itself within the lease.
+                if let Err(e) = shared.delete_sse_session(&id).await {
+                    tracing::debug!(error = %e, "could not unregister a closed SSE session");
+                }
+            });
+        }
     }
 }
-
-/// How many replies may wait for a slow reader before new ones are refused.
-const STREAM_BUFFER: usize = 64;
 
 pub async fn open(
     State(state): State<McpState>,
     Path(token): Path<String>,
     Extension(tenant): Extension<Arc<Tenant>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Response {
     let id = crate::tokens::random_urlsafe(18);
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-    state.sse.0.lock().expect("sse sessions poisoned").insert(
-        id.clone(),
-        Session {
-            server_id: tenant.server.id.clone(),
-            sender,
-        },
-    );
-    let registration = Registration {
-        sessions: state.sse.clone(),
-        id: id.clone(),
+    let registration = match state.app.sse.register(&id, &tenant.server.id, sender).await {
+        Ok(registration) => registration,
+        Err(e) => return SseError::Store(e).into_response(),
     };
     let endpoint = Event::default()
         .event("endpoint")
         .data(format!("/mcp/{token}/message?sessionId={id}"));
     let messages = ReceiverStream::new(receiver).map(move |message| {
         let _alive = &registration;
-        Ok(Event::default().event("message").data(message))
+        Ok::<_, Infallible>(Event::default().event("message").data(message))
     });
     let stream = futures::stream::once(async move { Ok(endpoint) }).chain(messages);
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -100,12 +328,11 @@ pub async fn message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let sender = {
-        let sessions = state.sse.0.lock().expect("sse sessions poisoned");
-        match sessions.get(&query.session_id) {
-            Some(session) if session.server_id == tenant.server.id => session.sender.clone(),
-            _ => return (StatusCode::NOT_FOUND, "Not Found: unknown SSE session").into_response(),
-        }
+    let sessions = &state.app.sse;
+    // Checked before the message runs: a POST to no stream must not call anything.
+    let target = match sessions.route(&query.session_id, &tenant.server.id).await {
+        Ok(target) => target,
+        Err(e) => return e.into_response(),
     };
 
     let mut request = http::Request::post(format!("/mcp/{token}"))
@@ -147,14 +374,10 @@ pub async fn message(
         // Not JSON-RPC (a transport-level refusal): the POST itself carries it.
         return (status, bytes).into_response();
     };
-    for message in messages {
-        if sender.try_send(message).is_err() {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the SSE stream is closed or not being read",
-            )
-                .into_response();
-        }
+    if !messages.is_empty()
+        && let Err(e) = sessions.send(&query.session_id, target, messages).await
+    {
+        return e.into_response();
     }
     (StatusCode::ACCEPTED, "Accepted").into_response()
 }

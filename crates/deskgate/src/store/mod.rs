@@ -6,6 +6,11 @@
 //! - `sqlite.rs`, `postgres.rs`: connecting, migrating and the backend-only parts (pragmas,
 //!   advisory locks, LISTEN/NOTIFY).
 //!
+//! What several replicas need from each other goes through the database, and only PostgreSQL
+//! is shared: [`Store::notices`] (changes and relayed SSE messages), [`Store::run_exclusive`]
+//! (background work once across replicas) and [`Store::shared`] (the SSE session registry).
+//! On SQLite there is one process, so these are no-ops or `None`.
+//!
 //! Queries are runtime sqlx queries (no compile-time database needed to build).
 
 pub mod postgres;
@@ -76,6 +81,39 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_backend!(self, s => s.ping().await)
+    }
+
+    // --- replicas ---
+
+    /// The database several replicas share, if this is one (PostgreSQL).
+    pub fn shared(&self) -> Option<&postgres::PgStore> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(s) => Some(s),
+        }
+    }
+
+    /// What other replicas announce to `replica_id`; `None` on SQLite, where there are none.
+    pub async fn notices(&self, replica_id: &str) -> Result<Option<postgres::Notices>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(s) => s.notices(replica_id).await.map(Some),
+        }
+    }
+
+    /// Runs `work` as `job` unless another replica is running it or started it less than
+    /// `min_gap` ago (see [`postgres::PgStore::run_exclusive`]); returns `None` when it did not
+    /// run. On SQLite it always runs: the one process has no one to share with.
+    pub async fn run_exclusive<T>(
+        &self,
+        job: Job,
+        min_gap: std::time::Duration,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<Option<T>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(Some(work.await)),
+            Store::Postgres(s) => s.run_exclusive(job, min_gap, work).await,
+        }
     }
 
     // --- API tokens ---
@@ -260,8 +298,13 @@ impl Store {
         on_backend!(self, s => s.acquire_refresh_lease(account_id, now, until).await)
     }
 
-    pub async fn release_refresh_lease(&self, account_id: &str) -> Result<(), StoreError> {
-        on_backend!(self, s => s.release_refresh_lease(account_id).await)
+    /// Releases the lease taken until `until`, unless it lapsed and someone else took it since.
+    pub async fn release_refresh_lease(
+        &self,
+        account_id: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.release_refresh_lease(account_id, until).await)
     }
 
     pub async fn oauth_accounts_expiring(
@@ -304,6 +347,43 @@ impl Store {
     ) -> Result<Vec<(String, i64)>, StoreError> {
         on_backend!(self, s => s.tool_call_counts_since(account_id, since).await)
     }
+}
+
+/// Background work that must run on one replica at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Deleting what expired: MCP servers, OAuth flows, console sessions, lapsed SSE sessions.
+    Sweep,
+    /// Refreshing OAuth access tokens ahead of their expiry.
+    OAuthRefresh,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Sweep => "sweep",
+            Job::OAuthRefresh => "oauth_refresh",
+        }
+    }
+}
+
+/// What the database announces to a replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Something requests are resolved from changed (on any replica, or by hand).
+    Changed(Change),
+    /// Messages were queued for an SSE session whose stream this replica holds.
+    SseMessages(String),
+    /// The connection was lost and re-established: notices may have been missed.
+    Missed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// One or more MCP servers were created, changed or deleted.
+    McpServers,
+    /// An integrated account's status, credentials or settings changed, or it was deleted.
+    Account(String),
 }
 
 /// A credential write: new sealed credentials and what goes with them.

@@ -484,11 +484,21 @@ macro_rules! portable_queries {
                 Ok(done.rows_affected() == 1)
             }
 
-            pub async fn release_refresh_lease(&self, account_id: &str) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("UPDATE integrated_accounts SET refresh_lease_until = NULL WHERE id = $1")
-                    .bind(account_id)
-                    .execute(&self.pool)
-                    .await?;
+            pub async fn release_refresh_lease(
+                &self,
+                account_id: &str,
+                until: $crate::timestamp::Timestamp,
+            ) -> Result<(), $crate::store::StoreError> {
+                // Only our own lease: one that outlived its term may have been taken over, and
+                // releasing the new holder's would let a third refresh run alongside it.
+                sqlx::query(
+                    "UPDATE integrated_accounts SET refresh_lease_until = NULL
+                     WHERE id = $1 AND refresh_lease_until = $2",
+                )
+                .bind(account_id)
+                .bind(until.millis())
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 

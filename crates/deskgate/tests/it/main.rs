@@ -8,4 +8,5 @@ mod api;
 mod catalog;
 mod mcp;
 mod oauth;
+mod replicas;
 mod store;

@@ -6,7 +6,7 @@ use deskgate::accounts::{
 };
 use deskgate::audit::{Outcome, ToolCallQuery, ToolCallRecord};
 use deskgate::mcp_servers::{McpServer, McpServerConfig};
-use deskgate::store::{ApiToken, CredentialsUpdate, Store};
+use deskgate::store::{ApiToken, Change, CredentialsUpdate, Job, Notice, Store};
 use deskgate::timestamp::Timestamp;
 use deskgate::tokens::TokenHash;
 
@@ -316,4 +316,353 @@ async fn story(backend: Backend) {
             .is_empty()
     );
     assert!(store.get_account("a2").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn refresh_leases_on_sqlite() {
+    refresh_leases(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn refresh_leases_on_postgres() {
+    refresh_leases(Backend::Postgres).await;
+}
+
+/// One refresh at a time per account, across processes; a lease is only released by its holder.
+async fn refresh_leases(backend: Backend) {
+    let Some(url) = fresh_database(backend).await else {
+        return;
+    };
+    let store = Store::connect(&url).await.unwrap();
+    let now = Timestamp::now();
+    store.insert_account(&account("a1", now)).await.unwrap();
+    let mine = now.plus_secs(30);
+    assert!(store.acquire_refresh_lease("a1", now, mine).await.unwrap());
+    assert!(
+        !store
+            .acquire_refresh_lease("a1", now, now.plus_secs(30))
+            .await
+            .unwrap(),
+        "a live lease was taken twice"
+    );
+    // Once it lapses another process takes it over; the first holder's release must not free
+    // the new holder's lease.
+    let later = now.plus_secs(31);
+    let theirs = later.plus_secs(30);
+    assert!(
+        store
+            .acquire_refresh_lease("a1", later, theirs)
+            .await
+            .unwrap()
+    );
+    store.release_refresh_lease("a1", mine).await.unwrap();
+    assert!(
+        !store
+            .acquire_refresh_lease("a1", later, later.plus_secs(30))
+            .await
+            .unwrap(),
+        "a stale holder released someone else's lease"
+    );
+    store.release_refresh_lease("a1", theirs).await.unwrap();
+    assert!(
+        store
+            .acquire_refresh_lease("a1", later, later.plus_secs(30))
+            .await
+            .unwrap()
+    );
+}
+
+/// Two stores on one PostgreSQL database: two replicas, as far as the store can tell.
+async fn two_replicas() -> Option<(Store, Store)> {
+    let url = fresh_database(Backend::Postgres).await?;
+    Some((
+        Store::connect(&url).await.unwrap(),
+        Store::connect(&url).await.unwrap(),
+    ))
+}
+
+#[tokio::test]
+async fn background_jobs_run_once_across_replicas() {
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    let Some((a, b)) = two_replicas().await else {
+        return;
+    };
+    let hour = Duration::from_secs(3600);
+
+    // While A runs the sweep, B cannot run it, even with no gap required: runs never overlap.
+    let (started, a_started) = oneshot::channel::<()>();
+    let (finish, a_may_finish) = oneshot::channel::<()>();
+    let a_run = a.run_exclusive(Job::Sweep, Duration::ZERO, async move {
+        started.send(()).unwrap();
+        a_may_finish.await.unwrap();
+        "a"
+    });
+    let b_meanwhile = async {
+        a_started.await.unwrap();
+        let b = b
+            .run_exclusive(Job::Sweep, Duration::ZERO, async { "b" })
+            .await
+            .unwrap();
+        finish.send(()).unwrap();
+        b
+    };
+    let (a_ran, b_ran) = tokio::join!(a_run, b_meanwhile);
+    assert_eq!(a_ran.unwrap(), Some("a"));
+    assert_eq!(b_ran, None, "the sweep ran on two replicas at once");
+
+    // Once A is done, B may run it, unless the period asks for a longer gap.
+    assert_eq!(
+        b.run_exclusive(Job::Sweep, hour, async { "b" })
+            .await
+            .unwrap(),
+        None,
+        "the sweep ran twice in one period"
+    );
+    assert_eq!(
+        b.run_exclusive(Job::Sweep, Duration::ZERO, async { "b" })
+            .await
+            .unwrap(),
+        Some("b")
+    );
+    // Jobs are independent of each other.
+    assert_eq!(
+        a.run_exclusive(Job::OAuthRefresh, hour, async { "a" })
+            .await
+            .unwrap(),
+        Some("a")
+    );
+
+    // Two replicas ticking together once a new period began: exactly one runs it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let period = Duration::from_millis(500);
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let work = || async {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (x, y) = tokio::join!(
+        a.run_exclusive(Job::OAuthRefresh, period, work()),
+        b.run_exclusive(Job::OAuthRefresh, period, work()),
+    );
+    let ran = [x.unwrap(), y.unwrap()].iter().flatten().count();
+    assert_eq!(ran, 1, "both replicas ran the same period's work");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn sse_sessions_are_shared_through_postgres() {
+    use std::time::Duration;
+
+    let Some((a, b)) = two_replicas().await else {
+        return;
+    };
+    let (holder, other) = (a.shared().unwrap(), b.shared().unwrap());
+    let minute = Duration::from_secs(60);
+    holder
+        .keep_sse_sessions("r1", &[("s1".into(), "srv1".into())], minute)
+        .await
+        .unwrap();
+    let row = other.sse_session("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.replica_id.as_str(), row.mcp_server_id.as_str()),
+        ("r1", "srv1")
+    );
+    assert_eq!(other.sse_session("nope").await.unwrap(), None);
+
+    // Replies queue in order, however large (a tools/list is far beyond a NOTIFY payload).
+    let big = "x".repeat(200_000);
+    assert!(
+        other
+            .enqueue_sse_messages("s1", "r1", &["first".into(), big.clone()])
+            .await
+            .unwrap()
+    );
+    assert!(
+        other
+            .enqueue_sse_messages("s1", "r1", &["third".into()])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        holder.take_sse_messages("s1").await.unwrap(),
+        vec!["first".to_owned(), big, "third".to_owned()]
+    );
+    assert!(holder.take_sse_messages("s1").await.unwrap().is_empty());
+    // Nothing is queued for a session nobody holds.
+    assert!(
+        !other
+            .enqueue_sse_messages("nope", "r1", &["x".into()])
+            .await
+            .unwrap()
+    );
+
+    // A session its holder stops renewing lapses: it is unknown at once and swept later.
+    holder
+        .keep_sse_sessions("r1", &[("s2".into(), "srv1".into())], Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(other.sse_session("s2").await.unwrap(), None);
+    assert_eq!(other.delete_lapsed_sse_sessions().await.unwrap(), 1);
+    assert!(
+        other.sse_session("s1").await.unwrap().is_some(),
+        "a live session was swept"
+    );
+    // A holder that was cut off registers its open sessions again when it renews.
+    holder
+        .keep_sse_sessions("r1", &[("s2".into(), "srv1".into())], minute)
+        .await
+        .unwrap();
+    assert!(other.sse_session("s2").await.unwrap().is_some());
+
+    // A stream that ends takes its queue with it.
+    assert!(
+        other
+            .enqueue_sse_messages("s1", "r1", &["late".into()])
+            .await
+            .unwrap()
+    );
+    holder.delete_sse_session("s1").await.unwrap();
+    assert_eq!(other.sse_session("s1").await.unwrap(), None);
+    assert!(holder.take_sse_messages("s1").await.unwrap().is_empty());
+    // A replica shutting down forgets the sessions it holds, and only those.
+    holder
+        .keep_sse_sessions("r2", &[("s3".into(), "srv1".into())], minute)
+        .await
+        .unwrap();
+    assert_eq!(holder.delete_sse_sessions_of("r1").await.unwrap(), 1);
+    assert!(other.sse_session("s3").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn changes_are_announced_to_every_replica() {
+    use std::time::Duration;
+
+    let Some((listening, writing)) = two_replicas().await else {
+        return;
+    };
+    let mut notices = listening.notices("r1").await.unwrap().unwrap();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), notices.next())
+            .await
+            .expect("a notice within 10 s")
+            .unwrap()
+    };
+    let now = Timestamp::now();
+    writing.insert_account(&account("a1", now)).await.unwrap();
+    writing
+        .insert_mcp_server(&server("s1", "a1", None, now), &TokenHash::of("dgm_1"))
+        .await
+        .unwrap();
+    // Nothing is announced for a new server (no one can have cached it) nor for a sweep that
+    // deletes nothing; the rename below is the first notice.
+    assert!(
+        writing
+            .delete_expired_mcp_servers(Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Taking the refresh lease is nobody's business; renaming is. Notices come in commit
+    // order, so the rename being next shows the lease was not announced.
+    assert!(
+        writing
+            .acquire_refresh_lease("a1", now, now.plus_secs(30))
+            .await
+            .unwrap()
+    );
+    writing.rename_account("a1", "renamed", now).await.unwrap();
+    assert_eq!(next().await, Notice::Changed(Change::Account("a1".into())));
+    let current = writing.get_account("a1").await.unwrap().unwrap();
+    assert!(
+        writing
+            .replace_credentials(&CredentialsUpdate {
+                account_id: "a1",
+                expected_version: current.account.credentials_version,
+                sealed_credentials: &[9, 9],
+                auth_type: AuthType::ApiKey,
+                context: &current.account.context,
+                status: AccountStatus::Active,
+                access_token_expires_at: None,
+                now,
+            })
+            .await
+            .unwrap()
+    );
+    assert_eq!(next().await, Notice::Changed(Change::Account("a1".into())));
+
+    // Messages for SSE sessions reach only the replica holding them.
+    let shared = writing.shared().unwrap();
+    let minute = Duration::from_secs(60);
+    shared
+        .keep_sse_sessions("r2", &[("theirs".into(), "s1".into())], minute)
+        .await
+        .unwrap();
+    shared
+        .keep_sse_sessions("r1", &[("mine".into(), "s1".into())], minute)
+        .await
+        .unwrap();
+    assert!(
+        shared
+            .enqueue_sse_messages("theirs", "r2", &["{}".into()])
+            .await
+            .unwrap()
+    );
+    assert!(
+        shared
+            .enqueue_sse_messages("mine", "r1", &["{}".into()])
+            .await
+            .unwrap()
+    );
+    assert_eq!(next().await, Notice::SseMessages("mine".into()));
+
+    let mut changed = writing.get_mcp_server("a1", "s1").await.unwrap().unwrap();
+    changed.config.methods = Some(vec!["write".into()]);
+    assert!(writing.update_mcp_server(&changed).await.unwrap());
+    assert_eq!(next().await, Notice::Changed(Change::McpServers));
+    assert!(writing.delete_mcp_server("a1", "s1").await.unwrap());
+    assert_eq!(next().await, Notice::Changed(Change::McpServers));
+    assert!(writing.delete_account("a1").await.unwrap());
+    assert_eq!(next().await, Notice::Changed(Change::Account("a1".into())));
+}
+
+#[tokio::test]
+async fn a_replica_that_loses_its_listening_connection_reconnects_and_says_so() {
+    use std::time::Duration;
+
+    let Some((listening, writing)) = two_replicas().await else {
+        return;
+    };
+    let mut notices = listening.notices("r1").await.unwrap().unwrap();
+    // Cut the listening connection, as a database restart or a network failure would.
+    let cut = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .execute(writing.shared().unwrap().pool())
+    .await
+    .unwrap();
+    assert_eq!(cut.rows_affected(), 1);
+    // What was announced meanwhile is lost, and the replica is told so...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, notices.next()).await {
+            Ok(Ok(Notice::Missed)) => break,
+            // The cut itself may surface as an error first; asking again reconnects.
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Ok(Ok(other)) => panic!("unexpected notice {other:?}"),
+            Err(_) => panic!("no Missed notice within 10 s"),
+        }
+    }
+    // ...and it hears what is announced after.
+    let now = Timestamp::now();
+    writing.insert_account(&account("a1", now)).await.unwrap();
+    writing.rename_account("a1", "renamed", now).await.unwrap();
+    let notice = tokio::time::timeout(Duration::from_secs(10), notices.next())
+        .await
+        .expect("a notice within 10 s")
+        .unwrap();
+    assert_eq!(notice, Notice::Changed(Change::Account("a1".into())));
 }

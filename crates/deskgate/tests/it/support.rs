@@ -8,6 +8,7 @@ use deskgate::app::App;
 use deskgate::config::Config;
 use gorgias_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -101,6 +102,8 @@ pub struct TestServer {
 
 pub struct Options {
     pub backend: Backend,
+    /// Use this database instead of a fresh one (another replica of a running server).
+    pub database_url: Option<String>,
     pub sandbox: SandboxConfig,
     pub configure: Box<dyn FnOnce(&mut Config) + Send>,
 }
@@ -109,6 +112,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             backend: Backend::Sqlite,
+            database_url: None,
             sandbox: SandboxConfig {
                 api_key: format!("sandbox-key-{}", uuid::Uuid::new_v4().simple()),
                 ..SandboxConfig::default()
@@ -136,19 +140,26 @@ impl TestServer {
 
     pub async fn start_with(options: Options) -> Option<Self> {
         LOGS.get_or_init(init_logs);
-        let database_url = fresh_database(options.backend).await?;
+        let database_url = match options.database_url {
+            Some(url) => url,
+            None => fresh_database(options.backend).await?,
+        };
         let sandbox = Sandbox::start(options.sandbox)
             .await
             .expect("start the sandbox");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let admin_token = format!("admin-{}", uuid::Uuid::new_v4());
         let mut config = Config::new(addr, database_url);
         config.allow_custom_upstream = true;
-        config.admin_token = Some(admin_token.clone().into());
+        config.admin_token = Some(format!("admin-{}", uuid::Uuid::new_v4()).into());
         config.vault_key = Some(deskgate::vault::Vault::generate_key_spec().into());
         config.sweep_interval = Duration::from_millis(200);
         (options.configure)(&mut config);
+        let admin_token = config
+            .admin_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .unwrap_or_default();
         let app = App::build(config).await.expect("deskgate builds");
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server_app = app.clone();
@@ -171,6 +182,29 @@ impl TestServer {
             shutdown: Some(shutdown),
             task: Some(task),
         })
+    }
+
+    /// Another replica of this server, on its own port: the same configuration (database, vault
+    /// key, admin token, ...) as replicas behind a load balancer have. Its sandbox goes unused.
+    pub async fn replica(&self) -> Self {
+        let same = self.app.config.clone();
+        let backend = match self.app.store.shared() {
+            Some(_) => Backend::Postgres,
+            None => Backend::Sqlite,
+        };
+        Self::start_with(Options {
+            backend,
+            database_url: Some(same.database_url.clone()),
+            configure: Box::new(move |config| {
+                *config = Config {
+                    listen: config.listen,
+                    ..same
+                };
+            }),
+            ..Options::default()
+        })
+        .await
+        .expect("a replica of a running server starts")
     }
 
     pub async fn stop(mut self) {
