@@ -239,8 +239,10 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://deskgate;
+        # Mounted under a path prefix, as behind a shared proxy: deskgate hands out URLs under
+        # its --public-url, and the legacy SSE endpoint event must carry the prefix too.
+        location {mount}/ {{
+            proxy_pass http://deskgate/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
@@ -253,6 +255,10 @@ http {{
 """
 
 
+# Where the balancer mounts deskgate.
+MOUNT = "/helpdesk"
+
+
 def start_nginx(port: int, upstreams: list[str], prefix: Path) -> subprocess.Popen:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is not installed (scripts/test installs Debian's nginx)"
@@ -262,7 +268,7 @@ def start_nginx(port: int, upstreams: list[str], prefix: Path) -> subprocess.Pop
         folder.chmod(0o755)
     conf = prefix / "nginx.conf"
     conf.write_text(NGINX_CONF.format(
-        prefix=prefix, port=port, servers="\n".join(f"        server {u};" for u in upstreams)))
+        prefix=prefix, port=port, mount=MOUNT, servers="\n".join(f"        server {u};" for u in upstreams)))
     subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(conf), "-e", "stderr"], check=True,
                    capture_output=True)
     process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
@@ -294,7 +300,7 @@ def cluster():
         sandbox, sandbox_url, credentials = start_sandbox(workdir)
         processes.append(sandbox)
         port = free_port()
-        balancer = f"http://127.0.0.1:{port}"
+        balancer = f"http://127.0.0.1:{port}{MOUNT}"
         admin = "admin-" + secrets.token_urlsafe(24)
         env = {
             **os.environ,

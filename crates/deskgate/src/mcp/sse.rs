@@ -300,9 +300,14 @@ pub async fn open(
         Ok(registration) => registration,
         Err(e) => return SseError::Store(e).into_response(),
     };
+    // Under the public URL's own path, so a deskgate its proxy mounts under a prefix
+    // (`--public-url https://host/helpdesk`) hands out a path that reaches it again.
+    let prefix = url::Url::parse(&state.app.public_url)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
     let endpoint = Event::default()
         .event("endpoint")
-        .data(format!("/mcp/{token}/message?sessionId={id}"));
+        .data(format!("{prefix}/mcp/{token}/message?sessionId={id}"));
     let messages = ReceiverStream::new(receiver).map(move |message| {
         let _alive = &registration;
         Ok::<_, Infallible>(Event::default().event("message").data(message))
