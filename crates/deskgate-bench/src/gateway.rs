@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::system;
@@ -23,8 +22,8 @@ use crate::upstreams::Direct;
 /// The hidden first argument that turns this executable into deskgate.
 const CHILD_ARG: &str = "__deskgate";
 
-/// When this process was started as deskgate, runs it (never returns `None` then). This is
-/// deskgate's `main.rs`, line for line: the same runtime, log setup and command dispatch.
+/// When this process was started as deskgate, runs it (never returns `None` then): what
+/// deskgate's `main.rs` does, with the same runtime, log setup and command dispatch.
 pub fn child_main() -> Option<anyhow::Result<()>> {
     let mut args = std::env::args_os();
     let _program = args.next();
@@ -34,15 +33,7 @@ pub fn child_main() -> Option<anyhow::Result<()>> {
     let cli =
         deskgate::cli::Cli::parse_from(std::iter::once(OsString::from("deskgate")).chain(args));
     let run = async move {
-        let filter = tracing_subscriber::EnvFilter::try_from_env("DESKGATE_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-        let logs = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr);
-        match cli.log_format {
-            deskgate::cli::LogFormat::Text => logs.init(),
-            deskgate::cli::LogFormat::Json => logs.json().init(),
-        }
+        deskgate::commands::init_logs(cli.log_format);
         deskgate::commands::run(cli.command).await
     };
     Some(
@@ -118,6 +109,8 @@ pub struct Setup {
     pub work_dir: PathBuf,
     pub admin_token: String,
     pub vault_key: String,
+    /// `DESKGATE_LOG` for deskgate; `None` keeps deskgate's default.
+    pub log_filter: Option<String>,
 }
 
 /// A running deskgate.
@@ -149,30 +142,40 @@ impl Deskgate {
             .env("DESKGATE_ADMIN_TOKEN", &setup.admin_token)
             .env("DESKGATE_VAULT_KEY", &setup.vault_key)
             .env("DESKGATE_LOG_FORMAT", "json")
-            .env_remove("DESKGATE_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .kill_on_drop(true);
+        match &setup.log_filter {
+            // The address is read from the "deskgate is serving" line, whatever else is filtered.
+            Some(filter) => {
+                command.env("DESKGATE_LOG", format!("{filter},deskgate::commands=info"))
+            }
+            None => command.env_remove("DESKGATE_LOG"),
+        };
+        // Logs go straight to a file: copying them through this process would bill their cost
+        // to the load generator.
+        let log_path = setup.work_dir.join(format!("{log_name}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        command.stderr(Stdio::from(log));
         let spawned = Instant::now();
         let mut child = command.spawn().context("cannot start deskgate")?;
         let pid = child.id().context("deskgate exited at once")?;
-        let stderr = child.stderr.take().context("deskgate's stderr")?;
-        let (listening, address) = tokio::sync::oneshot::channel();
-        tokio::spawn(copy_log(
-            stderr,
-            setup.work_dir.join(format!("{log_name}.log")),
-            listening,
-        ));
-        let address = tokio::time::timeout(Duration::from_secs(60), address)
-            .await
-            .context("deskgate did not start listening within 60 s")?
-            .with_context(|| {
-                format!(
-                    "deskgate stopped before listening; see {}",
-                    setup.work_dir.join(format!("{log_name}.log")).display()
-                )
-            })?;
+        let address = loop {
+            if let Some(address) = listening_address(&log_path) {
+                break address;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                bail!(
+                    "deskgate exited ({status}) before listening; see {}",
+                    log_path.display()
+                );
+            }
+            if spawned.elapsed() > Duration::from_secs(60) {
+                bail!("deskgate did not start listening within 60 s");
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        };
         let base = format!("http://{address}");
         let first_response = loop {
             if let Ok(r) = client.get(format!("{base}/healthz")).send().await
@@ -291,33 +294,15 @@ impl Deskgate {
     }
 }
 
-/// Copies deskgate's log lines to a file, and reports the address from the "deskgate is
-/// serving" line.
-async fn copy_log(
-    stderr: tokio::process::ChildStderr,
-    path: PathBuf,
-    listening: tokio::sync::oneshot::Sender<String>,
-) {
-    let mut listening = Some(listening);
-    let mut file = tokio::fs::File::create(&path).await.ok();
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if listening.is_some()
-            && let Ok(record) = serde_json::from_str::<Value>(&line)
-            && record["fields"]["message"] == "deskgate is serving"
-            && let Some(address) = record["fields"]["listen"].as_str()
-            && let Some(tx) = listening.take()
-        {
-            let _ = tx.send(address.to_owned());
-        }
-        if let Some(f) = file.as_mut() {
-            let _ = f.write_all(line.as_bytes()).await;
-            let _ = f.write_all(b"\n").await;
-        }
-    }
-    if let Some(f) = file.as_mut() {
-        let _ = f.flush().await;
-    }
+/// The address in the "deskgate is serving" line of a JSON log, once it is there.
+fn listening_address(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines().find_map(|line| {
+        let record: Value = serde_json::from_str(line).ok()?;
+        (record["fields"]["message"] == "deskgate is serving")
+            .then(|| record["fields"]["listen"].as_str().map(str::to_owned))
+            .flatten()
+    })
 }
 
 /// A database for one backend's run: a SQLite file in the work directory, or a PostgreSQL

@@ -150,6 +150,19 @@ pub async fn run(
     duration: Duration,
     deskgate_pid: Option<u32>,
 ) -> Sample {
+    run_paced(client, targets, concurrency, duration, None, deskgate_pid).await
+}
+
+/// Like [`run`], but with a `pace` each worker sends one request per period (starts spread
+/// over the first period) instead of back-to-back: clients that think between calls.
+pub async fn run_paced(
+    client: &reqwest::Client,
+    targets: &[Arc<Target>],
+    concurrency: usize,
+    duration: Duration,
+    pace: Option<Duration>,
+    deskgate_pid: Option<u32>,
+) -> Sample {
     let me = std::process::id();
     let cpu_before = (deskgate_pid.map(system::cpu_time), system::cpu_time(me));
     let started = Instant::now();
@@ -160,7 +173,15 @@ pub async fn run(
             let target = targets[i % targets.len()].clone();
             tokio::spawn(async move {
                 let mut sample = Sample::empty();
+                let mut next = pace.map(|p| started + p.mul_f64(i as f64 / concurrency as f64));
                 while Instant::now() < deadline {
+                    if let (Some(at), Some(period)) = (next.as_mut(), pace) {
+                        tokio::time::sleep_until((*at).into()).await;
+                        *at += period;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                    }
                     let sent = Instant::now();
                     let (ok, _) = target.send(&client).await;
                     if ok {

@@ -54,10 +54,17 @@ struct Args {
     /// Measure this deskgate executable instead of deskgate linked into the bench binary.
     #[arg(long)]
     deskgate_bin: Option<PathBuf>,
-    /// Profiling aid: start everything, print deskgate's pid, run tools/call at 16 clients
+    /// `DESKGATE_LOG` for deskgate (default: deskgate's own default), e.g. `warn` to see what
+    /// per-call logging costs.
+    #[arg(long, value_name = "FILTER")]
+    deskgate_log: Option<String>,
+    /// Profiling aid: start everything, print deskgate's pid, run tools/call (`--hold-clients`)
     /// against the sandbox for this many seconds (attach `perf record -p PID` meanwhile), exit.
     #[arg(long, value_name = "SECONDS")]
     hold: Option<u64>,
+    /// Clients for `--hold`.
+    #[arg(long, default_value_t = 16, requires = "hold")]
+    hold_clients: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -98,6 +105,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let bench = Bench {
         plan,
         program: Program::new(args.deskgate_bin.clone())?,
+        log_filter: args.deskgate_log.clone(),
         sandbox: sandbox_direct,
         fixed,
         ticket_id,
@@ -105,7 +113,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     if let Some(seconds) = args.hold {
-        return hold(&bench, Duration::from_secs(seconds)).await;
+        return hold(&bench, Duration::from_secs(seconds), args.hold_clients).await;
     }
 
     let mut backends = Vec::new();
@@ -158,13 +166,14 @@ async fn first_ticket(
 }
 
 /// `--hold`: deskgate under a steady tools/call load, for a profiler to attach to.
-async fn hold(bench: &Bench, duration: Duration) -> anyhow::Result<()> {
+async fn hold(bench: &Bench, duration: Duration, clients: usize) -> anyhow::Result<()> {
     let database = Database::sqlite(&bench.work_dir);
     let setup = gateway::Setup {
         database_url: database.url.clone(),
         work_dir: bench.work_dir.clone(),
         admin_token: format!("bench-admin-{}", deskgate::tokens::random_urlsafe(16)),
         vault_key: deskgate::vault::Vault::generate_key_spec(),
+        log_filter: bench.log_filter.clone(),
     };
     let client = scenarios::http_client();
     let deskgate = Deskgate::start(&bench.program, &setup, &client, "deskgate-hold").await?;
@@ -176,15 +185,16 @@ async fn hold(bench: &Bench, duration: Duration) -> anyhow::Result<()> {
     mcp::once(&client, &target).await?;
     println!("deskgate pid {}", deskgate.pid);
     eprintln!(
-        "deskgate-bench: tools/call at 16 clients for {} s; e.g. perf record -F 999 -g -p {} -- sleep {}",
+        "deskgate-bench: tools/call at {clients} clients for {} s; e.g. perf record -F 999 -g -p {} -- sleep {}",
         duration.as_secs(),
         deskgate.pid,
         duration.as_secs().saturating_sub(2).max(1)
     );
-    let sample = load::run(&client, &[target], 16, duration, Some(deskgate.pid)).await;
+    let sample = load::run(&client, &[target], clients, duration, Some(deskgate.pid)).await;
     let (cpu, bench_cpu) = sample.cpu_per_request_us();
     eprintln!(
-        "deskgate-bench: {:.0} calls/s, p50 {} µs, p99 {} µs, deskgate CPU {cpu:.0} µs/call, bench CPU {bench_cpu:.0} µs/call, {} errors",
+        "deskgate-bench: {} calls, {:.0} calls/s, p50 {} µs, p99 {} µs, deskgate CPU {cpu:.0} µs/call, bench CPU {bench_cpu:.0} µs/call, {} errors",
+        sample.ok,
         sample.throughput(),
         sample.p50_us(),
         sample.p99_us(),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::gateway::{Database, Deskgate, Program, Setup};
 use crate::load::{self, Shape, Target};
 use crate::mcp;
-use crate::report::{BackendReport, CallRow, ListRow, MemoryRow, Startup};
+use crate::report::{BackendReport, CallRow, ListRow, MemoryRow, Startup, StepRow};
 use crate::upstreams::{Direct, FixedUpstream};
 
 /// How big a run is.
@@ -68,6 +68,7 @@ impl Plan {
 pub struct Bench {
     pub plan: Plan,
     pub program: Program,
+    pub log_filter: Option<String>,
     pub sandbox: Direct,
     pub fixed: FixedUpstream,
     pub ticket_id: u64,
@@ -98,6 +99,7 @@ impl Bench {
             work_dir,
             admin_token: format!("bench-admin-{}", deskgate::tokens::random_urlsafe(16)),
             vault_key: deskgate::vault::Vault::generate_key_spec(),
+            log_filter: self.log_filter.clone(),
         })
     }
 
@@ -144,6 +146,10 @@ impl Bench {
             .calls(&client, &deskgate, &all_url, &fixed_url)
             .await
             .context("tools/call")?;
+        let steps = self
+            .steps(&client, &deskgate, &fixed_url)
+            .await
+            .context("steps")?;
         let lists = self
             .lists(&client, &deskgate, &all_url, &discovery_url)
             .await
@@ -163,6 +169,25 @@ impl Bench {
         let started = Instant::now();
         let urls = mint_many(&client, &deskgate, &sandbox_account, self.plan.servers).await?;
         let minted = Some((urls.len(), started.elapsed()));
+        drop(client);
+        deskgate.stop().await?;
+
+        // Memory is measured in a fresh process: resident memory never shrinks back after a
+        // burst (the allocator keeps what it got), so each state gets a clean start.
+        progress(&format!("{name}: restarting over the populated database"));
+        let client = http_client();
+        let deskgate = Deskgate::start(&self.program, &setup, &client, "deskgate-2").await?;
+        startup.populated = Some(deskgate.first_response);
+        // The restarted process listens on another port: same token, new base.
+        let urls: Vec<String> = urls.iter().map(|u| deskgate.rebase(u)).collect();
+        mcp::once(&client, &mcp::call_ticket(&urls[0], self.ticket_id)).await?;
+        startup.populated_first_call = Some(deskgate.since_spawn());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        memory.push(MemoryRow {
+            state: format!("restarted, {} servers stored, one call served", urls.len()),
+            memory: deskgate.memory(),
+        });
+
         let pings: Vec<Arc<Target>> = urls.iter().map(|u| Arc::new(mcp::ping(u))).collect();
         touch_all(&client, &pings).await?;
         drop(client);
@@ -173,13 +198,15 @@ impl Bench {
         });
 
         progress(&format!(
-            "{name}: {} concurrent MCP clients",
+            "{name}: {} MCP clients, one call a second each",
             self.plan.clients
         ));
-        let (many_clients, peak) = self.many_clients(&deskgate, &urls).await;
+        let (paced_clients, peak) = self
+            .many_clients(&deskgate, &urls, Some(Duration::from_secs(1)))
+            .await;
         memory.push(MemoryRow {
             state: format!(
-                "{} servers + {} concurrent clients calling (max sampled)",
+                "{} servers + {} connected clients, each calling once a second (max sampled)",
                 urls.len(),
                 self.plan.clients
             ),
@@ -197,31 +224,34 @@ impl Bench {
             ),
             memory: with_streams,
         });
-        deskgate.stop().await?;
-
-        progress(&format!("{name}: restarting over the populated database"));
-        let client = http_client();
-        let deskgate = Deskgate::start(&self.program, &setup, &client, "deskgate-2").await?;
-        startup.populated = Some(deskgate.first_response);
-        // The restarted process listens on another port: same token, new base.
-        let url = deskgate.rebase(&urls[0]);
-        mcp::once(&client, &mcp::call_ticket(&url, self.ticket_id)).await?;
-        startup.populated_first_call = Some(deskgate.since_spawn());
         tokio::time::sleep(Duration::from_millis(500)).await;
+
+        progress(&format!(
+            "{name}: {} MCP clients calling back-to-back",
+            self.plan.clients
+        ));
+        let (saturating_clients, peak) = self.many_clients(&deskgate, &urls, None).await;
         memory.push(MemoryRow {
-            state: format!("restarted, {} servers stored, one call served", urls.len()),
-            memory: deskgate.memory(),
+            state: format!(
+                "{} servers + {} clients calling back-to-back: {} calls always in flight (max sampled)",
+                urls.len(),
+                self.plan.clients,
+                self.plan.clients
+            ),
+            memory: peak,
         });
         deskgate.stop().await?;
 
         Ok(BackendReport {
             name,
             calls,
+            steps,
             lists,
             startup,
             memory,
             minted,
-            many_clients: Some((self.plan.clients, many_clients)),
+            paced_clients: Some((self.plan.clients, paced_clients)),
+            saturating_clients: Some((self.plan.clients, saturating_clients)),
             sse_streams: Some(self.plan.sse_streams),
         })
     }
@@ -269,6 +299,39 @@ impl Bench {
         Ok(rows)
     }
 
+    /// Requests that stop earlier in deskgate than a tool call, against the same baseline: the
+    /// HTTP hop alone (`/healthz`), then token resolution and the MCP layer (`ping`).
+    async fn steps(
+        &self,
+        client: &reqwest::Client,
+        deskgate: &Deskgate,
+        fixed_url: &str,
+    ) -> anyhow::Result<Vec<StepRow>> {
+        let baseline = Arc::new(Target::get(
+            format!(
+                "{}/api/tickets/{}",
+                self.fixed.direct.base_url, self.ticket_id
+            ),
+            self.fixed.direct.headers(),
+        ));
+        let mut rows = Vec::new();
+        for (what, target) in [
+            (
+                "GET /healthz: the HTTP hop",
+                Target::get(format!("{}/healthz", deskgate.base), Default::default()),
+            ),
+            ("MCP ping: + token, tenant, MCP layer", mcp::ping(fixed_url)),
+        ] {
+            progress(&format!("where the time goes: {what}"));
+            let target = Arc::new(target);
+            mcp::once(client, &target).await?;
+            let comparison =
+                load::compare(client, &baseline, &target, self.plan.shape(1), deskgate.pid).await;
+            rows.push(StepRow { what, comparison });
+        }
+        Ok(rows)
+    }
+
     /// tools/list (all tools with custom fields, and discovery mode) vs. the same bytes served
     /// by the fixed upstream.
     async fn lists(
@@ -307,11 +370,13 @@ impl Bench {
     }
 
     /// `plan.clients` clients at once, each with its own connection and its own server, calling
-    /// the sandbox; deskgate's memory is sampled meanwhile and the largest sample kept.
+    /// the sandbox once per `pace` (or back-to-back); deskgate's memory is sampled meanwhile and
+    /// the largest sample kept.
     async fn many_clients(
         &self,
         deskgate: &Deskgate,
         urls: &[String],
+        pace: Option<Duration>,
     ) -> (load::Sample, crate::system::Memory) {
         let client = http_client();
         let stride = (urls.len() / self.plan.clients).max(1);
@@ -339,11 +404,12 @@ impl Bench {
                 }
             }
         });
-        let sample = load::run(
+        let sample = load::run_paced(
             &client,
             &targets,
             self.plan.clients,
             self.plan.client_phase,
+            pace,
             Some(pid),
         )
         .await;
