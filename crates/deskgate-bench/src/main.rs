@@ -144,6 +144,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(out, &text).with_context(|| format!("cannot write {}", out.display()))?;
     }
     let _ = std::fs::remove_dir_all(&work_dir);
+    // Figures are never judged here, but a failed request means something is broken.
+    let errors = report.errors();
+    anyhow::ensure!(errors == 0, "{errors} requests failed during the run");
     Ok(())
 }
 

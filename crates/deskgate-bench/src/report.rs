@@ -88,6 +88,29 @@ fn signed(v: i64) -> String {
 }
 
 impl Report {
+    /// Failed requests over every load in the run (a reply that was not a 2xx, or a tool error).
+    pub fn errors(&self) -> u64 {
+        self.backends
+            .iter()
+            .map(|b| {
+                let comparisons = b
+                    .calls
+                    .iter()
+                    .map(|c| &c.comparison)
+                    .chain(b.steps.iter().map(|s| &s.comparison))
+                    .chain(b.lists.iter().map(|l| &l.comparison))
+                    .map(|c| c.baseline.errors + c.deskgate.errors)
+                    .sum::<u64>();
+                let clients = [&b.paced_clients, &b.saturating_clients]
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, s)| s.errors)
+                    .sum::<u64>();
+                comparisons + clients
+            })
+            .sum()
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let m = &self.machine;
