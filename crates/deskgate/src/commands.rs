@@ -4,9 +4,27 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::cli::{Command, IntegrationsCommand, ServeArgs, TokenCommand};
+use crate::cli::{Command, IntegrationsCommand, LogFormat, ServeArgs, TokenCommand};
 use crate::store::{ApiToken, Store};
 use crate::timestamp::Timestamp;
+
+/// Log filter when `DESKGATE_LOG` is not set. rmcp logs three info lines for every request it
+/// serves statelessly (service initialized, input stream terminated, serve finished): they say
+/// nothing about the request and cost more than the tool call's own line.
+pub const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
+/// Logs go to stderr, filtered by `DESKGATE_LOG` (an `EnvFilter` directive).
+pub fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DESKGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {

@@ -126,7 +126,25 @@ impl App {
         };
 
         let sent = self.send_as_account(tenant, &request).await;
+        let upstream_request = Some((request.method.as_str(), request.path.as_str()));
         let result = match sent {
+            // A success is logged before its reply is built: while the audit write waits for
+            // the database, the call holds the upstream's bytes rather than the parsed reply and
+            // its text, several times larger (this is what bounds memory under a burst).
+            Ok(response) if response.status.is_success() => {
+                self.audit(
+                    tenant,
+                    tool_name,
+                    client,
+                    upstream_request,
+                    Some(response.status.as_u16()),
+                    started,
+                    Outcome::Ok,
+                    None,
+                )
+                .await;
+                return Ok(self.result_from_response(response));
+            }
             Ok(response) => self.result_from_response(response),
             Err(failure) => self.result_from_failure(&failure),
         };
@@ -135,7 +153,7 @@ impl App {
             tenant,
             tool_name,
             client,
-            Some((request.method.as_str(), request.path.as_str())),
+            upstream_request,
             result.upstream_status,
             started,
             result.outcome,
@@ -211,6 +229,9 @@ impl App {
             .to_owned();
         let title = self.integration.title();
         if response.status.is_success() {
+            // A JSON object is shown to the model as the upstream sent it: serializing the parsed
+            // value again would only reproduce those bytes, at a cost that grows with the reply.
+            let verbatim = matches!(body, Some(Value::Object(_)));
             let structured = match body {
                 Some(Value::Object(o)) => Value::Object(o),
                 // `structuredContent` must be an object for older peers: wrap anything else.
@@ -230,6 +251,11 @@ impl App {
             };
             let text = if response.body.is_empty() {
                 format!("Done: {title} answered HTTP {status} with no body.")
+            } else if let Some(text) = verbatim
+                .then(|| String::from_utf8(response.body.to_vec()).ok())
+                .flatten()
+            {
+                text
             } else {
                 structured.to_string()
             };

@@ -69,7 +69,9 @@ impl Upstream {
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
+            // Every connection a burst opened stays for the next one: a cap below the
+            // concurrency would close and reopen connections on every call under load.
+            .pool_max_idle_per_host(usize::MAX)
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())

@@ -1,0 +1,406 @@
+//! The report: every figure next to the baseline measured in the same run, as Markdown.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::load::{Comparison, Sample};
+use crate::system::{Machine, Memory};
+
+pub struct Report {
+    pub machine: Machine,
+    pub load_before: String,
+    pub load_after: String,
+    pub quick: bool,
+    pub program: String,
+    pub elapsed: Duration,
+    pub backends: Vec<BackendReport>,
+}
+
+pub struct BackendReport {
+    pub name: &'static str,
+    pub calls: Vec<CallRow>,
+    /// Cheaper requests to deskgate at 1 client, against the same baseline as the calls: where
+    /// the added time goes.
+    pub steps: Vec<StepRow>,
+    pub lists: Vec<ListRow>,
+    pub startup: Startup,
+    pub memory: Vec<MemoryRow>,
+    /// Servers minted for the memory scenario, and how long minting them took.
+    pub minted: Option<(usize, Duration)>,
+    /// Many Streamable HTTP clients calling once a second each, with how many clients.
+    pub paced_clients: Option<(usize, Sample)>,
+    /// The same clients calling back-to-back.
+    pub saturating_clients: Option<(usize, Sample)>,
+    /// How many SSE streams were held open.
+    pub sse_streams: Option<usize>,
+}
+
+pub struct CallRow {
+    pub upstream: &'static str,
+    pub concurrency: usize,
+    pub comparison: Comparison,
+}
+
+pub struct StepRow {
+    pub what: &'static str,
+    pub comparison: Comparison,
+}
+
+pub struct ListRow {
+    pub server: &'static str,
+    pub tools: usize,
+    pub bytes: usize,
+    pub tokens: usize,
+    pub comparison: Comparison,
+}
+
+#[derive(Default)]
+pub struct Startup {
+    /// Starting and ending the program with `--version`: the floor.
+    pub exec_floor: Duration,
+    /// Spawn to first `/healthz` answer, empty database.
+    pub fresh: Duration,
+    /// The same with the minted servers in the database.
+    pub populated: Option<Duration>,
+    /// Spawn to the first answered `tools/call` (cold caches: token, catalog, custom fields).
+    pub populated_first_call: Option<Duration>,
+}
+
+pub struct MemoryRow {
+    pub state: String,
+    pub memory: Memory,
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn signed(v: i64) -> String {
+    if v > 0 {
+        format!("+{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+impl Report {
+    /// Failed requests over every load in the run (a reply that was not a 2xx, or a tool error).
+    pub fn errors(&self) -> u64 {
+        self.backends
+            .iter()
+            .map(|b| {
+                let comparisons = b
+                    .calls
+                    .iter()
+                    .map(|c| &c.comparison)
+                    .chain(b.steps.iter().map(|s| &s.comparison))
+                    .chain(b.lists.iter().map(|l| &l.comparison))
+                    .map(|c| c.baseline.errors + c.deskgate.errors)
+                    .sum::<u64>();
+                let clients = [&b.paced_clients, &b.saturating_clients]
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, s)| s.errors)
+                    .sum::<u64>();
+                comparisons + clients
+            })
+            .sum()
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let m = &self.machine;
+        let _ = writeln!(
+            out,
+            "# deskgate benchmark report{}\n",
+            if self.quick {
+                " (--quick: smoke run, small numbers)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "- Machine: {} CPUs ({}), {} MiB RAM, Linux {}.",
+            m.cpus, m.cpu_model, m.memory_mib, m.kernel
+        );
+        let _ = writeln!(
+            out,
+            "- Load average (1/5/15 min) before: {}; after: {}. Run took {:.0} s.",
+            self.load_before,
+            self.load_after,
+            self.elapsed.as_secs_f64()
+        );
+        let _ = writeln!(out, "- deskgate: {}, its own process.", self.program);
+        let _ = writeln!(
+            out,
+            "- Upstreams (in the bench process): the Gorgias sandbox with its rate limit raised to 10^9 requests/s, \
+             and a fixed-response upstream replaying bytes captured from it. Baselines use the same HTTP client \
+             (reqwest, keep-alive, TCP_NODELAY) as the load against deskgate; rounds interleave ABBA."
+        );
+        for b in &self.backends {
+            b.markdown(&mut out);
+        }
+        self.targets(&mut out);
+        out
+    }
+
+    fn targets(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## Targets\n");
+        let mut header = "| target |".to_owned();
+        let mut rule = "| --- |".to_owned();
+        for b in &self.backends {
+            let _ = write!(header, " {} |", b.name);
+            rule.push_str(" --- |");
+        }
+        let _ = writeln!(out, "{header}\n{rule}");
+        type Check = fn(&BackendReport) -> Option<(String, bool)>;
+        let rows: [(&str, Check); 6] = [
+            (
+                "added p50 per tools/call ≤ 150 µs (1 client, fixed upstream)",
+                |b| {
+                    let c = b.call("fixed", 1)?;
+                    let v = c.comparison.added_p50_us();
+                    Some((format!("{v} µs"), v <= 150))
+                },
+            ),
+            (
+                "added p50 per tools/call ≤ 150 µs (1 client, sandbox)",
+                |b| {
+                    let c = b.call("sandbox", 1)?;
+                    let v = c.comparison.added_p50_us();
+                    Some((format!("{v} µs"), v <= 150))
+                },
+            ),
+            (
+                "throughput ≥ 80 % of direct at 16 clients (sandbox)",
+                |b| {
+                    let c = b.call("sandbox", 16)?;
+                    let v = c.comparison.throughput_ratio();
+                    Some((format!("{:.0} %", v * 100.0), v >= 0.8))
+                },
+            ),
+            ("tools/list, full catalog, p50 ≤ 1 ms", |b| {
+                let l = b.lists.iter().find(|l| l.server == "all tools")?;
+                let v = l.comparison.deskgate.p50_us();
+                Some((format!("{v} µs"), v <= 1000))
+            }),
+            (
+                "≤ 100 MiB resident, 10,000 servers + 1,000 clients each calling once a second",
+                |b| b.peak_rss("once a second"),
+            ),
+            (
+                "(the same clients calling back-to-back: 1,000 calls always in flight)",
+                |b| b.peak_rss("back-to-back"),
+            ),
+        ];
+        for (name, check) in rows {
+            let mut line = format!("| {name} |");
+            for b in &self.backends {
+                match check(b) {
+                    Some((value, met)) => {
+                        let _ = write!(line, " {value} {} |", if met { "✅" } else { "❌" });
+                    }
+                    None => line.push_str(" – |"),
+                }
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+impl BackendReport {
+    /// The memory row whose state mentions `what`, against the 100 MiB target.
+    fn peak_rss(&self, what: &str) -> Option<(String, bool)> {
+        let rss = self
+            .memory
+            .iter()
+            .find(|r| r.state.contains(what))?
+            .memory
+            .rss_kib;
+        Some((format!("{} MiB", mib(rss)), rss <= 100 * 1024))
+    }
+
+    fn call(&self, upstream: &str, concurrency: usize) -> Option<&CallRow> {
+        self.calls
+            .iter()
+            .find(|c| c.upstream == upstream && c.concurrency == concurrency)
+    }
+
+    fn markdown(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## {}\n", self.name);
+        if !self.calls.is_empty() {
+            let _ = writeln!(
+                out,
+                "### tools/call `{}` vs. the same GET sent straight to the upstream\n",
+                crate::mcp::TICKET_TOOL
+            );
+            let _ = writeln!(
+                out,
+                "| upstream | clients | direct req/s | deskgate req/s | ratio | direct p50 µs | deskgate p50 µs | added p50 µs | direct p99 µs | deskgate p99 µs | added p99 µs | deskgate CPU µs/call | errors |"
+            );
+            let _ = writeln!(
+                out,
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            );
+            for row in &self.calls {
+                let c = &row.comparison;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.0} | {:.0} | {:.0} % | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
+                    row.upstream,
+                    row.concurrency,
+                    c.baseline.throughput(),
+                    c.deskgate.throughput(),
+                    c.throughput_ratio() * 100.0,
+                    c.baseline.p50_us(),
+                    c.deskgate.p50_us(),
+                    signed(c.added_p50_us()),
+                    c.baseline.p99_us(),
+                    c.deskgate.p99_us(),
+                    signed(c.added_p99_us()),
+                    c.deskgate.cpu_per_request_us().0,
+                    c.baseline.errors + c.deskgate.errors,
+                );
+            }
+        }
+        if !self.steps.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### Where the added time goes (1 client; baseline: the ticket GET straight to the fixed upstream)\n"
+            );
+            let _ = writeln!(
+                out,
+                "| request to deskgate | p50 µs | added p50 µs | p99 µs | deskgate CPU µs/request |\n| --- | ---: | ---: | ---: | ---: |"
+            );
+            let fixed_call = self
+                .call("fixed", 1)
+                .map(|c| ("tools/call (fixed upstream): everything", &c.comparison));
+            for (what, c) in self
+                .steps
+                .iter()
+                .map(|s| (s.what, &s.comparison))
+                .chain(fixed_call)
+            {
+                let _ = writeln!(
+                    out,
+                    "| {what} | {} | {} | {} | {:.0} |",
+                    c.deskgate.p50_us(),
+                    signed(c.added_p50_us()),
+                    c.deskgate.p99_us(),
+                    c.deskgate.cpu_per_request_us().0,
+                );
+            }
+        }
+        if !self.lists.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### tools/list (warm caches, 1 client) vs. the same bytes served by the fixed upstream\n"
+            );
+            let _ = writeln!(
+                out,
+                "| server | tools | bytes | ≈ tokens | deskgate p50 µs | deskgate p99 µs | same bytes p50 µs | added p50 µs | deskgate req/s | errors |"
+            );
+            let _ = writeln!(
+                out,
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            );
+            for l in &self.lists {
+                let c = &l.comparison;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
+                    l.server,
+                    l.tools,
+                    l.bytes,
+                    l.tokens,
+                    c.deskgate.p50_us(),
+                    c.deskgate.p99_us(),
+                    c.baseline.p50_us(),
+                    signed(c.added_p50_us()),
+                    c.deskgate.throughput(),
+                    c.baseline.errors + c.deskgate.errors,
+                );
+            }
+        }
+        let s = &self.startup;
+        let _ = writeln!(out, "\n### Start-up\n");
+        let _ = writeln!(out, "| measurement | time |\n| --- | ---: |");
+        let _ = writeln!(
+            out,
+            "| floor: start and exit the same executable (`--version`) | {} |",
+            ms(s.exec_floor)
+        );
+        let _ = writeln!(
+            out,
+            "| spawn → first `/healthz` answer, empty database | {} |",
+            ms(s.fresh)
+        );
+        if let (Some(populated), Some((servers, _))) = (s.populated, self.minted) {
+            let _ = writeln!(
+                out,
+                "| spawn → first `/healthz` answer, {servers} servers stored | {} |",
+                ms(populated)
+            );
+        }
+        if let Some(first) = s.populated_first_call {
+            let _ = writeln!(
+                out,
+                "| spawn → first `tools/call` answered (cold token, catalog and custom fields) | {} |",
+                ms(first)
+            );
+        }
+        if let Some((servers, took)) = self.minted {
+            let _ = writeln!(
+                out,
+                "\nMinting {servers} MCP servers through the management API (16 at a time) took {} ({:.0} per second).",
+                ms(took),
+                servers as f64 / took.as_secs_f64()
+            );
+        }
+        for (how, run) in [
+            ("each calling once a second", &self.paced_clients),
+            ("calling back-to-back", &self.saturating_clients),
+        ] {
+            if let Some((clients, sample)) = run {
+                let _ = writeln!(
+                    out,
+                    "{clients} Streamable HTTP clients (one connection and one server each, sandbox upstream) {how}: \
+                     {:.0} calls/s, p50 {} µs, p99 {} µs, {} errors.",
+                    sample.throughput(),
+                    sample.p50_us(),
+                    sample.p99_us(),
+                    sample.errors
+                );
+            }
+        }
+        if let Some(streams) = self.sse_streams {
+            let _ = writeln!(
+                out,
+                "{streams} legacy SSE streams held open, each proven live by a tools/call answered on it."
+            );
+        }
+        let _ = writeln!(out, "\n### Resident memory of the deskgate process\n");
+        let _ = writeln!(
+            out,
+            "| state | RSS MiB | vs. idle MiB | peak so far (VmHWM) MiB |\n| --- | ---: | ---: | ---: |"
+        );
+        let idle = self.memory.first().map_or(0, |r| r.memory.rss_kib);
+        for row in &self.memory {
+            let delta = row.memory.rss_kib as i64 - idle as i64;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}{} | {} |",
+                row.state,
+                mib(row.memory.rss_kib),
+                if delta >= 0 { "+" } else { "-" },
+                mib(delta.unsigned_abs()),
+                mib(row.memory.peak_kib),
+            );
+        }
+    }
+}

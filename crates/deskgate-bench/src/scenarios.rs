@@ -1,0 +1,486 @@
+//! What is measured, in order, once per database backend: tools/call, tools/list, then the
+//! memory scenarios (many servers, many clients, many SSE streams) and a restart over the
+//! populated database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::gateway::{Database, Deskgate, Program, Setup};
+use crate::load::{self, Shape, Target};
+use crate::mcp;
+use crate::report::{BackendReport, CallRow, ListRow, MemoryRow, Startup, StepRow};
+use crate::upstreams::{Direct, FixedUpstream};
+
+/// How big a run is.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub concurrencies: Vec<usize>,
+    pub round: Duration,
+    pub rounds: usize,
+    pub warmup: Duration,
+    pub servers: usize,
+    pub clients: usize,
+    pub client_phase: Duration,
+    pub sse_streams: usize,
+}
+
+impl Plan {
+    pub fn full() -> Self {
+        Plan {
+            concurrencies: vec![1, 16, 256],
+            round: Duration::from_millis(2000),
+            rounds: 2,
+            warmup: Duration::from_millis(300),
+            servers: 10_000,
+            clients: 1_000,
+            client_phase: Duration::from_secs(3),
+            sse_streams: 1_000,
+        }
+    }
+
+    pub fn quick() -> Self {
+        Plan {
+            concurrencies: vec![1, 16, 256],
+            round: Duration::from_millis(250),
+            rounds: 1,
+            warmup: Duration::from_millis(50),
+            servers: 200,
+            clients: 50,
+            client_phase: Duration::from_millis(300),
+            sse_streams: 50,
+        }
+    }
+
+    fn shape(&self, concurrency: usize) -> Shape {
+        Shape {
+            concurrency,
+            round: self.round,
+            rounds: self.rounds,
+            warmup: self.warmup,
+        }
+    }
+}
+
+/// What every backend's run shares: the upstreams, the program, the plan.
+pub struct Bench {
+    pub plan: Plan,
+    pub program: Program,
+    pub log_filter: Option<String>,
+    pub sandbox: Direct,
+    pub fixed: FixedUpstream,
+    pub ticket_id: u64,
+    pub work_dir: std::path::PathBuf,
+}
+
+/// A keep-alive HTTP client for one phase; dropping it closes its connections.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .timeout(Duration::from_secs(60))
+        .retry(reqwest::retry::never())
+        .build()
+        .expect("the HTTP client's fixed settings are valid")
+}
+
+fn progress(what: &str) {
+    eprintln!("deskgate-bench: {what}");
+}
+
+impl Bench {
+    fn setup(&self, database: &Database, name: &str) -> anyhow::Result<Setup> {
+        let work_dir = self.work_dir.join(name);
+        std::fs::create_dir_all(&work_dir)?;
+        Ok(Setup {
+            database_url: database.url.clone(),
+            work_dir,
+            admin_token: format!("bench-admin-{}", deskgate::tokens::random_urlsafe(16)),
+            vault_key: deskgate::vault::Vault::generate_key_spec(),
+            log_filter: self.log_filter.clone(),
+        })
+    }
+
+    pub async fn run_backend(
+        &self,
+        name: &'static str,
+        database: &Database,
+    ) -> anyhow::Result<BackendReport> {
+        let setup = self.setup(database, name)?;
+        let client = http_client();
+        let mut startup = Startup {
+            exec_floor: self.program.exec_floor().await?,
+            ..Startup::default()
+        };
+        progress(&format!("{name}: starting deskgate"));
+        let deskgate = Deskgate::start(&self.program, &setup, &client, "deskgate-1").await?;
+        startup.fresh = deskgate.first_response;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut memory = vec![MemoryRow {
+            state: "idle, empty database".into(),
+            memory: deskgate.memory(),
+        }];
+
+        let sandbox_account = deskgate.connect(&client, "Sandbox", &self.sandbox).await?;
+        let fixed_account = deskgate
+            .connect(&client, "Fixed upstream", &self.fixed.direct)
+            .await?;
+        let all_url = deskgate
+            .mint(&client, &sandbox_account, "bench: all tools", json!({}))
+            .await?;
+        let discovery_url = deskgate
+            .mint(
+                &client,
+                &sandbox_account,
+                "bench: discovery",
+                json!({"tool_exposure": "discovery"}),
+            )
+            .await?;
+        let fixed_url = deskgate
+            .mint(&client, &fixed_account, "bench: fixed upstream", json!({}))
+            .await?;
+
+        let calls = self
+            .calls(&client, &deskgate, &all_url, &fixed_url)
+            .await
+            .context("tools/call")?;
+        let steps = self
+            .steps(&client, &deskgate, &fixed_url)
+            .await
+            .context("steps")?;
+        let lists = self
+            .lists(&client, &deskgate, &all_url, &discovery_url)
+            .await
+            .context("tools/list")?;
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        memory.push(MemoryRow {
+            state: "after the tools/call and tools/list runs".into(),
+            memory: deskgate.memory(),
+        });
+
+        let client = http_client();
+        progress(&format!(
+            "{name}: minting {} MCP servers",
+            self.plan.servers
+        ));
+        let started = Instant::now();
+        let urls = mint_many(&client, &deskgate, &sandbox_account, self.plan.servers).await?;
+        let minted = Some((urls.len(), started.elapsed()));
+        drop(client);
+        deskgate.stop().await?;
+
+        // Memory is measured in a fresh process: resident memory never shrinks back after a
+        // burst (the allocator keeps what it got), so each state gets a clean start.
+        progress(&format!("{name}: restarting over the populated database"));
+        let client = http_client();
+        let deskgate = Deskgate::start(&self.program, &setup, &client, "deskgate-2").await?;
+        startup.populated = Some(deskgate.first_response);
+        // The restarted process listens on another port: same token, new base.
+        let urls: Vec<String> = urls.iter().map(|u| deskgate.rebase(u)).collect();
+        mcp::once(&client, &mcp::call_ticket(&urls[0], self.ticket_id)).await?;
+        startup.populated_first_call = Some(deskgate.since_spawn());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        memory.push(MemoryRow {
+            state: format!("restarted, {} servers stored, one call served", urls.len()),
+            memory: deskgate.memory(),
+        });
+
+        let pings: Vec<Arc<Target>> = urls.iter().map(|u| Arc::new(mcp::ping(u))).collect();
+        touch_all(&client, &pings).await?;
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        memory.push(MemoryRow {
+            state: format!("{} servers, each resolved once", urls.len()),
+            memory: deskgate.memory(),
+        });
+
+        progress(&format!(
+            "{name}: {} MCP clients, one call a second each",
+            self.plan.clients
+        ));
+        let (paced_clients, peak) = self
+            .many_clients(&deskgate, &urls, Some(Duration::from_secs(1)))
+            .await;
+        memory.push(MemoryRow {
+            state: format!(
+                "{} servers + {} connected clients, each calling once a second (max sampled)",
+                urls.len(),
+                self.plan.clients
+            ),
+            memory: peak,
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        progress(&format!("{name}: {} SSE streams", self.plan.sse_streams));
+        let with_streams = self.sse_streams(&deskgate, &urls).await?;
+        memory.push(MemoryRow {
+            state: format!(
+                "{} servers + {} open SSE streams",
+                urls.len(),
+                self.plan.sse_streams
+            ),
+            memory: with_streams,
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        progress(&format!(
+            "{name}: {} MCP clients calling back-to-back",
+            self.plan.clients
+        ));
+        let (saturating_clients, peak) = self.many_clients(&deskgate, &urls, None).await;
+        memory.push(MemoryRow {
+            state: format!(
+                "{} servers + {} clients calling back-to-back: {} calls always in flight (max sampled)",
+                urls.len(),
+                self.plan.clients,
+                self.plan.clients
+            ),
+            memory: peak,
+        });
+        deskgate.stop().await?;
+
+        Ok(BackendReport {
+            name,
+            calls,
+            steps,
+            lists,
+            startup,
+            memory,
+            minted,
+            paced_clients: Some((self.plan.clients, paced_clients)),
+            saturating_clients: Some((self.plan.clients, saturating_clients)),
+            sse_streams: Some(self.plan.sse_streams),
+        })
+    }
+
+    /// tools/call through deskgate vs. the same GET straight to the upstream.
+    async fn calls(
+        &self,
+        client: &reqwest::Client,
+        deskgate: &Deskgate,
+        sandbox_url: &str,
+        fixed_url: &str,
+    ) -> anyhow::Result<Vec<CallRow>> {
+        let ticket_path = format!("/api/tickets/{}", self.ticket_id);
+        let mut rows = Vec::new();
+        for (upstream, direct, url) in [
+            ("fixed", &self.fixed.direct, fixed_url),
+            ("sandbox", &self.sandbox, sandbox_url),
+        ] {
+            let baseline = Arc::new(Target::get(
+                format!("{}{ticket_path}", direct.base_url),
+                direct.headers(),
+            ));
+            let gateway = Arc::new(mcp::call_ticket(url, self.ticket_id));
+            mcp::once(client, &baseline).await?;
+            mcp::once(client, &gateway).await?;
+            for &concurrency in &self.plan.concurrencies {
+                progress(&format!(
+                    "tools/call, {upstream} upstream, {concurrency} clients"
+                ));
+                let comparison = load::compare(
+                    client,
+                    &baseline,
+                    &gateway,
+                    self.plan.shape(concurrency),
+                    deskgate.pid,
+                )
+                .await;
+                rows.push(CallRow {
+                    upstream,
+                    concurrency,
+                    comparison,
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Requests that stop earlier in deskgate than a tool call, against the same baseline: the
+    /// HTTP hop alone (`/healthz`), then token resolution and the MCP layer (`ping`).
+    async fn steps(
+        &self,
+        client: &reqwest::Client,
+        deskgate: &Deskgate,
+        fixed_url: &str,
+    ) -> anyhow::Result<Vec<StepRow>> {
+        let baseline = Arc::new(Target::get(
+            format!(
+                "{}/api/tickets/{}",
+                self.fixed.direct.base_url, self.ticket_id
+            ),
+            self.fixed.direct.headers(),
+        ));
+        let mut rows = Vec::new();
+        for (what, target) in [
+            (
+                "GET /healthz: the HTTP hop",
+                Target::get(format!("{}/healthz", deskgate.base), Default::default()),
+            ),
+            ("MCP ping: + token, tenant, MCP layer", mcp::ping(fixed_url)),
+        ] {
+            progress(&format!("where the time goes: {what}"));
+            let target = Arc::new(target);
+            mcp::once(client, &target).await?;
+            let comparison =
+                load::compare(client, &baseline, &target, self.plan.shape(1), deskgate.pid).await;
+            rows.push(StepRow { what, comparison });
+        }
+        Ok(rows)
+    }
+
+    /// tools/list (all tools with custom fields, and discovery mode) vs. the same bytes served
+    /// by the fixed upstream.
+    async fn lists(
+        &self,
+        client: &reqwest::Client,
+        deskgate: &Deskgate,
+        all_url: &str,
+        discovery_url: &str,
+    ) -> anyhow::Result<Vec<ListRow>> {
+        let mut rows = Vec::new();
+        for (server, url) in [("all tools", all_url), ("discovery", discovery_url)] {
+            progress(&format!("tools/list, {server}"));
+            let gateway = Arc::new(mcp::list_tools(url));
+            let body = mcp::once(client, &gateway).await?;
+            let reply: Value = serde_json::from_slice(&body)?;
+            let tools = reply["result"]["tools"].as_array().map_or(0, Vec::len);
+            self.fixed.set_payload(body.clone());
+            let baseline = Arc::new(Target::get(self.fixed.payload_url(), Default::default()));
+            let comparison = load::compare(
+                client,
+                &baseline,
+                &gateway,
+                self.plan.shape(1),
+                deskgate.pid,
+            )
+            .await;
+            rows.push(ListRow {
+                server,
+                tools,
+                bytes: body.len(),
+                tokens: deskgate::integration::estimated_tokens(body.len()),
+                comparison,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// `plan.clients` clients at once, each with its own connection and its own server, calling
+    /// the sandbox once per `pace` (or back-to-back); deskgate's memory is sampled meanwhile and
+    /// the largest sample kept.
+    async fn many_clients(
+        &self,
+        deskgate: &Deskgate,
+        urls: &[String],
+        pace: Option<Duration>,
+    ) -> (load::Sample, crate::system::Memory) {
+        let client = http_client();
+        let stride = (urls.len() / self.plan.clients).max(1);
+        let targets: Vec<Arc<Target>> = (0..self.plan.clients)
+            .map(|i| {
+                Arc::new(mcp::call_ticket(
+                    &urls[(i * stride) % urls.len()],
+                    self.ticket_id,
+                ))
+            })
+            .collect();
+        let pid = deskgate.pid;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let sampler = tokio::spawn(async move {
+            let mut peak = crate::system::memory(pid);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break peak,
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {
+                        let now = crate::system::memory(pid);
+                        if now.rss_kib > peak.rss_kib {
+                            peak = now;
+                        }
+                    }
+                }
+            }
+        });
+        let sample = load::run_paced(
+            &client,
+            &targets,
+            self.plan.clients,
+            self.plan.client_phase,
+            pace,
+            Some(pid),
+        )
+        .await;
+        let _ = stop.send(());
+        let peak = sampler.await.unwrap_or_default();
+        (sample, peak)
+    }
+
+    /// Opens `plan.sse_streams` legacy SSE streams (each on its own server) and holds them while
+    /// deskgate's memory is read.
+    async fn sse_streams(
+        &self,
+        deskgate: &Deskgate,
+        urls: &[String],
+    ) -> anyhow::Result<crate::system::Memory> {
+        let client = http_client();
+        let stride = (urls.len() / self.plan.sse_streams).max(1);
+        let gate = Arc::new(tokio::sync::Semaphore::new(64));
+        let opening: Vec<_> = (0..self.plan.sse_streams)
+            .map(|i| {
+                let client = client.clone();
+                let url = urls[(i * stride) % urls.len()].clone();
+                let gate = gate.clone();
+                let ticket = self.ticket_id;
+                tokio::spawn(async move {
+                    let _permit = gate.acquire_owned().await;
+                    mcp::SseStream::open(&client, &url, ticket).await
+                })
+            })
+            .collect();
+        let mut streams = Vec::new();
+        for task in opening {
+            streams.push(task.await.context("an SSE task panicked")??);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let memory = deskgate.memory();
+        drop(streams);
+        Ok(memory)
+    }
+}
+
+/// Mints `count` MCP servers, 16 requests at a time; returns their URLs.
+async fn mint_many(
+    client: &reqwest::Client,
+    deskgate: &Deskgate,
+    account_id: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    use futures::StreamExt;
+    let minted: Vec<anyhow::Result<String>> = futures::stream::iter(0..count)
+        .map(|i| async move {
+            deskgate
+                .mint(client, account_id, &format!("bench server {i}"), json!({}))
+                .await
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    minted.into_iter().collect()
+}
+
+/// Sends one `ping` to each server, 64 at a time, so each token is resolved (and cached) once.
+async fn touch_all(client: &reqwest::Client, pings: &[Arc<Target>]) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let results: Vec<anyhow::Result<bytes::Bytes>> = futures::stream::iter(pings)
+        .map(|p| mcp::once(client, p))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
