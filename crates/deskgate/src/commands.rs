@@ -37,6 +37,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let mut config = args.config();
     let listener = TcpListener::bind(config.listen)
         .await
@@ -57,6 +58,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     crate::server::serve(app, listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Every MCP client holds a socket, and a legacy SSE client holds one for as long as it listens:
+/// the common soft limit of 1,024 descriptors would refuse connections long before the machine
+/// runs out of anything, so the soft limit is raised to the hard one.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
 }
 
 async fn shutdown_signal() {
