@@ -17,6 +17,8 @@ use crate::vault::{KeySource, Vault};
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// Where tool calls are recorded (group commit onto `store`).
+    pub audit_log: crate::audit::AuditLog,
     pub vault: Vault,
     pub integration: Integration,
     pub upstream: Upstream,
@@ -85,6 +87,7 @@ impl App {
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
             sse: crate::mcp::SseSessions::new(&store, replica_id.clone()),
+            audit_log: crate::audit::AuditLog::new(store.clone()),
             replica_id,
             integration,
             store,

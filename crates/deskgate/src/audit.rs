@@ -1,7 +1,9 @@
 //! The audit log: one record per `tools/call`, never holding argument values.
 
 use serde::Serialize;
+use tokio::sync::oneshot;
 
+use crate::store::Store;
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -79,4 +81,85 @@ pub struct ToolCallQuery {
     /// Records strictly older than this record id (ids are time-ordered UUIDv7).
     pub before_id: Option<String>,
     pub limit: u32,
+}
+
+/// Writes tool-call records with group commit. A call's record is committed before the call is
+/// answered (a completed call is never missing from the log, even if the process dies right
+/// after answering). Whoever finds the writer idle writes at once, in its own task, so a lone
+/// call pays no hand-off; calls that arrive while a commit is running queue their records, and
+/// the first of them to get its turn writes everything queued in one transaction. Under load a
+/// commit (a WAL append on SQLite, a WAL flush on PostgreSQL) is paid once per batch.
+pub struct AuditLog {
+    store: Store,
+    queue: std::sync::Mutex<Vec<Pending>>,
+    /// Held while a batch is written; tokio's mutex is fair, so turns come in arrival order.
+    writer: tokio::sync::Mutex<()>,
+}
+
+struct Pending {
+    record: ToolCallRecord,
+    written: oneshot::Sender<bool>,
+}
+
+impl AuditLog {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            queue: std::sync::Mutex::new(Vec::new()),
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Writes one record; returns once it is committed. Failures are logged here.
+    pub async fn write(&self, record: ToolCallRecord) {
+        let server = record.mcp_server_id.clone();
+        let (written, mut done) = oneshot::channel();
+        self.queue
+            .lock()
+            .expect("audit queue poisoned")
+            .push(Pending { record, written });
+        let turn = self.writer.lock().await;
+        // A writer before us may have taken our record with its batch.
+        let committed = match done.try_recv() {
+            Ok(committed) => committed,
+            Err(oneshot::error::TryRecvError::Closed) => false,
+            Err(oneshot::error::TryRecvError::Empty) => {
+                let batch = std::mem::take(&mut *self.queue.lock().expect("audit queue poisoned"));
+                if !batch.is_empty() {
+                    // In a task of its own: if this call is cancelled mid-write, the batch
+                    // (other calls' records too) is still written.
+                    let _ = tokio::spawn(write_batch(self.store.clone(), batch)).await;
+                }
+                drop(turn);
+                // Ours was in this batch, or in one a cancelled writer left running.
+                done.await.unwrap_or(false)
+            }
+        };
+        if !committed {
+            tracing::error!(mcp_server.id = %server, "could not write the audit record");
+        }
+    }
+}
+
+async fn write_batch(store: Store, batch: Vec<Pending>) {
+    let (records, acks): (Vec<_>, Vec<_>) =
+        batch.into_iter().map(|p| (p.record, p.written)).unzip();
+    match store.insert_tool_calls(&records).await {
+        Ok(()) => {
+            for ack in acks {
+                let _ = ack.send(true);
+            }
+        }
+        // One bad record must not cost the others theirs: write them one by one.
+        Err(e) => {
+            tracing::warn!(error = %e, records = records.len(), "audit batch failed; writing its records one by one");
+            for (record, ack) in records.iter().zip(acks) {
+                let written = store.insert_tool_calls(std::slice::from_ref(record)).await;
+                if let Err(e) = &written {
+                    tracing::error!(error = %e, "audit record rejected");
+                }
+                let _ = ack.send(written.is_ok());
+            }
+        }
+    }
 }

@@ -413,8 +413,8 @@ impl App {
         }
     }
 
-    /// Writes the audit record. It is awaited before the call is answered, so a completed call
-    /// is never missing from the log, even if this process dies right after.
+    /// Writes the audit record. It is awaited (committed) before the call is answered, so a
+    /// completed call is never missing from the log, even if this process dies right after.
     #[expect(
         clippy::too_many_arguments,
         reason = "one flat record; a builder would only hide the fields"
@@ -454,9 +454,7 @@ impl App {
             duration_ms,
             "tool call"
         );
-        if let Err(e) = self.store.insert_tool_call(&record).await {
-            tracing::error!(error = %e, mcp_server.id = %record.mcp_server_id, "could not write the audit record");
-        }
+        self.audit_log.write(record).await;
     }
 }
 

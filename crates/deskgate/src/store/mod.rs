@@ -249,8 +249,9 @@ impl Store {
 
     // --- audit log ---
 
-    pub async fn insert_tool_call(&self, record: &ToolCallRecord) -> Result<(), StoreError> {
-        on_backend!(self, s => s.insert_tool_call(record).await)
+    /// Inserts audit records, all in one transaction.
+    pub async fn insert_tool_calls(&self, records: &[ToolCallRecord]) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_tool_calls(records).await)
     }
 
     pub async fn list_tool_calls(

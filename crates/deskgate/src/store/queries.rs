@@ -313,8 +313,25 @@ macro_rules! portable_queries {
                 Ok(ids.into_iter().map(|(id,)| id).collect())
             }
 
-            pub async fn insert_tool_call(
+            /// Inserts records in one transaction (one alone needs none).
+            pub async fn insert_tool_calls(
                 &self,
+                records: &[$crate::audit::ToolCallRecord],
+            ) -> Result<(), $crate::store::StoreError> {
+                if let [record] = records {
+                    return Self::insert_tool_call(&self.pool, record).await;
+                }
+                let mut tx = self.pool.begin().await?;
+                for record in records {
+                    Self::insert_tool_call(&mut *tx, record).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// A record whose server is gone (deleted while the call ran) is dropped, not an error.
+            async fn insert_tool_call<'e>(
+                executor: impl sqlx::Executor<'e, Database = $db>,
                 r: &$crate::audit::ToolCallRecord,
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
@@ -336,7 +353,7 @@ macro_rules! portable_queries {
                 .bind(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
                 .bind(r.outcome.as_str())
                 .bind(&r.error)
-                .execute(&self.pool)
+                .execute(executor)
                 .await?;
                 Ok(())
             }
