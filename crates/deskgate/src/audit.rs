@@ -85,7 +85,7 @@ pub struct ToolCallQuery {
 
 /// Writes tool-call records with group commit. A call's record is committed before the call is
 /// answered (a completed call is never missing from the log, even if the process dies right
-/// after answering). Whoever finds the writer idle writes at once, in its own task, so a lone
+/// after answering). Whoever finds the writer idle writes at once, so a lone
 /// call pays no hand-off; calls that arrive while a commit is running queue their records, and
 /// the first of them to get its turn writes everything queued in one transaction. Under load a
 /// commit (a WAL append on SQLite, a WAL flush on PostgreSQL) is paid once per batch.
@@ -125,10 +125,16 @@ impl AuditLog {
             Err(oneshot::error::TryRecvError::Closed) => false,
             Err(oneshot::error::TryRecvError::Empty) => {
                 let batch = std::mem::take(&mut *self.queue.lock().expect("audit queue poisoned"));
-                if !batch.is_empty() {
-                    // In a task of its own: if this call is cancelled mid-write, the batch
-                    // (other calls' records too) is still written.
-                    let _ = tokio::spawn(write_batch(self.store.clone(), batch)).await;
+                match batch.len() {
+                    0 => {}
+                    // Only ours: written right here, as a call without group commit would.
+                    1 => write_batch(&self.store, batch).await,
+                    // Other calls' records too: in a task of its own, so that they are still
+                    // written if this call is cancelled mid-write.
+                    _ => {
+                        let store = self.store.clone();
+                        let _ = tokio::spawn(async move { write_batch(&store, batch).await }).await;
+                    }
                 }
                 drop(turn);
                 // Ours was in this batch, or in one a cancelled writer left running.
@@ -141,7 +147,7 @@ impl AuditLog {
     }
 }
 
-async fn write_batch(store: Store, batch: Vec<Pending>) {
+async fn write_batch(store: &Store, batch: Vec<Pending>) {
     let (records, acks): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|p| (p.record, p.written)).unzip();
     match store.insert_tool_calls(&records).await {
