@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{RawMcp, TestServer, captured_logs};
+use crate::support::{RawMcp, SseStream, TestServer, captured_logs};
 
 async fn server_with_url(config: Value) -> (TestServer, String, String) {
     let s = TestServer::start().await;
@@ -472,26 +472,8 @@ async fn custom_fields_of_the_account_appear_in_schemas() {
 #[tokio::test]
 async fn the_legacy_sse_transport_serves_the_same_handler() {
     let (s, _, url) = server_with_url(json!({"methods": ["read"]})).await;
-    let mut stream = s
-        .http
-        .get(format!("{url}/sse"))
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), StatusCode::OK);
-    let mut buffer = String::new();
-    let endpoint = loop {
-        let chunk = stream
-            .chunk()
-            .await
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        if let Some(line) = buffer.lines().find(|l| l.starts_with("data: /mcp/")) {
-            break line.trim_start_matches("data: ").to_owned();
-        }
-    };
+    let mut stream = SseStream::open(&s.http, &url).await;
+    let endpoint = stream.endpoint.clone();
     let post = |body: Value| {
         let http = s.http.clone();
         let target = format!("{}{endpoint}", s.base);
@@ -507,7 +489,7 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
         "{}",
         accepted.text().await.unwrap()
     );
-    let reply = next_message(&mut stream, &mut buffer).await;
+    let reply = stream.next_message().await.unwrap();
     assert_eq!(reply["id"], 7);
     assert_eq!(reply["result"]["protocolVersion"], "2024-11-05");
     post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
@@ -516,7 +498,7 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     .await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     assert!(accepted.headers().get("ratelimit-remaining").is_some());
-    let reply = next_message(&mut stream, &mut buffer).await;
+    let reply = stream.next_message().await.unwrap();
     assert_eq!(reply["id"], 8);
     assert_eq!(
         reply["result"]["structuredContent"]["data"]
@@ -535,28 +517,4 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
         .unwrap();
     assert_eq!(bogus.status(), StatusCode::NOT_FOUND);
     s.stop().await;
-}
-
-async fn next_message(stream: &mut reqwest::Response, buffer: &mut String) -> Value {
-    loop {
-        if let Some(start) = buffer.find("event: message\n") {
-            let rest = &buffer[start..];
-            if let Some(end) = rest.find("\n\n") {
-                let event = rest[..end].to_owned();
-                buffer.replace_range(start..start + end + 2, "");
-                let data: String = event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.chunk())
-            .await
-            .expect("a message within 10 s")
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
 }

@@ -9,7 +9,7 @@ use gorgias_sandbox::BucketConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Options, RawMcp, TestServer};
+use crate::support::{Backend, Options, RawMcp, SseStream, TestServer};
 
 /// A server and a second replica of it; `None` without a test PostgreSQL.
 ///
@@ -197,30 +197,6 @@ async fn changes_on_one_replica_take_effect_on_the_other_within_a_second() {
     a.stop().await;
 }
 
-/// Reads the next `event: message` off an SSE stream.
-async fn next_message(stream: &mut reqwest::Response, buffer: &mut String) -> Option<Value> {
-    loop {
-        if let Some(start) = buffer.find("event: message\n") {
-            let rest = &buffer[start..];
-            if let Some(end) = rest.find("\n\n") {
-                let event = rest[..end].to_owned();
-                buffer.replace_range(start..start + end + 2, "");
-                let data: String = event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return Some(serde_json::from_str(&data).unwrap());
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
-            .await
-            .expect("a message within 10 s")
-            .ok()??;
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
     let Some((a, b)) = two_replicas().await else {
@@ -231,26 +207,8 @@ async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
     let (_, other_url) = a.mint(&account, json!({"name": "other"})).await;
 
     // The stream is held by A...
-    let mut stream = a
-        .http
-        .get(format!("{url}/sse"))
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), StatusCode::OK);
-    let mut buffer = String::new();
-    let endpoint = loop {
-        let chunk = stream
-            .chunk()
-            .await
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        if let Some(line) = buffer.lines().find(|l| l.starts_with("data: /mcp/")) {
-            break line.trim_start_matches("data: ").to_owned();
-        }
-    };
+    let mut stream = SseStream::open(&a.http, &url).await;
+    let endpoint = stream.endpoint.clone();
     // ...and every message is POSTed to B.
     let post_to_b = |body: Value| {
         let http = b.http.clone();
@@ -264,7 +222,7 @@ async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let reply = next_message(&mut stream, &mut buffer).await.unwrap();
+    let reply = stream.next_message().await.unwrap();
     assert_eq!(reply["id"], 1);
     assert_eq!(reply["result"]["protocolVersion"], "2024-11-05");
     assert_eq!(
@@ -277,7 +235,7 @@ async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
         post_to_b(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await,
         StatusCode::ACCEPTED
     );
-    let reply = next_message(&mut stream, &mut buffer).await.unwrap();
+    let reply = stream.next_message().await.unwrap();
     assert_eq!(reply["id"], 2);
     assert!(
         reply.to_string().len() > 8000,
@@ -296,7 +254,7 @@ async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
         );
     }
     for id in 3..8 {
-        let reply = next_message(&mut stream, &mut buffer).await.unwrap();
+        let reply = stream.next_message().await.unwrap();
         assert_eq!(reply["id"], id);
         assert_eq!(reply["result"]["isError"], false, "{reply}");
     }
@@ -334,7 +292,7 @@ async fn sse_messages_posted_to_one_replica_reach_the_stream_on_another() {
 
     // When A shuts down, its stream ends and its session is gone for B too.
     a.stop().await;
-    assert_eq!(next_message(&mut stream, &mut buffer).await, None);
+    assert_eq!(stream.next_message().await, None);
     assert_eq!(post_to_b(message).await, StatusCode::NOT_FOUND);
     b.stop().await;
 }

@@ -389,3 +389,72 @@ pub fn in_secs(secs: i64) -> String {
         .plus_secs(secs)
         .to_rfc3339()
 }
+
+/// A legacy HTTP+SSE stream (`GET <url>/sse`) as a client reads it.
+pub struct SseStream {
+    response: reqwest::Response,
+    buffer: String,
+    /// The path the server named in its `endpoint` event, where messages are POSTed.
+    pub endpoint: String,
+}
+
+impl SseStream {
+    /// Opens the stream and reads its first event, the endpoint.
+    pub async fn open(http: &reqwest::Client, url: &str) -> Self {
+        let response = http
+            .get(format!("{url}/sse"))
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut stream = Self {
+            response,
+            buffer: String::new(),
+            endpoint: String::new(),
+        };
+        stream.endpoint = loop {
+            if let Some(line) = stream.buffer.lines().find(|l| l.starts_with("data: /")) {
+                break line.trim_start_matches("data: ").to_owned();
+            }
+            assert!(stream.read().await, "the stream ended before its endpoint");
+        };
+        stream
+    }
+
+    /// The next `event: message` as JSON; `None` once the server has ended the stream.
+    pub async fn next_message(&mut self) -> Option<Value> {
+        loop {
+            if let Some(start) = self.buffer.find("event: message\n") {
+                let rest = &self.buffer[start..];
+                if let Some(end) = rest.find("\n\n") {
+                    let event = rest[..end].to_owned();
+                    self.buffer.replace_range(start..start + end + 2, "");
+                    let data: String = event
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("data: "))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    return Some(serde_json::from_str(&data).unwrap());
+                }
+            }
+            if !self.read().await {
+                return None;
+            }
+        }
+    }
+
+    /// Appends the next chunk to the buffer; false when the stream has ended.
+    async fn read(&mut self) -> bool {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+            .await
+            .expect("an event within 10 s");
+        match chunk {
+            Ok(Some(chunk)) => {
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+                true
+            }
+            _ => false,
+        }
+    }
+}
