@@ -9,11 +9,13 @@
 //! - `scenarios`: what is measured, in order (tools/call, tools/list, memory, start-up).
 //! - `load`: the load generator and the interleaved baseline-vs-deskgate comparison.
 //! - `gateway`: deskgate as a separate process, its management API, its database.
+//! - `floor`: the cheapest gateways there are, measured like deskgate (the floor under it).
 //! - `upstreams`: the sandbox (rate limit raised) and the fixed-response upstream.
 //! - `mcp`: MCP requests and legacy SSE streams as a client sends them.
 //! - `system`: the machine, and a process's memory and CPU time from `/proc`.
 //! - `report`: the Markdown report.
 
+mod floor;
 mod gateway;
 mod load;
 mod mcp;
@@ -71,6 +73,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(deskgate) = gateway::child_main() {
         return deskgate;
     }
+    if let Some(floor) = floor::child_main() {
+        return floor;
+    }
     let args = Args::parse();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,6 +121,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return hold(&bench, Duration::from_secs(seconds), args.hold_clients).await;
     }
 
+    let floors = bench.floors().await.context("the floor")?;
     let mut backends = Vec::new();
     if !args.postgres_only {
         let database = Database::sqlite(&work_dir.join("sqlite"));
@@ -136,6 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         quick: args.quick,
         program: bench.program.description.clone(),
         elapsed: started.elapsed(),
+        floors,
         backends,
     };
     let text = report.markdown();

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::floor;
 use crate::load::{Comparison, Sample};
 use crate::system::{Machine, Memory};
 
@@ -13,6 +14,8 @@ pub struct Report {
     pub quick: bool,
     pub program: String,
     pub elapsed: Duration,
+    /// The cheapest gateways there are, against the same baselines (see `floor`).
+    pub floors: Vec<FloorRow>,
     pub backends: Vec<BackendReport>,
 }
 
@@ -36,6 +39,13 @@ pub struct BackendReport {
 }
 
 pub struct CallRow {
+    pub upstream: &'static str,
+    pub concurrency: usize,
+    pub comparison: Comparison,
+}
+
+pub struct FloorRow {
+    pub kind: floor::Kind,
     pub upstream: &'static str,
     pub concurrency: usize,
     pub comparison: Comparison,
@@ -90,25 +100,32 @@ fn signed(v: i64) -> String {
 impl Report {
     /// Failed requests over every load in the run (a reply that was not a 2xx, or a tool error).
     pub fn errors(&self) -> u64 {
-        self.backends
+        let floors: u64 = self
+            .floors
             .iter()
-            .map(|b| {
-                let comparisons = b
-                    .calls
-                    .iter()
-                    .map(|c| &c.comparison)
-                    .chain(b.steps.iter().map(|s| &s.comparison))
-                    .chain(b.lists.iter().map(|l| &l.comparison))
-                    .map(|c| c.baseline.errors + c.deskgate.errors)
-                    .sum::<u64>();
-                let clients = [&b.paced_clients, &b.saturating_clients]
-                    .into_iter()
-                    .flatten()
-                    .map(|(_, s)| s.errors)
-                    .sum::<u64>();
-                comparisons + clients
-            })
-            .sum()
+            .map(|f| f.comparison.baseline.errors + f.comparison.deskgate.errors)
+            .sum();
+        floors
+            + self
+                .backends
+                .iter()
+                .map(|b| {
+                    let comparisons = b
+                        .calls
+                        .iter()
+                        .map(|c| &c.comparison)
+                        .chain(b.steps.iter().map(|s| &s.comparison))
+                        .chain(b.lists.iter().map(|l| &l.comparison))
+                        .map(|c| c.baseline.errors + c.deskgate.errors)
+                        .sum::<u64>();
+                    let clients = [&b.paced_clients, &b.saturating_clients]
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, s)| s.errors)
+                        .sum::<u64>();
+                    comparisons + clients
+                })
+                .sum::<u64>()
     }
 
     pub fn markdown(&self) -> String {
@@ -142,6 +159,9 @@ impl Report {
              and a fixed-response upstream replaying bytes captured from it. Baselines use the same HTTP client \
              (reqwest, keep-alive, TCP_NODELAY) as the load against deskgate; rounds interleave ABBA."
         );
+        if !self.floors.is_empty() {
+            self.floors(&mut out);
+        }
         for b in &self.backends {
             b.markdown(&mut out);
         }
@@ -149,41 +169,70 @@ impl Report {
         out
     }
 
+    fn floors(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n## The floor: the cheapest gateway in its own process, vs. the same GET sent straight to the upstream\n"
+        );
+        let _ = writeln!(
+            out,
+            "\"bare proxy\" forwards the GET and its reply and does nothing else; \"proxy + SQLite insert\" also commits one \
+             row per request before answering (see `crates/deskgate-bench/src/floor.rs`).\n"
+        );
+        comparison_table(
+            out,
+            "gateway",
+            &["gateway", "upstream", "clients"],
+            self.floors.iter().map(|f| {
+                (
+                    vec![
+                        f.kind.label().to_owned(),
+                        f.upstream.to_owned(),
+                        f.concurrency.to_string(),
+                    ],
+                    &f.comparison,
+                )
+            }),
+        );
+    }
+
     fn targets(&self, out: &mut String) {
         let _ = writeln!(out, "\n## Targets\n");
+        let floors = [floor::Kind::BareProxy, floor::Kind::ProxyWithInsert]
+            .into_iter()
+            .filter(|k| self.floors.iter().any(|f| f.kind == *k));
         let mut header = "| target |".to_owned();
         let mut rule = "| --- |".to_owned();
         for b in &self.backends {
-            let _ = write!(header, " {} |", b.name);
+            let _ = write!(header, " deskgate, {} |", b.name);
+            rule.push_str(" --- |");
+        }
+        for kind in floors.clone() {
+            let _ = write!(header, " floor: {} |", kind.label());
             rule.push_str(" --- |");
         }
         let _ = writeln!(out, "{header}\n{rule}");
+        for target in CALL_TARGETS {
+            let mut line = format!("| {} |", target.name);
+            for b in &self.backends {
+                cell(
+                    &mut line,
+                    b.call(target.upstream, target.clients)
+                        .map(|c| target.judge(&c.comparison)),
+                );
+            }
+            for kind in floors.clone() {
+                let row = self.floors.iter().find(|f| {
+                    f.kind == kind
+                        && f.upstream == target.upstream
+                        && f.concurrency == target.clients
+                });
+                cell(&mut line, row.map(|f| target.judge(&f.comparison)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
         type Check = fn(&BackendReport) -> Option<(String, bool)>;
-        let rows: [(&str, Check); 6] = [
-            (
-                "added p50 per tools/call ≤ 150 µs (1 client, fixed upstream)",
-                |b| {
-                    let c = b.call("fixed", 1)?;
-                    let v = c.comparison.added_p50_us();
-                    Some((format!("{v} µs"), v <= 150))
-                },
-            ),
-            (
-                "added p50 per tools/call ≤ 150 µs (1 client, sandbox)",
-                |b| {
-                    let c = b.call("sandbox", 1)?;
-                    let v = c.comparison.added_p50_us();
-                    Some((format!("{v} µs"), v <= 150))
-                },
-            ),
-            (
-                "throughput ≥ 80 % of direct at 16 clients (sandbox)",
-                |b| {
-                    let c = b.call("sandbox", 16)?;
-                    let v = c.comparison.throughput_ratio();
-                    Some((format!("{:.0} %", v * 100.0), v >= 0.8))
-                },
-            ),
+        let rows: [(&str, Check); 3] = [
             ("tools/list, full catalog, p50 ≤ 1 ms", |b| {
                 let l = b.lists.iter().find(|l| l.server == "all tools")?;
                 let v = l.comparison.deskgate.p50_us();
@@ -201,15 +250,110 @@ impl Report {
         for (name, check) in rows {
             let mut line = format!("| {name} |");
             for b in &self.backends {
-                match check(b) {
-                    Some((value, met)) => {
-                        let _ = write!(line, " {value} {} |", if met { "✅" } else { "❌" });
-                    }
-                    None => line.push_str(" – |"),
-                }
+                cell(&mut line, check(b));
+            }
+            for _ in floors.clone() {
+                line.push_str(" – |");
             }
             let _ = writeln!(out, "{line}");
         }
+    }
+}
+
+/// A target on the ticket call, judged the same way for deskgate and for the floors.
+struct CallTarget {
+    name: &'static str,
+    upstream: &'static str,
+    clients: usize,
+    /// At most this many µs added at p50, or else at least this throughput ratio.
+    max_added_p50_us: Option<i64>,
+    min_ratio: Option<f64>,
+}
+
+const CALL_TARGETS: [CallTarget; 3] = [
+    CallTarget {
+        name: "added p50 per tools/call ≤ 150 µs (1 client, fixed upstream)",
+        upstream: "fixed",
+        clients: 1,
+        max_added_p50_us: Some(150),
+        min_ratio: None,
+    },
+    CallTarget {
+        name: "added p50 per tools/call ≤ 150 µs (1 client, sandbox)",
+        upstream: "sandbox",
+        clients: 1,
+        max_added_p50_us: Some(150),
+        min_ratio: None,
+    },
+    CallTarget {
+        name: "throughput ≥ 80 % of direct at 16 clients (sandbox)",
+        upstream: "sandbox",
+        clients: 16,
+        max_added_p50_us: None,
+        min_ratio: Some(0.8),
+    },
+];
+
+impl CallTarget {
+    fn judge(&self, c: &Comparison) -> (String, bool) {
+        match (self.max_added_p50_us, self.min_ratio) {
+            (Some(max), _) => {
+                let v = c.added_p50_us();
+                (format!("{v} µs"), v <= max)
+            }
+            (None, Some(min)) => {
+                let v = c.throughput_ratio();
+                (format!("{:.0} %", v * 100.0), v >= min)
+            }
+            (None, None) => unreachable!("every call target has a bound"),
+        }
+    }
+}
+
+fn cell(line: &mut String, judged: Option<(String, bool)>) {
+    match judged {
+        Some((value, met)) => {
+            let _ = write!(line, " {value} {} |", if met { "✅" } else { "❌" });
+        }
+        None => line.push_str(" – |"),
+    }
+}
+
+/// A table of comparisons: the leading columns name each row, then the same figures for the
+/// direct path and for `who` (deskgate, or a floor gateway).
+fn comparison_table<'a>(
+    out: &mut String,
+    who: &str,
+    leading: &[&str],
+    rows: impl Iterator<Item = (Vec<String>, &'a Comparison)>,
+) {
+    let _ = writeln!(
+        out,
+        "| {} | direct req/s | {who} req/s | ratio | direct p50 µs | {who} p50 µs | added p50 µs | direct p99 µs | {who} p99 µs | added p99 µs | {who} CPU µs/call | errors |",
+        leading.join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "|{} ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " --- |".repeat(leading.len())
+    );
+    for (cells, c) in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.0} % | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
+            cells.join(" | "),
+            c.baseline.throughput(),
+            c.deskgate.throughput(),
+            c.throughput_ratio() * 100.0,
+            c.baseline.p50_us(),
+            c.deskgate.p50_us(),
+            signed(c.added_p50_us()),
+            c.baseline.p99_us(),
+            c.deskgate.p99_us(),
+            signed(c.added_p99_us()),
+            c.deskgate.cpu_per_request_us().0,
+            c.baseline.errors + c.deskgate.errors,
+        );
     }
 }
 
@@ -239,34 +383,17 @@ impl BackendReport {
                 "### tools/call `{}` vs. the same GET sent straight to the upstream\n",
                 crate::mcp::TICKET_TOOL
             );
-            let _ = writeln!(
+            comparison_table(
                 out,
-                "| upstream | clients | direct req/s | deskgate req/s | ratio | direct p50 µs | deskgate p50 µs | added p50 µs | direct p99 µs | deskgate p99 µs | added p99 µs | deskgate CPU µs/call | errors |"
+                "deskgate",
+                &["upstream", "clients"],
+                self.calls.iter().map(|row| {
+                    (
+                        vec![row.upstream.to_owned(), row.concurrency.to_string()],
+                        &row.comparison,
+                    )
+                }),
             );
-            let _ = writeln!(
-                out,
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-            );
-            for row in &self.calls {
-                let c = &row.comparison;
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {:.0} | {:.0} | {:.0} % | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
-                    row.upstream,
-                    row.concurrency,
-                    c.baseline.throughput(),
-                    c.deskgate.throughput(),
-                    c.throughput_ratio() * 100.0,
-                    c.baseline.p50_us(),
-                    c.deskgate.p50_us(),
-                    signed(c.added_p50_us()),
-                    c.baseline.p99_us(),
-                    c.deskgate.p99_us(),
-                    signed(c.added_p99_us()),
-                    c.deskgate.cpu_per_request_us().0,
-                    c.baseline.errors + c.deskgate.errors,
-                );
-            }
         }
         if !self.steps.is_empty() {
             let _ = writeln!(

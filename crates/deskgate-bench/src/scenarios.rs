@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::floor::{self, Floor};
 use crate::gateway::{Database, Deskgate, Program, Setup};
 use crate::load::{self, Shape, Target};
 use crate::mcp;
-use crate::report::{BackendReport, CallRow, ListRow, MemoryRow, Startup, StepRow};
+use crate::report::{BackendReport, CallRow, FloorRow, ListRow, MemoryRow, Startup, StepRow};
 use crate::upstreams::{Direct, FixedUpstream};
 
 /// How big a run is.
@@ -254,6 +255,49 @@ impl Bench {
             saturating_clients: Some((self.plan.clients, saturating_clients)),
             sse_streams: Some(self.plan.sse_streams),
         })
+    }
+
+    /// The floor proxies vs. the same GET straight to the upstream, at the concurrencies the
+    /// targets name: what any gateway in its own process costs on this machine.
+    pub async fn floors(&self) -> anyhow::Result<Vec<FloorRow>> {
+        let client = http_client();
+        let ticket_path = format!("/api/tickets/{}", self.ticket_id);
+        let mut rows = Vec::new();
+        for kind in [floor::Kind::BareProxy, floor::Kind::ProxyWithInsert] {
+            for (upstream, direct) in [("fixed", &self.fixed.direct), ("sandbox", &self.sandbox)] {
+                let proxy = Floor::start(kind, &direct.base_url, &self.work_dir).await?;
+                let baseline = Arc::new(Target::get(
+                    format!("{}{ticket_path}", direct.base_url),
+                    direct.headers(),
+                ));
+                let gateway = Arc::new(Target::get(
+                    format!("{}{ticket_path}", proxy.base),
+                    direct.headers(),
+                ));
+                mcp::once(&client, &gateway).await?;
+                for concurrency in [1, 16] {
+                    progress(&format!(
+                        "floor: {}, {upstream} upstream, {concurrency} clients",
+                        kind.label()
+                    ));
+                    let comparison = load::compare(
+                        &client,
+                        &baseline,
+                        &gateway,
+                        self.plan.shape(concurrency),
+                        proxy.pid,
+                    )
+                    .await;
+                    rows.push(FloorRow {
+                        kind,
+                        upstream,
+                        concurrency,
+                        comparison,
+                    });
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// tools/call through deskgate vs. the same GET straight to the upstream.
