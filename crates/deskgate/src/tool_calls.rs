@@ -25,18 +25,59 @@ pub struct ClientInfo {
     pub version: String,
 }
 
-/// What a call produced. `structured` is always a JSON object.
+/// What a call produced.
 #[derive(Debug, Clone)]
 pub struct CallResult {
     pub outcome: Outcome,
     pub is_error: bool,
     /// What the model reads.
     pub text: String,
-    pub structured: Value,
+    pub structured: Structured,
     /// Set when the call reached the upstream and it reported its limits.
     pub rate_limit: Option<RateLimit>,
     /// The upstream's HTTP status, when it answered.
     pub upstream_status: Option<u16>,
+}
+
+/// A call's structured content: always one JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Structured {
+    /// Built by deskgate (errors, wrapped arrays, files).
+    Value(Value),
+    /// The upstream's reply when it is one JSON object: checked, never parsed into a tree.
+    /// Parsing a 5 KB ticket into a `Value` and dropping it again was about half the
+    /// instructions of a whole call; the text block holds these same bytes.
+    Verbatim(String),
+}
+
+impl Structured {
+    /// The JSON object as a tree, for peers that need one.
+    pub fn into_value(self) -> Value {
+        match self {
+            Structured::Value(value) => value,
+            Structured::Verbatim(json) => {
+                serde_json::from_str(&json).expect("verbatim content was checked to be JSON")
+            }
+        }
+    }
+
+    /// Writes the object as JSON.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Structured::Value(value) => {
+                serde_json::to_writer(&mut *out, value).expect("a Value always serializes")
+            }
+            Structured::Verbatim(json) => out.extend_from_slice(json.as_bytes()),
+        }
+    }
+}
+
+/// The body as text when it is exactly one JSON object (checked without building a tree).
+fn json_object(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let starts_as_object = text.trim_start().starts_with('{');
+    (starts_as_object && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
+        .then_some(text)
 }
 
 /// A call refused before anything ran: the tool does not exist for this server (unknown, or
@@ -99,7 +140,9 @@ impl App {
                         "Invalid arguments for {tool_name}: {message}. Nothing was sent to {}; fix the argument and call again.",
                         self.integration.title()
                     ),
-                    structured: json!({"error": {"kind": "invalid_arguments", "field": e.field(), "message": message}}),
+                    structured: Structured::Value(
+                        json!({"error": {"kind": "invalid_arguments", "field": e.field(), "message": message}}),
+                    ),
                     rate_limit: None,
                     upstream_status: None,
                 };
@@ -216,24 +259,31 @@ impl App {
     fn result_from_response(&self, response: upstream::Response) -> CallResult {
         let rate_limit = self.rate_limit_of(&response.headers);
         let status = response.status.as_u16();
-        let body: Option<Value> = if response.body.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&response.body).ok()
-        };
-        let content_type = response
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
         let title = self.integration.title();
         if response.status.is_success() {
-            // A JSON object is shown to the model as the upstream sent it: serializing the parsed
-            // value again would only reproduce those bytes, at a cost that grows with the reply.
-            let verbatim = matches!(body, Some(Value::Object(_)));
+            // The common case, a JSON object, is shown to the model as the upstream sent it:
+            // the text block and the structured content are those very bytes.
+            if let Some(json) = json_object(&response.body) {
+                return CallResult {
+                    outcome: Outcome::Ok,
+                    is_error: false,
+                    text: json.to_owned(),
+                    structured: Structured::Verbatim(json.to_owned()),
+                    rate_limit,
+                    upstream_status: Some(status),
+                };
+            }
+            let body: Option<Value> = if response.body.is_empty() {
+                None
+            } else {
+                serde_json::from_slice(&response.body).ok()
+            };
+            let content_type = response
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream");
             let structured = match body {
-                Some(Value::Object(o)) => Value::Object(o),
                 // `structuredContent` must be an object for older peers: wrap anything else.
                 Some(other) => json!({ "data": other }),
                 None if response.body.is_empty() => json!({ "status": status, "done": true }),
@@ -251,11 +301,6 @@ impl App {
             };
             let text = if response.body.is_empty() {
                 format!("Done: {title} answered HTTP {status} with no body.")
-            } else if let Some(text) = verbatim
-                .then(|| String::from_utf8(response.body.to_vec()).ok())
-                .flatten()
-            {
-                text
             } else {
                 structured.to_string()
             };
@@ -263,12 +308,17 @@ impl App {
                 outcome: Outcome::Ok,
                 is_error: false,
                 text,
-                structured,
+                structured: Structured::Value(structured),
                 rate_limit,
                 upstream_status: Some(status),
             };
         }
 
+        let body: Option<Value> = if response.body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&response.body).ok()
+        };
         let upstream_message = self
             .integration
             .error_message(&response.body)
@@ -353,7 +403,7 @@ impl App {
             outcome,
             is_error: true,
             text,
-            structured,
+            structured: Structured::Value(structured),
             rate_limit,
             upstream_status: Some(status),
         }
@@ -406,7 +456,7 @@ impl App {
         CallResult {
             outcome,
             is_error: true,
-            structured: json!({ "error": { "kind": kind, "message": text } }),
+            structured: Structured::Value(json!({ "error": { "kind": kind, "message": text } })),
             text,
             rate_limit: None,
             upstream_status: None,

@@ -66,11 +66,46 @@ impl ClientDirectory {
 }
 
 /// What a handler method knows about its HTTP request.
-struct Caller {
-    tenant: Arc<Tenant>,
-    slot: RateLimitSlot,
+pub(super) struct Caller {
+    pub(super) tenant: Arc<Tenant>,
+    pub(super) slot: RateLimitSlot,
     /// (server id, User-Agent): the key of [`ClientDirectory`].
     client_key: (String, String),
+}
+
+impl Caller {
+    /// The caller of a request that went through `tenant_layer`.
+    pub(super) fn of(parts: &http::request::Parts) -> Option<Self> {
+        let tenant = parts.extensions.get::<Arc<Tenant>>().cloned()?;
+        let slot = parts
+            .extensions
+            .get::<RateLimitSlot>()
+            .cloned()
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        Some(Caller {
+            client_key: (tenant.server.id.clone(), user_agent),
+            tenant,
+            slot,
+        })
+    }
+
+    /// The client as remembered from its `initialize`, or else as its User-Agent names it.
+    pub(super) fn known_client(&self, clients: &ClientDirectory) -> Option<ClientInfo> {
+        clients.recall(&self.client_key).or_else(|| {
+            (!self.client_key.1.is_empty()).then(|| ClientInfo {
+                name: self.client_key.1.clone(),
+                version: String::new(),
+            })
+        })
+    }
 }
 
 fn caller(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
@@ -78,29 +113,7 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
         .extensions
         .get::<http::request::Parts>()
         .ok_or_else(|| ErrorData::internal_error("request parts are missing", None))?;
-    let tenant = parts
-        .extensions
-        .get::<Arc<Tenant>>()
-        .cloned()
-        .ok_or_else(|| ErrorData::internal_error("tenant is missing", None))?;
-    let slot = parts
-        .extensions
-        .get::<RateLimitSlot>()
-        .cloned()
-        .unwrap_or_default();
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
-    Ok(Caller {
-        client_key: (tenant.server.id.clone(), user_agent),
-        tenant,
-        slot,
-    })
+    Caller::of(parts).ok_or_else(|| ErrorData::internal_error("tenant is missing", None))
 }
 
 fn capabilities() -> ServerCapabilities {
@@ -176,13 +189,7 @@ impl Gateway {
                 name: i.name,
                 version: i.version,
             })
-            .or_else(|| self.clients.recall(&caller.client_key))
-            .or_else(|| {
-                (!caller.client_key.1.is_empty()).then(|| ClientInfo {
-                    name: caller.client_key.1.clone(),
-                    version: String::new(),
-                })
-            })
+            .or_else(|| caller.known_client(&self.clients))
     }
 }
 
@@ -491,7 +498,7 @@ fn to_mcp_result(result: CallResult) -> CallToolResult {
     } else {
         CallToolResult::success(vec![ContentBlock::text(result.text)])
     };
-    mcp.structured_content = Some(result.structured);
+    mcp.structured_content = Some(result.structured.into_value());
     mcp
 }
 

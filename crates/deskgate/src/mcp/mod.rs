@@ -11,6 +11,7 @@
 //! Streamable HTTP is served statelessly with JSON replies: any replica can answer any request,
 //! and clients that lose or never echo `Mcp-Session-Id` (ChatGPT) cannot trip over sessions.
 
+mod fast_path;
 mod handler;
 mod sse;
 
@@ -21,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use integration_spec::RateLimit;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -40,6 +41,7 @@ type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 pub struct McpState {
     app: Arc<App>,
     service: McpService,
+    clients: Arc<ClientDirectory>,
 }
 
 /// Filled by the handler when a call reached the upstream, read back by [`tenant_layer`] to set
@@ -60,7 +62,7 @@ impl RateLimitSlot {
 pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     let clients = Arc::new(ClientDirectory::default());
     let factory_app = app.clone();
-    let factory_clients = clients;
+    let factory_clients = clients.clone();
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -81,10 +83,11 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     );
     let state = McpState {
         app: app.clone(),
-        service: service.clone(),
+        service,
+        clients,
     };
     Router::new()
-        .route_service("/mcp/{token}", service)
+        .route("/mcp/{token}", any(fast_path::streamable_http))
         .route("/mcp/{token}/sse", get(sse::open))
         .route("/mcp/{token}/message", post(sse::message))
         .layer(axum::middleware::from_fn_with_state(

@@ -518,3 +518,65 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     assert_eq!(bogus.status(), StatusCode::NOT_FOUND);
     s.stop().await;
 }
+
+/// Plain older-era `tools/call` POSTs are answered on a fast path beside rmcp (`mcp/fast_path`);
+/// the same call sent in a shape only rmcp takes (a `_meta` in its params) must get the same
+/// reply, member for member, whatever the outcome.
+#[tokio::test]
+async fn the_fast_path_answers_exactly_as_rmcp_does() {
+    let (s, _, url) = server_with_url(Value::Null).await;
+    let ticket = first_ticket_id(&s).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let calls = [
+        // A JSON object from Gorgias, verbatim.
+        ("get_single_gorgias_ticket_by_id", json!({"id": ticket})),
+        // A page, the cursor untouched.
+        ("list_all_gorgias_tickets", json!({"limit": 3})),
+        // Refused by deskgate before anything is sent.
+        (
+            "get_single_gorgias_ticket_by_id",
+            json!({"id": "not a number"}),
+        ),
+        // Gorgias answers 404.
+        (
+            "get_single_gorgias_ticket_by_id",
+            json!({"id": 999_999_999}),
+        ),
+        // Not a tool of this server: a JSON-RPC error.
+        ("no_such_tool", json!({})),
+    ];
+    for (id, (tool, arguments)) in calls.into_iter().enumerate() {
+        let params = json!({"name": tool, "arguments": arguments});
+        let mut with_meta = params.clone();
+        with_meta["_meta"] = json!({"progressToken": "p"});
+        let fast = mcp
+            .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
+            .await;
+        let rmcp = mcp
+            .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": with_meta}))
+            .await;
+        assert_eq!(fast.status, rmcp.status, "{tool}");
+        // The bucket drains between the two calls: only its figures may differ.
+        let settled = |mut body: Value| {
+            if let Some(content) = body["result"]["structuredContent"].as_object_mut() {
+                content.remove("ratelimit-remaining");
+                content.remove("ratelimit-reset");
+            }
+            body
+        };
+        assert_eq!(settled(fast.body), settled(rmcp.body), "{tool} {arguments}");
+        assert_eq!(
+            fast.headers.get("content-type"),
+            rmcp.headers.get("content-type")
+        );
+        for header in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+            assert_eq!(
+                fast.headers.get(header).is_some(),
+                rmcp.headers.get(header).is_some(),
+                "{tool}: {header}"
+            );
+        }
+    }
+    s.stop().await;
+}
