@@ -2,6 +2,8 @@
 //! its server's config. The MCP SDK (`rmcp`) stays behind this module.
 //!
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
+//! - `fast_path`: plain older-era stateless `tools/call` POSTs, answered without rmcp's
+//!   per-request service and with the upstream's JSON unparsed; everything else goes to rmcp.
 //! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same handler (its sessions live
 //!   in `App`, because on PostgreSQL replicas relay each other's replies).
 //! - here: routing, and what happens before any JSON-RPC — Host/Origin checks, resolving the
