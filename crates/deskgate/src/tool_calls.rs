@@ -512,3 +512,32 @@ fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     line.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_json_object_is_kept_verbatim() {
+        assert_eq!(json_object(br#" {"id": 1} "#), Some(r#" {"id": 1} "#));
+        assert_eq!(json_object(br#"[{"id": 1}]"#), None);
+        assert_eq!(json_object(br#"{"id": 1} {"id": 2}"#), None);
+        assert_eq!(json_object(br#"{"id": 1"#), None);
+        assert_eq!(json_object(b"{\"a\": \"\xff\"}"), None);
+        assert_eq!(json_object(b""), None);
+    }
+
+    #[test]
+    fn verbatim_content_reads_and_writes_as_the_same_object() {
+        let text = r#"{"id":7,"subject":"Où est ma commande ?","tags":[{"name":"refund"}]}"#;
+        let verbatim = Structured::Verbatim(text.to_owned());
+        let mut written = Vec::new();
+        verbatim.write_json(&mut written);
+        assert_eq!(written, text.as_bytes());
+        let tree = verbatim.into_value();
+        assert_eq!(tree["subject"], "Où est ma commande ?");
+        let mut again = Vec::new();
+        Structured::Value(tree).write_json(&mut again);
+        assert_eq!(again, text.as_bytes());
+    }
+}
