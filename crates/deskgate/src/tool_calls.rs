@@ -80,6 +80,42 @@ fn json_object(body: &[u8]) -> Option<&str> {
         .then_some(text)
 }
 
+/// The body as JSON, if it is JSON.
+fn parsed(body: &[u8]) -> Option<Value> {
+    if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(body).ok()
+    }
+}
+
+/// The structured content of a success that is not one JSON object: an array or scalar, an
+/// empty body, or a file.
+fn wrapped_success(response: &upstream::Response) -> Value {
+    let status = response.status.as_u16();
+    let content_type = response
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    match parsed(&response.body) {
+        // `structuredContent` must be an object for older peers: wrap anything else.
+        Some(other) => json!({ "data": other }),
+        None if response.body.is_empty() => json!({ "status": status, "done": true }),
+        // A file (downloads): text as text, anything else as base64, with its type.
+        None => match std::str::from_utf8(&response.body) {
+            Ok(text) => {
+                json!({ "content_type": content_type, "size": response.body.len(), "text": text })
+            }
+            Err(_) => json!({
+                "content_type": content_type,
+                "size": response.body.len(),
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(&response.body),
+            }),
+        },
+    }
+}
+
 /// A call refused before anything ran: the tool does not exist for this server (unknown, or
 /// filtered out — the two are deliberately indistinguishable).
 #[derive(Debug, thiserror::Error)]
@@ -263,62 +299,29 @@ impl App {
         if response.status.is_success() {
             // The common case, a JSON object, is shown to the model as the upstream sent it:
             // the text block and the structured content are those very bytes.
-            if let Some(json) = json_object(&response.body) {
-                return CallResult {
-                    outcome: Outcome::Ok,
-                    is_error: false,
-                    text: json.to_owned(),
-                    structured: Structured::Verbatim(json.to_owned()),
-                    rate_limit,
-                    upstream_status: Some(status),
-                };
-            }
-            let body: Option<Value> = if response.body.is_empty() {
-                None
-            } else {
-                serde_json::from_slice(&response.body).ok()
-            };
-            let content_type = response
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/octet-stream");
-            let structured = match body {
-                // `structuredContent` must be an object for older peers: wrap anything else.
-                Some(other) => json!({ "data": other }),
-                None if response.body.is_empty() => json!({ "status": status, "done": true }),
-                // A file (downloads): text as text, anything else as base64, with its type.
-                None => match std::str::from_utf8(&response.body) {
-                    Ok(text) => {
-                        json!({ "content_type": content_type, "size": response.body.len(), "text": text })
-                    }
-                    Err(_) => json!({
-                        "content_type": content_type,
-                        "size": response.body.len(),
-                        "content_base64": base64::engine::general_purpose::STANDARD.encode(&response.body),
-                    }),
-                },
-            };
-            let text = if response.body.is_empty() {
-                format!("Done: {title} answered HTTP {status} with no body.")
-            } else {
-                structured.to_string()
+            let (text, structured) = match json_object(&response.body) {
+                Some(json) => (json.to_owned(), Structured::Verbatim(json.to_owned())),
+                None => {
+                    let structured = wrapped_success(&response);
+                    let text = if response.body.is_empty() {
+                        format!("Done: {title} answered HTTP {status} with no body.")
+                    } else {
+                        structured.to_string()
+                    };
+                    (text, Structured::Value(structured))
+                }
             };
             return CallResult {
                 outcome: Outcome::Ok,
                 is_error: false,
                 text,
-                structured: Structured::Value(structured),
+                structured,
                 rate_limit,
                 upstream_status: Some(status),
             };
         }
 
-        let body: Option<Value> = if response.body.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&response.body).ok()
-        };
+        let body = parsed(&response.body);
         let upstream_message = self
             .integration
             .error_message(&response.body)
