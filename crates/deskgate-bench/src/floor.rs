@@ -59,13 +59,7 @@ pub fn child_main() -> Option<anyhow::Result<()>> {
     }
     let upstream = args.next()?.into_string().ok()?;
     let database = args.next().map(PathBuf::from);
-    Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(serve(upstream, database))),
-    )
+    Some(crate::block_on(serve(upstream, database)))
 }
 
 struct Proxy {

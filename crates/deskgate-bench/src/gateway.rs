@@ -36,13 +36,7 @@ pub fn child_main() -> Option<anyhow::Result<()>> {
         deskgate::commands::init_logs(cli.log_format);
         deskgate::commands::run(cli.command).await
     };
-    Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(run)),
-    )
+    Some(crate::block_on(run))
 }
 
 /// How to start deskgate: which program, and the arguments that come before `serve`.

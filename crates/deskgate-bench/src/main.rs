@@ -77,10 +77,16 @@ fn main() -> anyhow::Result<()> {
         return floor;
     }
     let args = Args::parse();
+    block_on(run(args))
+}
+
+/// Runs a future on the runtime deskgate's own `main` uses (multi-threaded, everything enabled):
+/// the bench, deskgate as its child, and the floor proxies all run on the same kind.
+pub fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(run(args))
+        .block_on(future)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

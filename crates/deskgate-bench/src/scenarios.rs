@@ -92,6 +92,39 @@ fn progress(what: &str) {
 }
 
 impl Bench {
+    /// The ticket GET every call scenario sends, at `base_url` with `direct`'s credentials.
+    fn ticket_get(&self, base_url: &str, direct: &Direct) -> Arc<Target> {
+        Arc::new(Target::get(
+            format!("{base_url}/api/tickets/{}", self.ticket_id),
+            direct.headers(),
+        ))
+    }
+
+    /// A baseline and a gateway at each concurrency, one row per concurrency.
+    async fn compare_at(
+        &self,
+        client: &reqwest::Client,
+        what: &str,
+        (baseline, gateway): (&Arc<Target>, &Arc<Target>),
+        concurrencies: &[usize],
+        gateway_pid: u32,
+    ) -> Vec<(usize, load::Comparison)> {
+        let mut rows = Vec::new();
+        for &concurrency in concurrencies {
+            progress(&format!("{what}, {concurrency} clients"));
+            let comparison = load::compare(
+                client,
+                baseline,
+                gateway,
+                self.plan.shape(concurrency),
+                gateway_pid,
+            )
+            .await;
+            rows.push((concurrency, comparison));
+        }
+        rows
+    }
+
     fn setup(&self, database: &Database, name: &str) -> anyhow::Result<Setup> {
         let work_dir = self.work_dir.join(name);
         std::fs::create_dir_all(&work_dir)?;
@@ -261,40 +294,27 @@ impl Bench {
     /// targets name: what any gateway in its own process costs on this machine.
     pub async fn floors(&self) -> anyhow::Result<Vec<FloorRow>> {
         let client = http_client();
-        let ticket_path = format!("/api/tickets/{}", self.ticket_id);
         let mut rows = Vec::new();
         for kind in [floor::Kind::BareProxy, floor::Kind::ProxyWithInsert] {
             for (upstream, direct) in [("fixed", &self.fixed.direct), ("sandbox", &self.sandbox)] {
                 let proxy = Floor::start(kind, &direct.base_url, &self.work_dir).await?;
-                let baseline = Arc::new(Target::get(
-                    format!("{}{ticket_path}", direct.base_url),
-                    direct.headers(),
-                ));
-                let gateway = Arc::new(Target::get(
-                    format!("{}{ticket_path}", proxy.base),
-                    direct.headers(),
-                ));
+                let baseline = self.ticket_get(&direct.base_url, direct);
+                let gateway = self.ticket_get(&proxy.base, direct);
                 mcp::once(&client, &gateway).await?;
-                for concurrency in [1, 16] {
-                    progress(&format!(
-                        "floor: {}, {upstream} upstream, {concurrency} clients",
-                        kind.label()
-                    ));
-                    let comparison = load::compare(
-                        &client,
-                        &baseline,
-                        &gateway,
-                        self.plan.shape(concurrency),
-                        proxy.pid,
-                    )
+                let what = format!("floor: {}, {upstream} upstream", kind.label());
+                let compared = self
+                    .compare_at(&client, &what, (&baseline, &gateway), &[1, 16], proxy.pid)
                     .await;
-                    rows.push(FloorRow {
-                        kind,
-                        upstream,
-                        concurrency,
-                        comparison,
-                    });
-                }
+                rows.extend(
+                    compared
+                        .into_iter()
+                        .map(|(concurrency, comparison)| FloorRow {
+                            kind,
+                            upstream,
+                            concurrency,
+                            comparison,
+                        }),
+                );
             }
         }
         Ok(rows)
@@ -308,37 +328,34 @@ impl Bench {
         sandbox_url: &str,
         fixed_url: &str,
     ) -> anyhow::Result<Vec<CallRow>> {
-        let ticket_path = format!("/api/tickets/{}", self.ticket_id);
         let mut rows = Vec::new();
         for (upstream, direct, url) in [
             ("fixed", &self.fixed.direct, fixed_url),
             ("sandbox", &self.sandbox, sandbox_url),
         ] {
-            let baseline = Arc::new(Target::get(
-                format!("{}{ticket_path}", direct.base_url),
-                direct.headers(),
-            ));
+            let baseline = self.ticket_get(&direct.base_url, direct);
             let gateway = Arc::new(mcp::call_ticket(url, self.ticket_id));
             mcp::once(client, &baseline).await?;
             mcp::once(client, &gateway).await?;
-            for &concurrency in &self.plan.concurrencies {
-                progress(&format!(
-                    "tools/call, {upstream} upstream, {concurrency} clients"
-                ));
-                let comparison = load::compare(
+            let what = format!("tools/call, {upstream} upstream");
+            let compared = self
+                .compare_at(
                     client,
-                    &baseline,
-                    &gateway,
-                    self.plan.shape(concurrency),
+                    &what,
+                    (&baseline, &gateway),
+                    &self.plan.concurrencies,
                     deskgate.pid,
                 )
                 .await;
-                rows.push(CallRow {
-                    upstream,
-                    concurrency,
-                    comparison,
-                });
-            }
+            rows.extend(
+                compared
+                    .into_iter()
+                    .map(|(concurrency, comparison)| CallRow {
+                        upstream,
+                        concurrency,
+                        comparison,
+                    }),
+            );
         }
         Ok(rows)
     }
@@ -351,13 +368,7 @@ impl Bench {
         deskgate: &Deskgate,
         fixed_url: &str,
     ) -> anyhow::Result<Vec<StepRow>> {
-        let baseline = Arc::new(Target::get(
-            format!(
-                "{}/api/tickets/{}",
-                self.fixed.direct.base_url, self.ticket_id
-            ),
-            self.fixed.direct.headers(),
-        ));
+        let baseline = self.ticket_get(&self.fixed.direct.base_url, &self.fixed.direct);
         let mut rows = Vec::new();
         for (what, target) in [
             (
