@@ -159,7 +159,7 @@ fn tool_result(id: &RequestId, result: &CallResult) -> Vec<u8> {
     out.extend_from_slice(br#","result":{"content":[{"type":"text","text":"#);
     serde_json::to_writer(&mut out, &result.text).expect("a string always serializes");
     out.extend_from_slice(br#"}],"structuredContent":"#);
-    result.structured.write_json(&mut out);
+    result.structured.write_json(&result.text, &mut out);
     out.extend_from_slice(if result.is_error {
         br#","isError":true}}"#
     } else {

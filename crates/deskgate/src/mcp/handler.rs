@@ -493,12 +493,13 @@ fn to_mcp_tool(tool: &integration_spec::Tool) -> Tool {
 }
 
 fn to_mcp_result(result: CallResult) -> CallToolResult {
+    let structured = result.structured.into_value(&result.text);
     let mut mcp = if result.is_error {
         CallToolResult::error(vec![ContentBlock::text(result.text)])
     } else {
         CallToolResult::success(vec![ContentBlock::text(result.text)])
     };
-    mcp.structured_content = Some(result.structured.into_value());
+    mcp.structured_content = Some(structured);
     mcp
 }
 
