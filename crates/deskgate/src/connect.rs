@@ -212,7 +212,7 @@ impl App {
         &self,
         account: &IntegratedAccount,
         sealed_credentials: &[u8],
-    ) -> Result<SecretString, crate::tool_calls::CallFailure> {
+    ) -> Result<SecretString, crate::calls::CallFailure> {
         match account.auth_type {
             AuthType::Oauth2 => self.oauth_bearer(account, sealed_credentials).await,
             AuthType::ApiKey => match self.open_sealed(account, sealed_credentials)? {
@@ -231,15 +231,13 @@ impl App {
         &self,
         account: &IntegratedAccount,
         sealed_credentials: &[u8],
-    ) -> Result<Credentials, crate::tool_calls::CallFailure> {
+    ) -> Result<Credentials, crate::calls::CallFailure> {
         let plain = self
             .vault
             .open(&account.id, sealed_credentials)
-            .map_err(|e| crate::tool_calls::CallFailure::Internal(e.to_string()))?;
+            .map_err(|e| crate::calls::CallFailure::Internal(e.to_string()))?;
         serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain)).map_err(|e| {
-            crate::tool_calls::CallFailure::Internal(format!(
-                "stored credentials do not parse: {e}"
-            ))
+            crate::calls::CallFailure::Internal(format!("stored credentials do not parse: {e}"))
         })
     }
 

@@ -7,7 +7,7 @@
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
-//! - `tenants`, `tool_calls`: resolving an MCP URL to its tenant, and running one tool call.
+//! - `tenants`: resolving an MCP URL to its tenant. `calls`: one tool call, stage by stage.
 //! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
 //! - `upstream`: the one HTTP client that talks to Gorgias.
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
@@ -19,6 +19,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod bridge;
+pub mod calls;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -34,7 +35,6 @@ pub mod store;
 pub mod tenants;
 pub mod timestamp;
 pub mod tokens;
-pub mod tool_calls;
 pub mod ui;
 pub mod upstream;
 pub mod vault;

@@ -25,10 +25,10 @@ use crate::accounts::{
     AccountContext, AccountStatus, AuthType, Credentials, IntegratedAccount, StoredAccount,
 };
 use crate::app::App;
+use crate::calls::CallFailure;
 use crate::store::{CredentialsUpdate, OAuthAppRow, OAuthStateRow, StoreError};
 use crate::timestamp::Timestamp;
 use crate::tokens::TokenHash;
-use crate::tool_calls::CallFailure;
 use crate::upstream;
 
 /// How long a connect flow may take from redirect to callback.

@@ -26,8 +26,8 @@ use tower::ServiceExt;
 
 use super::McpState;
 use super::handler::Caller;
+use crate::calls::{CallResult, ToolCall};
 use crate::mcp_servers::ToolExposure;
-use crate::tool_calls::CallResult;
 
 /// The one message shape this path answers.
 #[derive(Deserialize)]
@@ -81,9 +81,11 @@ pub(super) async fn streamable_http(State(state): State<McpState>, request: Requ
         .app
         .call_tool(
             &caller.tenant,
-            &call.params.name,
-            arguments,
-            client.as_ref(),
+            ToolCall {
+                name: call.params.name,
+                arguments,
+                client,
+            },
         )
         .await
     {

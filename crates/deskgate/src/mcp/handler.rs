@@ -19,10 +19,10 @@ use serde_json::{Map, Value, json};
 
 use super::RateLimitSlot;
 use crate::app::App;
+use crate::calls::{CallResult, ClientInfo, ToolCall};
 use crate::integration::AccountCatalog;
 use crate::mcp_servers::ToolExposure;
 use crate::tenants::Tenant;
-use crate::tool_calls::{CallResult, ClientInfo};
 
 pub struct Gateway {
     app: Arc<App>,
@@ -166,7 +166,14 @@ impl Gateway {
     ) -> Result<CallToolResult, ErrorData> {
         let result = self
             .app
-            .call_tool(&caller.tenant, name, arguments, client.as_ref())
+            .call_tool(
+                &caller.tenant,
+                ToolCall {
+                    name: name.to_owned(),
+                    arguments,
+                    client,
+                },
+            )
             .await
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
         if let Some(limit) = result.rate_limit {

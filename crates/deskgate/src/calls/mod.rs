@@ -1,0 +1,86 @@
+//! One tool call, whatever transport it came by (the Streamable HTTP fast path, the rmcp
+//! handler, legacy SSE, discovery mode's `call_tool`): every one of them runs
+//! [`App::call_tool`], and that function is the order of the stages, top to bottom:
+//!
+//! 1. resolve — the account's catalog (completed with its custom fields);
+//! 2. authorize (`authorize`) — the server's filter: a tool it filters out does not exist;
+//! 3. plan — arguments to one upstream request, pure, in `integration-spec`;
+//! 4. send (`send`) — one request with the account's credentials, never retried;
+//! 5. shape (`shape`) — what happened, as a result the model can act on;
+//! 6. record (`record`) — the audit record, committed before the call is answered.
+//!
+//! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
+
+mod authorize;
+mod record;
+mod result;
+mod send;
+mod shape;
+
+use serde_json::{Map, Value};
+
+pub use result::{CallResult, ClientInfo, Structured, UnknownTool};
+pub use send::CallFailure;
+
+use crate::app::App;
+use crate::tenants::Tenant;
+
+/// A `tools/call` as the pipeline takes it.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    pub name: String,
+    pub arguments: Map<String, Value>,
+    pub client: Option<ClientInfo>,
+}
+
+impl App {
+    /// Runs one `tools/call` for a tenant.
+    pub async fn call_tool(
+        &self,
+        tenant: &Tenant,
+        call: ToolCall,
+    ) -> Result<CallResult, UnknownTool> {
+        let mut draft = record::Draft::open(tenant, &call.name, call.client.as_ref());
+
+        let catalog = self
+            .account_catalog(&tenant.account, &tenant.sealed_credentials)
+            .await;
+
+        let tool = match authorize::tool(tenant, &catalog, &call.name) {
+            Ok(tool) => tool,
+            Err(unknown) => {
+                self.record(draft.refused("unknown or filtered-out tool"))
+                    .await;
+                return Err(unknown);
+            }
+        };
+
+        let planned = match tool.plan(&call.arguments) {
+            Ok(planned) => planned,
+            Err(e) => {
+                let result = shape::invalid_arguments(&self.integration, &tool.name, &e);
+                self.record(draft.finished(&result)).await;
+                return Ok(result);
+            }
+        };
+
+        let request = send::request(planned);
+        draft.target(&request);
+        let result = match self.send_as_account(tenant, &request).await {
+            Ok(response) => {
+                // A success is recorded before its reply is shaped: while the audit write
+                // waits for the database, the call holds the upstream's bytes rather than the
+                // shaped reply, several times larger (this bounds memory under a burst).
+                if response.status.is_success() {
+                    let status = response.status.as_u16();
+                    self.record(draft.succeeded(status)).await;
+                    return Ok(shape::response(&self.integration, response));
+                }
+                shape::response(&self.integration, response)
+            }
+            Err(failure) => shape::failure(&self.integration, &failure),
+        };
+        self.record(draft.finished(&result)).await;
+        Ok(result)
+    }
+}

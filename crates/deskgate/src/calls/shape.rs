@@ -1,0 +1,269 @@
+//! The shape stage: whatever happened, turned into a result a model can act on. Successes are
+//! shown as the upstream sent them; every failure says what happened and what to do next.
+
+use base64::Engine;
+use integration_spec::{ArgumentError, RateLimit};
+use serde_json::{Value, json};
+
+use super::result::{CallResult, Structured};
+use super::send::CallFailure;
+use crate::audit::Outcome;
+use crate::integration::Integration;
+use crate::upstream::{self, UpstreamError};
+
+/// The body as text when it is exactly one JSON object (checked without building a tree).
+fn json_object(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let starts_as_object = text.trim_start().starts_with('{');
+    (starts_as_object && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
+        .then_some(text)
+}
+
+/// The body as JSON, if it is JSON.
+fn parsed(body: &[u8]) -> Option<Value> {
+    if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(body).ok()
+    }
+}
+
+/// The structured content of a success that is not one JSON object: an array or scalar, an
+/// empty body, or a file.
+fn wrapped_success(response: &upstream::Response) -> Value {
+    let status = response.status.as_u16();
+    let content_type = response
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    match parsed(&response.body) {
+        // `structuredContent` must be an object for older peers: wrap anything else.
+        Some(other) => json!({ "data": other }),
+        None if response.body.is_empty() => json!({ "status": status, "done": true }),
+        // A file (downloads): text as text, anything else as base64, with its type.
+        None => match std::str::from_utf8(&response.body) {
+            Ok(text) => {
+                json!({ "content_type": content_type, "size": response.body.len(), "text": text })
+            }
+            Err(_) => json!({
+                "content_type": content_type,
+                "size": response.body.len(),
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(&response.body),
+            }),
+        },
+    }
+}
+
+pub(super) fn rate_limit_of(
+    integration: &Integration,
+    headers: &http::HeaderMap,
+) -> Option<RateLimit> {
+    integration.connection().rate_limit(&|name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// Arguments the tool refused: nothing was sent.
+pub(super) fn invalid_arguments(
+    integration: &Integration,
+    tool: &str,
+    error: &ArgumentError,
+) -> CallResult {
+    let message = error.to_string();
+    CallResult::error(
+        Outcome::InvalidArguments,
+        format!(
+            "Invalid arguments for {tool}: {message}. Nothing was sent to {}; fix the argument and call again.",
+            integration.title()
+        ),
+        json!({"error": {"kind": "invalid_arguments", "field": error.field(), "message": message}}),
+    )
+}
+
+/// What the upstream answered.
+pub(super) fn response(integration: &Integration, response: upstream::Response) -> CallResult {
+    let rate_limit = rate_limit_of(integration, &response.headers);
+    let status = response.status.as_u16();
+    let title = integration.title();
+    if response.status.is_success() {
+        // The common case, a JSON object, is shown to the model as the upstream sent it: the
+        // text block and the structured content are those very bytes.
+        let (text, structured) = match json_object(&response.body) {
+            Some(json) => (json.to_owned(), Structured::SameAsText),
+            None => {
+                let structured = wrapped_success(&response);
+                let text = if response.body.is_empty() {
+                    format!("Done: {title} answered HTTP {status} with no body.")
+                } else {
+                    structured.to_string()
+                };
+                (text, Structured::Value(structured))
+            }
+        };
+        return CallResult {
+            outcome: Outcome::Ok,
+            is_error: false,
+            text,
+            structured,
+            rate_limit,
+            upstream_status: Some(status),
+        };
+    }
+
+    let body = parsed(&response.body);
+    let upstream_message = integration
+        .error_message(&response.body)
+        .unwrap_or_else(|| {
+            response
+                .status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_owned()
+        });
+    let mut error = json!({
+        "kind": "upstream_error",
+        "status": status,
+        "message": upstream_message,
+    });
+    if let Some(body) = &body {
+        error["upstream_body"] = body.clone();
+    }
+    let (outcome, advice) = match status {
+        429 => (
+            Outcome::RateLimited,
+            match rate_limit {
+                Some(rl) => format!(
+                    "{title}'s rate limit is reached (ratelimit-limit {}, ratelimit-remaining {}, ratelimit-reset {} s). \
+                     deskgate does not retry: wait {} seconds before calling {title} again.",
+                    rl.limit, rl.remaining, rl.reset, rl.reset
+                ),
+                None => format!(
+                    "{title}'s rate limit is reached. deskgate does not retry: wait before calling again."
+                ),
+            },
+        ),
+        401 => (
+            Outcome::UpstreamClientError,
+            format!(
+                "{title} refused the account's credentials; an operator must reconnect the account in deskgate."
+            ),
+        ),
+        403 => (
+            Outcome::UpstreamClientError,
+            format!(
+                "{title} says the connected user may not do this (permissions, scopes or a quota)."
+            ),
+        ),
+        404 => (
+            Outcome::UpstreamClientError,
+            "Nothing exists at that id. Check the id, e.g. with the matching list tool.".to_owned(),
+        ),
+        409 => (
+            Outcome::UpstreamClientError,
+            "The change conflicts with the current state of the resource.".to_owned(),
+        ),
+        400..=499 => (
+            Outcome::UpstreamClientError,
+            format!("{title} rejected the request; fix the arguments named below and call again."),
+        ),
+        _ => (
+            Outcome::UpstreamFailure,
+            format!("{title} failed on its side; the call may be tried again later."),
+        ),
+    };
+    let fields = body
+        .as_ref()
+        .and_then(|b| b.pointer("/error/data"))
+        .filter(|d| d.is_object())
+        .map(|d| format!(" Field errors: {d}."))
+        .unwrap_or_default();
+    let text = format!(
+        "{title} answered HTTP {status}: {}.{fields} {advice}",
+        upstream_message.trim_end_matches('.')
+    );
+    let mut structured = json!({ "error": error });
+    if let Some(rl) = rate_limit {
+        structured["ratelimit-limit"] = json!(rl.limit);
+        structured["ratelimit-remaining"] = json!(rl.remaining);
+        structured["ratelimit-reset"] = json!(rl.reset);
+    }
+    CallResult {
+        outcome,
+        is_error: true,
+        text,
+        structured: Structured::Value(structured),
+        rate_limit,
+        upstream_status: Some(status),
+    }
+}
+
+/// No answer came back (or the call could not be made).
+pub(super) fn failure(integration: &Integration, failure: &CallFailure) -> CallResult {
+    let title = integration.title();
+    let (outcome, kind, text) = match failure {
+        CallFailure::Upstream(UpstreamError::Timeout(after)) => (
+            Outcome::UpstreamFailure,
+            "timeout",
+            format!(
+                "{title} did not answer within {} s. A write may or may not have been applied: check before repeating it.",
+                after.as_secs()
+            ),
+        ),
+        CallFailure::Upstream(UpstreamError::Interrupted) => (
+            Outcome::UpstreamFailure,
+            "interrupted",
+            format!(
+                "The connection to {title} broke before an answer arrived. A write may or may not have been applied: check before repeating it."
+            ),
+        ),
+        CallFailure::Upstream(UpstreamError::BadBody(why)) => (
+            Outcome::InvalidArguments,
+            "invalid_arguments",
+            format!("The request could not be built: {why}. Nothing was sent to {title}."),
+        ),
+        CallFailure::Upstream(UpstreamError::Unreachable(why)) => (
+            Outcome::UpstreamFailure,
+            "unreachable",
+            format!("{title} could not be reached ({why}); try again later."),
+        ),
+        CallFailure::NeedsReauth(why) => (
+            Outcome::NeedsReauth,
+            "needs_reauth",
+            format!(
+                "This {title} account must be reconnected in deskgate before tools work again: {why}. Tell the user; retrying will not help."
+            ),
+        ),
+        CallFailure::Internal(why) => {
+            tracing::error!(error = %why, "tool call failed inside deskgate");
+            (
+                Outcome::UpstreamFailure,
+                "internal",
+                "deskgate failed to run this call; try again later.".to_owned(),
+            )
+        }
+    };
+    CallResult::error(
+        outcome,
+        text.clone(),
+        json!({ "error": { "kind": kind, "message": text } }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_json_object_is_kept_verbatim() {
+        assert_eq!(json_object(br#" {"id": 1} "#), Some(r#" {"id": 1} "#));
+        assert_eq!(json_object(br#"[{"id": 1}]"#), None);
+        assert_eq!(json_object(br#"{"id": 1} {"id": 2}"#), None);
+        assert_eq!(json_object(br#"{"id": 1"#), None);
+        assert_eq!(json_object(b"{\"a\": \"\xff\"}"), None);
+        assert_eq!(json_object(b""), None);
+    }
+}
