@@ -417,7 +417,7 @@ impl Bench {
                 server,
                 tools,
                 bytes: body.len(),
-                tokens: deskgate::integration::estimated_tokens(body.len()),
+                tokens: integration_spec::tokens::count(&String::from_utf8_lossy(&body)),
                 comparison,
             });
         }

@@ -12,12 +12,6 @@ use integration_spec::{Catalog, Connection, CustomFields, Definition};
 use crate::accounts::AccountContext;
 use crate::upstream;
 
-/// A rough token count for a JSON text: about four bytes per token for English-heavy JSON, the
-/// usual rule of thumb (no tokenizer is shipped; this is for sizing, not billing).
-pub fn estimated_tokens(bytes: usize) -> usize {
-    bytes.div_ceil(4)
-}
-
 /// How soon a failed custom-field fetch is tried again.
 const FAILED_FETCH_RETRY: Duration = Duration::from_secs(10);
 

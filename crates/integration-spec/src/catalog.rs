@@ -333,7 +333,8 @@ impl Catalog {
 
     pub fn summary(&self) -> Summary {
         let list = self.tools_list_json(&ToolFilter::all());
-        let bytes = serde_json::to_vec(&list).map(|v| v.len()).unwrap_or(0);
+        let json = serde_json::to_string(&list).unwrap_or_default();
+        let bytes = json.len();
         let mut tags: BTreeMap<String, usize> = BTreeMap::new();
         let mut methods: BTreeMap<String, usize> = BTreeMap::new();
         let mut schema_bytes = Vec::new();
@@ -360,7 +361,7 @@ impl Catalog {
             tags: tags.into_iter().collect(),
             methods: methods.into_iter().collect(),
             tools_list_bytes: bytes,
-            estimated_tokens: bytes.div_ceil(4),
+            tokens: crate::tokens::count(&json),
             largest_tools: schema_bytes,
             undocumented: self.inner.undocumented.clone(),
         }
@@ -379,8 +380,8 @@ pub struct Summary {
     pub methods: Vec<(String, usize)>,
     /// Size of the whole `tools/list` array as compact JSON.
     pub tools_list_bytes: usize,
-    /// `tools_list_bytes / 4`, the usual rule of thumb for JSON (no tokenizer involved).
-    pub estimated_tokens: usize,
+    /// The same array in o200k_base tokens.
+    pub tokens: usize,
     /// The five largest tools (their whole `tools/list` entry), in bytes.
     pub largest_tools: Vec<(String, usize)>,
     /// Methods without a documentation record (no tool).
@@ -396,8 +397,8 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "tools/list: {} bytes, about {} tokens (bytes / 4)",
-            self.tools_list_bytes, self.estimated_tokens
+            "tools/list: {} bytes, {} tokens (o200k_base)",
+            self.tools_list_bytes, self.tokens
         )?;
         let join = |pairs: &[(String, usize)]| {
             pairs

@@ -17,6 +17,7 @@
 //! - [`connection`]: base URL, rate limits, pagination, OAuth2 ([`Connection`]).
 //! - [`examples`]: example arguments for tests and diagnostics.
 //! - [`openapi`]: OpenAPI 3.1 export.
+//! - [`tokens`]: token counts with a real tokenizer (o200k_base).
 
 mod catalog;
 mod connection;
@@ -30,6 +31,7 @@ mod openapi;
 mod plan;
 mod rules;
 mod schema;
+pub mod tokens;
 
 pub use catalog::{Annotations, BuildError, Catalog, Summary, Tool};
 pub use connection::{

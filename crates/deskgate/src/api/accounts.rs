@@ -161,9 +161,9 @@ pub struct ToolsQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ToolsPreview {
     pub count: usize,
-    /// Size of the `tools/list` result these tools make, in bytes, and an estimate in tokens.
+    /// Size of the `tools/list` result these tools make, in bytes, and in o200k_base tokens.
     pub tools_list_bytes: usize,
-    pub estimated_tokens: usize,
+    pub tokens: usize,
     #[schema(value_type = Vec<Object>)]
     pub tools: Vec<serde_json::Value>,
 }
@@ -202,13 +202,11 @@ pub async fn tools(
         serde_json::Value::Array(tools) => tools,
         other => vec![other],
     };
-    let tools_list_bytes = serde_json::to_vec(&serde_json::json!({ "tools": tools }))
-        .map(|b| b.len())
-        .unwrap_or(0);
+    let json = serde_json::json!({ "tools": tools }).to_string();
     Ok(Json(ToolsPreview {
         count: tools.len(),
-        tools_list_bytes,
-        estimated_tokens: crate::integration::estimated_tokens(tools_list_bytes),
+        tools_list_bytes: json.len(),
+        tokens: integration_spec::tokens::count(&json),
         tools,
     }))
 }

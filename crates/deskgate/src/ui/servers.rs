@@ -194,7 +194,7 @@ fn expiry_from(raw: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, S
 struct Preview {
     tools: Vec<PreviewTool>,
     tools_list_bytes: usize,
-    estimated_tokens: usize,
+    tokens: usize,
     exposure: ToolExposure,
 }
 
@@ -220,9 +220,7 @@ impl App {
             .account_catalog(&stored.account, &stored.sealed_credentials)
             .await;
         let list = catalog.catalog.tools_list_json(&filter);
-        let tools_list_bytes = serde_json::to_vec(&json!({ "tools": list }))
-            .map(|b| b.len())
-            .unwrap_or(0);
+        let json = json!({ "tools": list }).to_string();
         let tools = catalog
             .catalog
             .tools()
@@ -237,8 +235,8 @@ impl App {
             .collect();
         Ok(Preview {
             tools,
-            tools_list_bytes,
-            estimated_tokens: crate::integration::estimated_tokens(tools_list_bytes),
+            tools_list_bytes: json.len(),
+            tokens: integration_spec::tokens::count(&json),
             exposure: config.tool_exposure,
         })
     }
@@ -264,7 +262,7 @@ fn render_preview_count(preview: &Result<Preview, String>) -> Markup {
             Err(_) => p { "This config exposes no tools." }
             Ok(p) => p {
                 strong { (p.tools.len()) " tool" @if p.tools.len() != 1 { "s" } }
-                " · about " (thousands(p.estimated_tokens)) " tokens"
+                " · " (thousands(p.tokens)) " tokens"
             }
         }
     }
@@ -279,7 +277,7 @@ fn render_preview(preview: &Result<Preview, String>) -> Markup {
                     strong #preview-count data-count=(p.tools.len()) {
                         (p.tools.len()) " tool" @if p.tools.len() != 1 { "s" }
                     }
-                    " · about " strong #preview-tokens { (thousands(p.estimated_tokens)) " tokens" }
+                    " · " strong #preview-tokens { (thousands(p.tokens)) " tokens" }
                     " for the tool list (" (thousands(p.tools_list_bytes.div_ceil(1024))) " KB)"
                 }
                 @if p.exposure == ToolExposure::Discovery {

@@ -615,7 +615,7 @@ async fn tools_preview_follows_the_filters(s: &TestServer) {
     );
     assert!(!names.contains(&"update_a_gorgias_ticket_by_id"));
     assert!(read_tickets["tools_list_bytes"].as_u64().unwrap() > 0);
-    assert!(read_tickets["estimated_tokens"].as_u64().unwrap() > 0);
+    assert!(read_tickets["tokens"].as_u64().unwrap() > 0);
 }
 
 impl RawMcp {
