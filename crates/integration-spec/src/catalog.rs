@@ -14,7 +14,7 @@ use crate::filter::ToolFilter;
 use crate::naming::MethodKind;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
-use crate::schema::{REF_PREFIX, ref_name, refs_in};
+use crate::schema::ref_name;
 
 /// MCP tool annotations (hints for clients; ChatGPT asks for confirmation on anything that is not
 /// read-only).
@@ -520,7 +520,7 @@ fn build_tool(
         root.insert("required".into(), json!(required));
     }
     root.insert("additionalProperties".into(), Value::Bool(false));
-    let input_schema = share_or_inline(Value::Object(root), &definition.schemas);
+    let input_schema = inline_shared(&Value::Object(root), &definition.schemas);
     let Value::Object(input_schema) = input_schema else {
         unreachable!("the root is an object")
     };
@@ -602,93 +602,41 @@ fn collect_instances(
     }
 }
 
-/// Shared schemas used twice or more in one tool go to `$defs` (one copy, referenced); those
-/// used once are inlined, which is shorter and easier on clients.
-fn share_or_inline(root: Value, shared: &IndexMap<String, Value>) -> Value {
-    fn count(
-        schema: &Value,
-        shared: &IndexMap<String, Value>,
-        counts: &mut IndexMap<String, usize>,
-    ) {
-        let mut refs = Vec::new();
-        refs_in(schema, &mut refs);
-        for r in refs {
-            *counts.entry(r.clone()).or_default() += 1;
-            if let Some(target) = shared.get(&r) {
-                count(target, shared, counts);
-            }
-        }
-    }
-    fn rewrite(schema: &Value, shared: &IndexMap<String, Value>, keep: &[String]) -> Value {
-        match schema {
-            Value::Object(map) => {
-                if let Some(name) = ref_name(schema)
-                    && !keep.iter().any(|k| k == name)
-                    && let Some(target) = shared.get(name)
-                {
-                    let mut inlined = rewrite(target, shared, keep);
-                    // The place of use may say more (its own description, a default).
-                    if let Value::Object(m) = &mut inlined {
-                        for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
-                            m.insert(k.clone(), v.clone());
-                        }
+/// Every shared schema is written out where it is used: a tool's input schema holds no `$ref`
+/// and no `$defs`. Some clients rewrite schemas and drop both (Claude Desktop's local
+/// connectors, anthropics/claude-ai-mcp#591), which would leave a message's `sender` or an
+/// email's `source.from` with no shape at all.
+fn inline_shared(schema: &Value, shared: &IndexMap<String, Value>) -> Value {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = ref_name(schema)
+                && let Some(target) = shared.get(name)
+            {
+                let mut inlined = inline_shared(target, shared);
+                // The place of use may say more (its own description, a default).
+                if let Value::Object(m) = &mut inlined {
+                    for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
+                        m.insert(k.clone(), v.clone());
                     }
-                    return inlined;
                 }
-                Value::Object(
-                    map.iter()
-                        .map(|(k, v)| {
-                            let v = if matches!(
-                                k.as_str(),
-                                "enum" | "const" | "default" | "examples"
-                            ) {
-                                v.clone()
-                            } else {
-                                rewrite(v, shared, keep)
-                            };
-                            (k.clone(), v)
-                        })
-                        .collect(),
-                )
+                return inlined;
             }
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| rewrite(v, shared, keep)).collect())
-            }
-            other => other.clone(),
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = if matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                            v.clone()
+                        } else {
+                            inline_shared(v, shared)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            )
         }
-    }
-    let mut counts = IndexMap::new();
-    count(&root, shared, &mut counts);
-    let keep: Vec<String> = counts
-        .iter()
-        .filter(|(_, n)| **n >= 2)
-        .map(|(k, _)| k.clone())
-        .collect();
-    let mut out = rewrite(&root, shared, &keep);
-    if !keep.is_empty() {
-        let defs: Map<String, Value> = keep
-            .iter()
-            .map(|k| (k.clone(), rewrite(&shared[k.as_str()], shared, &keep)))
-            .collect();
-        out["$defs"] = Value::Object(defs);
-    }
-    out
-}
-
-/// Resolves a `#/$defs/name` reference inside a tool's own schema.
-pub(crate) fn resolve_local<'a>(root: &'a Map<String, Value>, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..32 {
-        let Some(name) = schema
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix(REF_PREFIX))
-        else {
-            break;
-        };
-        match root.get("$defs").and_then(|d| d.get(name)) {
-            Some(target) => schema = target,
-            None => break,
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| inline_shared(v, shared)).collect())
         }
+        other => other.clone(),
     }
-    schema
 }

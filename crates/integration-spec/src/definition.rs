@@ -2,7 +2,7 @@
 //!
 //! Every error names the file and line it comes from: syntax errors and unknown keys come
 //! from the YAML reader, semantic ones (a tag nobody declared, a path parameter without a
-//! schema, a tool name over 64 characters, ...) from the checks here, which keep the source
+//! schema, a tool name over 45 characters, ...) from the checks here, which keep the source
 //! location of every value they may complain about.
 
 use std::collections::{HashMap, HashSet};

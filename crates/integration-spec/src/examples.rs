@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{Tool, resolve_local};
+use crate::catalog::Tool;
 use crate::custom_fields;
 use crate::rules::apply_defaults;
 
@@ -73,7 +73,6 @@ fn example_value(
     resource: &str,
     name: &str,
 ) -> Value {
-    let schema = resolve_local(root, schema);
     if let Some(c) = schema.get("const") {
         return c.clone();
     }

@@ -10,7 +10,8 @@
 //! | other    | `<method>_<integration>_<plural>` (or `<resource>` when the method says `noun: singular`) |
 //!
 //! `_by_id` is left off when the path has no parameter (a singleton such as the account).
-//! Names are at most 64 characters of `[a-z0-9_]`: some MCP clients refuse anything else.
+//! Names are at most 45 characters of `[a-z0-9_]`: some MCP clients refuse anything else, and
+//! clients prefix them with the server name within 60 to 64 characters.
 
 use serde::Serialize;
 
@@ -39,7 +40,10 @@ impl MethodKind {
     }
 }
 
-pub const MAX_TOOL_NAME: usize = 64;
+/// Clients prefix tool names and cut or drop long ones: Claude Code writes
+/// `mcp__<server>__<tool>` within 64 characters, Cursor keeps server + tool within 60. 45 leaves
+/// room for a short server name such as `gorgias` in both.
+pub const MAX_TOOL_NAME: usize = 45;
 
 /// What a tool name is made of.
 pub(crate) struct NameParts<'a> {

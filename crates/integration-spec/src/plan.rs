@@ -13,7 +13,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::catalog::{Step, TemplateBody, Tool, resolve_local};
+use crate::catalog::{Step, TemplateBody, Tool};
 use crate::custom_fields;
 use crate::definition::{CURSOR_ARG, LIMIT_ARG};
 use crate::rules::apply_defaults;
@@ -338,19 +338,15 @@ fn list(values: &[Value]) -> String {
         .join(", ")
 }
 
-/// The schema node a validation error's schema path points at, following local `$ref`s.
+/// The schema node a validation error's schema path points at (input schemas hold no `$ref`).
 fn schema_node<'a>(
     root: &'a Map<String, Value>,
     schema_path: &jsonschema::paths::Location,
 ) -> Option<&'a Value> {
     let mut node: Option<&Value> = None;
     for segment in schema_path.segments() {
-        let current = node.map(|n| resolve_local(root, n));
-        let next = match (&segment, current) {
+        let next = match (&segment, node) {
             (jsonschema::paths::LocationSegment::Property(p), None) => root.get(p.as_ref()),
-            (jsonschema::paths::LocationSegment::Property(p), Some(n)) if p == "$ref" => {
-                Some(resolve_local(root, n))
-            }
             (jsonschema::paths::LocationSegment::Property(p), Some(n)) => n.get(p.as_ref()),
             (jsonschema::paths::LocationSegment::Index(i), Some(n)) => n.get(*i),
             (jsonschema::paths::LocationSegment::Index(_), None) => None,
@@ -375,7 +371,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, root: &Map<String, Value>) 
             let properties = if parent.is_empty() {
                 root.get("properties")
             } else {
-                schema_node(root, &parent).and_then(|n| resolve_local(root, n).get("properties"))
+                schema_node(root, &parent).and_then(|n| n.get("properties"))
             };
             let allowed: Vec<&str> = properties
                 .and_then(Value::as_object)

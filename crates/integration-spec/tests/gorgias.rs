@@ -229,30 +229,19 @@ fn names_are_short_plain_and_unique() {
 }
 
 /// Every property of every schema has a description, recursively (the model reads them).
-fn check_descriptions(tool: &str, path: &str, schema: &Value, root: &Map<String, Value>) {
-    let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => {
-            let target = &root["$defs"][r.trim_start_matches("#/$defs/")];
-            assert!(
-                schema.get("description").is_some() || target.get("description").is_some(),
-                "{tool}: {path}"
-            );
-            target
-        }
-        None => schema,
-    };
+fn check_descriptions(tool: &str, path: &str, schema: &Value) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (k, v) in props {
             let p = format!("{path}.{k}");
             assert!(
-                v.get("description").is_some() || v.get("$ref").is_some(),
+                v.get("description").is_some(),
                 "{tool}: {p} has no description"
             );
-            check_descriptions(tool, &p, v, root);
+            check_descriptions(tool, &p, v);
         }
     }
     if let Some(items) = schema.get("items") {
-        check_descriptions(tool, &format!("{path}[]"), items, root);
+        check_descriptions(tool, &format!("{path}[]"), items);
     }
 }
 
@@ -262,10 +251,12 @@ fn schemas_are_flat_objects_with_descriptions_everywhere() {
         let s = &t.input_schema;
         assert_eq!(s["type"], "object", "{}", t.name);
         assert_eq!(s["additionalProperties"], false, "{}", t.name);
-        check_descriptions(&t.name, "", &Value::Object((**s).clone()), s);
+        check_descriptions(&t.name, "", &Value::Object((**s).clone()));
+        // Self-contained: clients that rewrite schemas drop `$ref`/`$defs`
+        // (anthropics/claude-ai-mcp#591).
         let text = serde_json::to_string(&**s).unwrap();
         assert!(
-            !text.contains("$defs/") || s.contains_key("$defs"),
+            !text.contains("\"$ref\"") && !s.contains_key("$defs"),
             "{}",
             t.name
         );
@@ -623,18 +614,18 @@ fn arguments_split_into_path_query_and_body() {
 
 #[test]
 fn bare_array_and_raw_value_bodies_are_wrapped_and_unwrapped() {
-    let t = tool("bulk_update_gorgias_ticket_custom_field_values");
+    let t = tool("bulk_update_gorgias_ticket_field_values");
     assert_eq!(t.input_schema["properties"]["body"]["type"], "array");
     let values = json!([{"id": 12, "value": "Shipping"}, {"id": 13, "value": null}]);
     let p = plan(
-        "bulk_update_gorgias_ticket_custom_field_values",
+        "bulk_update_gorgias_ticket_field_values",
         json!({"ticket_id": 8, "body": values}),
     );
     assert_eq!(p.path, "/api/tickets/8/custom-fields");
     assert_eq!(p.body, Some(values));
 
     let p = plan(
-        "update_a_gorgias_ticket_custom_field_value_by_id",
+        "update_a_gorgias_ticket_field_value_by_id",
         json!({"ticket_id": 8, "id": 12, "value": "Shipping"}),
     );
     assert_eq!(p.path, "/api/tickets/8/custom-fields/12");
@@ -836,7 +827,7 @@ fn custom_fields_complete_the_schema() {
     assert!(!description.contains("Old reason"));
 
     let single = completed
-        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .tool("update_a_gorgias_ticket_field_value_by_id")
         .unwrap();
     assert_eq!(
         single.input_schema["properties"]["id"]["enum"],
@@ -873,7 +864,7 @@ fn custom_fields_complete_the_schema() {
 fn example_arguments_fit_the_accounts_custom_fields() {
     let completed = catalog().with_custom_fields(&fields());
     let single = completed
-        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .tool("update_a_gorgias_ticket_field_value_by_id")
         .unwrap();
     // Each field gets a value of its own kind, which the account-aware planner accepts.
     for (field, value) in [
@@ -883,7 +874,7 @@ fn example_arguments_fit_the_accounts_custom_fields() {
     ] {
         let ids = |name: &str| match name {
             "ticket_id" => Some(json!(8)),
-            "ticket_custom_field_value" => Some(json!(field)),
+            "ticket_field_value" => Some(json!(field)),
             _ => None,
         };
         let example = single.example_arguments(&ids);
@@ -891,18 +882,18 @@ fn example_arguments_fit_the_accounts_custom_fields() {
         single.plan(&example).unwrap();
     }
     let customer = completed
-        .tool("update_a_gorgias_customer_custom_field_value_by_id")
+        .tool("update_a_gorgias_customer_field_value_by_id")
         .unwrap();
     let example = customer.example_arguments(&|name| match name {
         "customer_id" => Some(json!(2)),
-        "customer_custom_field_value" => Some(json!(300)),
+        "customer_field_value" => Some(json!(300)),
         _ => None,
     });
     assert_eq!(example["value"], true);
     customer.plan(&example).unwrap();
     // Array bindings take a field and a fitting value from the completed schema.
     let bulk = completed
-        .tool("bulk_update_gorgias_ticket_custom_field_values")
+        .tool("bulk_update_gorgias_ticket_field_values")
         .unwrap();
     let example = bulk.example_arguments(&|name| (name == "ticket_id").then(|| json!(8)));
     assert_eq!(example["body"], json!([{"id": 123, "value": "Order"}]));
@@ -966,7 +957,7 @@ fn custom_field_values_are_validated_against_the_account() {
     assert!(e.to_string().contains("not a custom field of this account; fields: 123 (Contact reason), 124 (Order number), 126 (Score)"), "{e}");
 
     let single = completed
-        .tool("update_a_gorgias_ticket_custom_field_value_by_id")
+        .tool("update_a_gorgias_ticket_field_value_by_id")
         .unwrap();
     assert_eq!(
         single
@@ -985,7 +976,7 @@ fn custom_field_values_are_validated_against_the_account() {
     assert_eq!(e.field(), "id");
 
     let bulk = completed
-        .tool("bulk_update_gorgias_customer_custom_field_values")
+        .tool("bulk_update_gorgias_customer_field_values")
         .unwrap();
     let e = bulk
         .plan(&args(

@@ -158,12 +158,10 @@ fn semantic_errors_name_file_and_line() {
     let cases: Vec<(&str, String, &str, &str)> = vec![
         ("undeclared tag", THINGS.replace("tags: [admin]", "tags: [nope]"), "tags: [nope]", "tag `nope` is not declared"),
         (
-            "name over 64 characters",
-            THINGS
-                .replace("method: polish", &format!("method: {}", "p".repeat(40)))
-                .replace("name: thing", &format!("name: {}", "r".repeat(30))),
+            "name over 45 characters",
+            THINGS.replace("method: polish", &format!("method: {}", "p".repeat(40))),
             "ppppp",
-            "is 76 characters long; at most 64",
+            "is 51 characters long; at most 45",
         ),
         (
             "duplicate standard method",

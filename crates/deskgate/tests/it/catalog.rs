@@ -145,7 +145,7 @@ impl Walk {
         if resource == "voice_call_recording" {
             return self.seeded.get("throwaway_recording").cloned();
         }
-        if resource.ends_with("_custom_field_value") {
+        if resource.ends_with("_field_value") {
             // Clearing a value leaves the field: the seeded field serves.
             return self.seeded.get(resource).cloned();
         }
@@ -336,7 +336,7 @@ impl Walk {
                 format!("the created then updated message is {message:?}"),
             );
         }
-        if let Some((args, _)) = self.call_of("update_a_gorgias_ticket_custom_field_value_by_id") {
+        if let Some((args, _)) = self.call_of("update_a_gorgias_ticket_field_value_by_id") {
             let ticket = self.state.ticket(args["ticket_id"].as_i64().unwrap());
             let field = args["id"].to_string();
             let value = ticket.map(|t| t["custom_fields"][&field]["value"].clone());
@@ -393,7 +393,7 @@ impl Walk {
                 format!("the merge {} did not happen", Value::Object(args)),
             );
         }
-        if let Some((args, _)) = self.call_of("delete_a_gorgias_ticket_custom_field_value_by_id") {
+        if let Some((args, _)) = self.call_of("delete_a_gorgias_ticket_field_value_by_id") {
             let ticket = self.state.ticket(id(&args, "ticket_id"));
             let value = ticket.map(|t| t["custom_fields"][args["id"].to_string()]["value"].clone());
             self.check(
@@ -447,8 +447,8 @@ fn seeded_ids(state: &SandboxState) -> HashMap<String, Value> {
             .and_then(|f| f["id"].as_i64())
     };
     put("custom_field", active_field("Ticket"));
-    put("ticket_custom_field_value", active_field("Ticket"));
-    put("customer_custom_field_value", active_field("Customer"));
+    put("ticket_field_value", active_field("Ticket"));
+    put("customer_field_value", active_field("Customer"));
     for (key, kind) in [
         ("macro", DocumentKind::Macros),
         ("rule", DocumentKind::Rules),
