@@ -39,9 +39,12 @@ async def call(session, tool: str, arguments: dict) -> dict:
 
 
 def text_of(ticket: dict) -> str:
+    """Everything written on a concise ticket: its subject and each message's one body (under
+    the key that says who wrote it)."""
     parts = [ticket.get("subject") or ""]
     for message in ticket.get("messages") or []:
-        parts.append(message.get("body_text") or "")
+        for key in ("untrusted_customer_text", "text", "internal_note"):
+            parts.append(message.get(key) or "")
     return " ".join(parts).lower()
 
 
@@ -112,7 +115,7 @@ async def triage(url: str, transport: str = "http", on_call: Callable | None = N
                 break
         recent = [
             t for t in unassigned
-            if t["assignee_team"] is None and dt.datetime.fromisoformat(t["created_datetime"]) >= since
+            if "assignee_team" not in t and dt.datetime.fromisoformat(t["created_datetime"]) >= since
         ]
         assert len(recent) >= 6, f"the seed should have recent unassigned tickets, got {len(recent)}"
 

@@ -166,4 +166,10 @@ pub enum IntegrationsCommand {
         /// The integration, e.g. `gorgias`.
         integration: String,
     },
+    /// Count the o200k_base tokens of standard input (what a model reads of a result or a
+    /// tool list); with --lines, of each line of a JSON Lines input.
+    Tokens {
+        #[arg(long)]
+        lines: bool,
+    },
 }

@@ -131,6 +131,17 @@ fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
                 crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
             println!("{}", integration.summary());
         }
+        IntegrationsCommand::Tokens { lines } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+            if lines {
+                for line in input.lines() {
+                    println!("{}", integration_spec::tokens::count(line));
+                }
+            } else {
+                println!("{}", integration_spec::tokens::count(&input));
+            }
+        }
         IntegrationsCommand::ExportOpenapi { integration } => {
             anyhow::ensure!(
                 integration == "gorgias",

@@ -15,6 +15,18 @@ use crate::naming::MethodKind;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
 use crate::schema::ref_name;
+use crate::views::{self, ResultShape, ShapeContext, Views};
+
+/// The argument every tool with a concise answer takes: concise (the default) or detailed (the
+/// upstream's answer exactly as sent).
+pub(crate) const RESPONSE_FORMAT_ARG: &str = "response_format";
+
+/// Which form of the answer a call asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFormat {
+    Concise,
+    Detailed,
+}
 
 /// MCP tool annotations (hints for clients; ChatGPT asks for confirmation on anything that is not
 /// read-only).
@@ -74,6 +86,19 @@ pub(crate) enum TemplateBody {
     Wrapped(String),
 }
 
+impl Template {
+    /// Whether an argument travels upstream (in the query or the body), as opposed to an id in
+    /// the path or an argument deskgate itself consumes (`response_format`).
+    pub(crate) fn sends(&self, argument: &str) -> bool {
+        self.query.iter().any(|q| q == argument)
+            || match &self.body {
+                TemplateBody::None => false,
+                TemplateBody::Object(names) => names.iter().any(|n| n == argument),
+                TemplateBody::Wrapped(name) => name == argument,
+            }
+    }
+}
+
 /// Everything `plan` needs besides the schema.
 #[derive(Debug)]
 pub(crate) struct Template {
@@ -93,6 +118,9 @@ pub(crate) struct Template {
     pub example: Option<Map<String, Value>>,
     /// The schema before any account's custom fields.
     pub base_schema: Arc<Map<String, Value>>,
+    pub result: ResultShape,
+    pub link: Option<String>,
+    pub views: Arc<Views>,
 }
 
 pub(crate) struct ToolInner {
@@ -138,6 +166,66 @@ impl Tool {
     /// The upstream HTTP method and path template, e.g. `("GET", "/api/tickets/{id}")`.
     pub fn endpoint(&self) -> (&str, &str) {
         (&self.inner.template.http_method, &self.inner.template.path)
+    }
+
+    /// The form of the answer the arguments ask for (concise unless they say otherwise, or the
+    /// tool has no concise form).
+    pub fn response_format(&self, arguments: &Map<String, Value>) -> ResponseFormat {
+        match (
+            &self.inner.template.result,
+            arguments.get(RESPONSE_FORMAT_ARG).and_then(Value::as_str),
+        ) {
+            (ResultShape::Raw, _) | (_, Some("detailed")) => ResponseFormat::Detailed,
+            _ => ResponseFormat::Concise,
+        }
+    }
+
+    /// What this tool's concise answer is.
+    pub fn result_shape(&self) -> &ResultShape {
+        &self.inner.template.result
+    }
+
+    /// The concise form of an upstream answer to a call with `arguments` (`answer` is `None`
+    /// when the upstream answered with an empty body).
+    pub fn concise(
+        &self,
+        arguments: &Map<String, Value>,
+        answer: Option<&Value>,
+        cx: &ShapeContext<'_>,
+    ) -> Value {
+        let template = &self.inner.template;
+        match (&template.result, answer) {
+            (ResultShape::Confirmation(kind), _) => {
+                let sent: Vec<&str> = arguments
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| template.sends(k))
+                    .collect();
+                let ids: Map<String, Value> = template
+                    .path_params
+                    .iter()
+                    .filter_map(|p| arguments.get(p).map(|v| (p.clone(), v.clone())))
+                    .collect();
+                views::confirmation(*kind, answer, &sent, &ids, template.link.as_deref(), cx)
+            }
+            (_, None) => json!({"ok": true}),
+            (ResultShape::View(name), Some(answer)) => template.views.apply(name, answer, cx),
+            (ResultShape::List(view), Some(answer)) => {
+                let items = answer.get("data").unwrap_or(answer);
+                let items = match view {
+                    Some(name) => template.views.apply(name, items, cx),
+                    None => views::compact(items),
+                };
+                let mut out = Map::new();
+                out.insert("data".into(), items);
+                // Cursors are passed back as received: the page's meta is kept whole.
+                if let Some(meta) = answer.get("meta") {
+                    out.insert("meta".into(), meta.clone());
+                }
+                Value::Object(out)
+            }
+            (ResultShape::Compact | ResultShape::Raw, Some(answer)) => views::compact(answer),
+        }
     }
 
     /// The MCP `tools/list` entry.
@@ -201,10 +289,11 @@ impl Catalog {
             .filter(|(_, e)| !e.defaults.is_empty() || !e.rules.is_empty())
             .map(|(n, e)| (n.as_str(), Arc::new(e.clone())))
             .collect();
+        let views = Arc::new(definition.views.clone());
         let mut tools = Vec::new();
         for method in &definition.methods {
             if method.doc.is_some() {
-                tools.push(build_tool(definition, method, &extras)?);
+                tools.push(build_tool(definition, method, &extras, &views)?);
             }
         }
         for tool in &tools {
@@ -429,6 +518,7 @@ fn build_tool(
     definition: &Definition,
     method: &Method,
     extras: &HashMap<&str, Arc<SchemaExtras>>,
+    views: &Arc<Views>,
 ) -> Result<Tool, BuildError> {
     let doc = method
         .doc
@@ -495,6 +585,14 @@ fn build_tool(
             }),
         );
     }
+    if method.result != ResultShape::Raw {
+        // Twelve tokens on every such tool; what the two values mean is said once, in the
+        // server's instructions, rather than in a description repeated ninety times.
+        properties.insert(
+            RESPONSE_FORMAT_ARG.into(),
+            json!({"enum": ["concise", "detailed"]}),
+        );
+    }
     // Data defaults show in the schema too, so the model knows what an omission means.
     for (name, value) in &doc.defaults {
         if let Some(Value::Object(prop)) = properties.get_mut(name) {
@@ -549,6 +647,9 @@ fn build_tool(
         bindings: doc.custom_fields.clone(),
         example: doc.example.clone(),
         base_schema: input_schema.clone(),
+        result: method.result.clone(),
+        link: method.link.clone(),
+        views: views.clone(),
     };
     Ok(Tool {
         name: method.tool_name.clone(),

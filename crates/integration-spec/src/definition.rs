@@ -28,6 +28,7 @@ use crate::rules::{Rule, apply_defaults};
 use crate::schema::{
     self, Shared, convert, convert_properties, loc_error, property_at, refs_in, resolve,
 };
+use crate::views::{FieldOp, FieldRule, ResultShape, TextRule, View, Views, WriteKind};
 
 /// A definition file that does not load: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +91,7 @@ pub struct Definition {
     pub(crate) schemas: IndexMap<String, Value>,
     pub(crate) schema_extras: IndexMap<String, SchemaExtras>,
     pub(crate) methods: Vec<Method>,
+    pub(crate) views: Views,
 }
 
 /// Defaults and rules that hold wherever a shared schema is used.
@@ -113,6 +115,9 @@ pub(crate) struct Method {
     pub max_limit: u64,
     pub annotations: Annotations,
     pub body_encoding: BodyEncoding,
+    pub result: ResultShape,
+    /// The object's page in the web app (`/app/ticket/{id}`).
+    pub link: Option<String>,
     pub doc: Option<Doc>,
 }
 
@@ -341,6 +346,8 @@ impl Loader {
                 .insert((*name).clone(), SchemaExtras { defaults, rules });
         }
 
+        let views = load_views(files)?;
+
         let mut methods = Vec::new();
         let mut resources_seen: HashMap<String, String> = HashMap::new();
         let mut tools_seen: HashMap<String, String> = HashMap::new();
@@ -360,6 +367,9 @@ impl Loader {
                     ));
                 }
                 let resource_tags = check_tags(file, &r.tags, &tags)?;
+                for name in [&r.view, &r.list_view].into_iter().flatten() {
+                    check_view(file, name, &views)?;
+                }
                 let mut kinds_seen = HashSet::new();
                 for method in &r.methods {
                     let m = self.method(
@@ -370,6 +380,7 @@ impl Loader {
                         method,
                         &tags,
                         &connection,
+                        &views,
                     )?;
                     if m.kind != MethodKind::Custom && !kinds_seen.insert(m.kind) {
                         return Err(loc_error(
@@ -399,6 +410,7 @@ impl Loader {
             schemas: self.schemas,
             schema_extras: self.extras,
             methods,
+            views,
         })
     }
 
@@ -528,6 +540,7 @@ impl Loader {
         spanned: &Spanned<MethodDoc>,
         declared_tags: &IndexMap<String, String>,
         connection: &Connection,
+        views: &Views,
     ) -> Result<Method, LoadError> {
         let doc = &spanned.value;
         let name = &doc.method.value;
@@ -612,7 +625,10 @@ impl Loader {
                 },
             )?),
         };
+        let result = result_shape(file, doc, resource, kind, paginated, &annotations, views)?;
         Ok(Method {
+            result,
+            link: resource.link.as_ref().map(|l| l.value.clone()),
             resource: resource.name.value.clone(),
             method: name.clone(),
             kind,
@@ -935,6 +951,245 @@ impl Loader {
             target,
         })
     }
+}
+
+/// The concise answer of a method: what the data says, else the default for its kind.
+fn result_shape(
+    file: &str,
+    doc: &MethodDoc,
+    resource: &format::ResourceDoc,
+    kind: MethodKind,
+    paginated: bool,
+    annotations: &Annotations,
+    views: &Views,
+) -> Result<ResultShape, LoadError> {
+    if let Some(result) = &doc.result {
+        let shape = match &result.value {
+            format::ResultDoc::Named(n) if n == "confirmation" => {
+                ResultShape::Confirmation(write_kind(kind))
+            }
+            format::ResultDoc::Named(n) if n == "compact" => ResultShape::Compact,
+            format::ResultDoc::Named(n) if n == "raw" => ResultShape::Raw,
+            format::ResultDoc::Named(other) => {
+                return Err(loc_error(
+                    file,
+                    result,
+                    format!(
+                        "unknown result `{other}`; use confirmation, compact, raw, {{view: name}} or {{list: name}}"
+                    ),
+                ));
+            }
+            format::ResultDoc::View { view } | format::ResultDoc::List { list: view }
+                if views.get(view).is_none() =>
+            {
+                return Err(loc_error(
+                    file,
+                    result,
+                    format!("result names view `{view}`, which is not defined"),
+                ));
+            }
+            format::ResultDoc::View { view } => ResultShape::View(view.clone()),
+            format::ResultDoc::List { list } => ResultShape::List(Some(list.clone())),
+        };
+        return Ok(shape);
+    }
+    // Reads of a resource without a view answer as the upstream does (and take no
+    // `response_format`); writes always confirm briefly.
+    let view = resource.view.as_ref().map(|v| v.value.clone());
+    let list_view = resource.list_view.as_ref().map(|v| v.value.clone());
+    Ok(match kind {
+        MethodKind::List | MethodKind::Custom if paginated => list_view
+            .or(view)
+            .map_or(ResultShape::Raw, |v| ResultShape::List(Some(v))),
+        MethodKind::Get | MethodKind::List => view.map_or(ResultShape::Raw, ResultShape::View),
+        _ if annotations.read_only => ResultShape::Raw,
+        other => ResultShape::Confirmation(write_kind(other)),
+    })
+}
+
+fn write_kind(kind: MethodKind) -> WriteKind {
+    match kind {
+        MethodKind::Create => WriteKind::Create,
+        MethodKind::Update => WriteKind::Update,
+        MethodKind::Delete => WriteKind::Delete,
+        _ => WriteKind::Other,
+    }
+}
+
+fn check_view(file: &str, name: &Spanned<String>, views: &Views) -> Result<(), LoadError> {
+    if views.get(&name.value).is_none() {
+        let known: Vec<&str> = views.views.keys().map(String::as_str).collect();
+        return Err(loc_error(
+            file,
+            name,
+            format!(
+                "view `{}` is not defined; defined: {}",
+                name.value,
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every file's `views:`, compiled and checked: names unique, sub-views defined, no cycles,
+/// exactly one operation per rule.
+fn load_views(files: &[(&str, ResourceFile)]) -> Result<Views, LoadError> {
+    let mut views = Views::default();
+    let mut origin: HashMap<String, (String, u64, u64)> = HashMap::new();
+    for (file, content) in files {
+        for (name, doc) in &content.views {
+            check_identifier("view name", name, 64).map_err(|m| loc_error(file, doc, m))?;
+            if views.views.contains_key(name) {
+                return Err(loc_error(
+                    file,
+                    doc,
+                    format!("view `{name}` is defined twice"),
+                ));
+            }
+            let mut fields = Vec::new();
+            for field in &doc.value.fields {
+                fields.push(field_rule(file, field)?);
+            }
+            origin.insert(
+                name.clone(),
+                (
+                    (*file).to_owned(),
+                    doc.referenced.line(),
+                    doc.referenced.column(),
+                ),
+            );
+            views.views.insert(
+                name.clone(),
+                View {
+                    name: name.clone(),
+                    fields,
+                },
+            );
+        }
+    }
+    // Sub-views exist and never lead back to themselves.
+    fn visit(name: &str, views: &Views, stack: &mut Vec<String>) -> Result<(), String> {
+        if stack.iter().any(|s| s == name) {
+            stack.push(name.to_owned());
+            return Err(format!(
+                "views refer to each other in a cycle: {}",
+                stack.join(" -> ")
+            ));
+        }
+        let Some(view) = views.get(name) else {
+            return Err(format!("view `{name}` is not defined"));
+        };
+        stack.push(name.to_owned());
+        for rule in &view.fields {
+            if let FieldOp::View(inner) = &rule.op {
+                visit(inner, views, stack)?;
+            }
+        }
+        stack.pop();
+        Ok(())
+    }
+    for name in views.views.keys() {
+        visit(name, &views, &mut Vec::new()).map_err(|m| {
+            let (file, line, column) = &origin[name];
+            LoadError::at(file, *line, *column, m)
+        })?;
+    }
+    Ok(views)
+}
+
+fn field_rule(file: &str, field: &Spanned<format::FieldDoc>) -> Result<FieldRule, LoadError> {
+    let path = |p: &str| -> Vec<String> { p.split('.').map(str::to_owned).collect() };
+    let rule = match &field.value {
+        format::FieldDoc::Copy(key) => FieldRule {
+            source: path(key),
+            key: key.rsplit('.').next().unwrap_or(key).to_owned(),
+            op: FieldOp::Copy,
+        },
+        format::FieldDoc::Rule(r) => {
+            let ops = [
+                r.pick.is_some(),
+                r.pluck.is_some(),
+                r.view.is_some(),
+                r.text.is_some(),
+                r.link.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            if ops > 1 {
+                return Err(loc_error(
+                    file,
+                    field,
+                    "a view field takes at most one of pick, pluck, view, text, link",
+                ));
+            }
+            let computed = r.text.is_some() || r.link.is_some();
+            let key = match (&r.key, &r.field) {
+                (Some(k), _) => k.clone(),
+                (None, Some(f)) if !computed => f.rsplit('.').next().unwrap_or(f).to_owned(),
+                _ => {
+                    return Err(loc_error(
+                        file,
+                        field,
+                        "a view field needs `key` (its output name) or `field` (its source)",
+                    ));
+                }
+            };
+            let source = match &r.field {
+                Some(f) => path(f),
+                None if computed => Vec::new(),
+                None => path(&key),
+            };
+            let op = if let Some(keys) = &r.pick {
+                FieldOp::Pick(keys.clone())
+            } else if let Some(k) = &r.pluck {
+                FieldOp::Pluck(k.clone())
+            } else if let Some(v) = &r.view {
+                FieldOp::View(v.clone())
+            } else if let Some(t) = &r.text {
+                if t.from.is_empty() || t.max_chars == 0 {
+                    return Err(loc_error(
+                        file,
+                        field,
+                        "`text` needs `from` keys and a `max_chars` above 0",
+                    ));
+                }
+                if t.untrusted_key.is_some() != t.staff.is_some() {
+                    return Err(loc_error(
+                        file,
+                        field,
+                        "`text`: `staff` and `untrusted_key` go together",
+                    ));
+                }
+                if t.private_key.is_some() != t.public.is_some() {
+                    return Err(loc_error(
+                        file,
+                        field,
+                        "`text`: `public` and `private_key` go together",
+                    ));
+                }
+                FieldOp::Text(TextRule {
+                    sources: t.from.clone(),
+                    max_chars: t.max_chars,
+                    staff_flag: t.staff.clone(),
+                    untrusted_key: t.untrusted_key.clone(),
+                    public_flag: t.public.clone(),
+                    private_key: t.private_key.clone(),
+                    more: t.more.clone(),
+                })
+            } else if let Some(l) = &r.link {
+                if !l.starts_with('/') {
+                    return Err(loc_error(file, field, "`link` is a path starting with `/`"));
+                }
+                FieldOp::Link(l.clone())
+            } else {
+                FieldOp::Copy
+            };
+            FieldRule { source, key, op }
+        }
+    };
+    Ok(rule)
 }
 
 struct DocContext<'a> {

@@ -34,7 +34,7 @@ impl Tool {
                 param.as_str()
             };
             let value = ids(key).unwrap_or_else(|| {
-                example_value(root, &properties[param], ids, &template.resource, param)
+                example_value(&properties[param], ids, &template.resource, param)
             });
             args.insert(param.clone(), value);
         }
@@ -49,7 +49,7 @@ impl Tool {
             {
                 args.insert(
                     name.to_owned(),
-                    example_value(root, schema, ids, &template.resource, name),
+                    example_value(schema, ids, &template.resource, name),
                 );
             }
         }
@@ -67,7 +67,6 @@ impl Tool {
 
 /// An example of `schema` for the argument or property `name` of a `resource` tool.
 fn example_value(
-    root: &Map<String, Value>,
     schema: &Value,
     ids: &dyn Fn(&str) -> Option<Value>,
     resource: &str,
@@ -88,7 +87,7 @@ fn example_value(
         .and_then(Value::as_array)
         .and_then(|a| a.first())
     {
-        return example_value(root, first, ids, resource, name);
+        return example_value(first, ids, resource, name);
     }
     let kind = match schema.get("type") {
         Some(Value::String(t)) => t.as_str(),
@@ -146,7 +145,7 @@ fn example_value(
             let item = schema.get("items").cloned().unwrap_or(Value::Null);
             Value::Array(
                 (0..n)
-                    .map(|_| example_value(root, &item, ids, resource, name))
+                    .map(|_| example_value(&item, ids, resource, name))
                     .collect(),
             )
         }
@@ -162,7 +161,7 @@ fn example_value(
                 if let (Some(r), Some(props)) = (r.as_str(), props)
                     && let Some(s) = props.get(r)
                 {
-                    out.insert(r.to_owned(), example_value(root, s, ids, resource, r));
+                    out.insert(r.to_owned(), example_value(s, ids, resource, r));
                 }
             }
             Value::Object(out)

@@ -32,6 +32,78 @@ pub(crate) struct ResourceFile {
     pub schemas: IndexMap<String, Spanned<NamedSchemaDoc>>,
     #[serde(default)]
     pub resources: Vec<Spanned<ResourceDoc>>,
+    /// Concise views, by name, usable from every file.
+    #[serde(default)]
+    pub views: IndexMap<String, Spanned<ViewDoc>>,
+}
+
+/// A concise view: the fields a support agent reads of one object, in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ViewDoc {
+    pub fields: Vec<Spanned<FieldDoc>>,
+}
+
+/// A field of a view: a key copied as it is, or a rule.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum FieldDoc {
+    Copy(String),
+    Rule(Box<FieldRuleDoc>),
+}
+
+/// One key of a view's output. `field` is where the value comes from (a dotted path; default
+/// the key); at most one of `pick`, `pluck`, `view`, `text`, `link` says what happens to it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FieldRuleDoc {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub pick: Option<Vec<String>>,
+    #[serde(default)]
+    pub pluck: Option<String>,
+    #[serde(default)]
+    pub view: Option<String>,
+    #[serde(default)]
+    pub text: Option<TextDoc>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// One plain-text body out of several candidate keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TextDoc {
+    pub from: Vec<String>,
+    pub max_chars: usize,
+    /// A boolean key, true when staff wrote the text; when false the text goes under
+    /// `untrusted_key`.
+    #[serde(default)]
+    pub staff: Option<String>,
+    #[serde(default)]
+    pub untrusted_key: Option<String>,
+    /// A boolean key, false when only staff see the text; the text then goes under
+    /// `private_key`.
+    #[serde(default)]
+    pub public: Option<String>,
+    #[serde(default)]
+    pub private_key: Option<String>,
+    /// How to get the rest of a cut text.
+    #[serde(default)]
+    pub more: Option<String>,
+}
+
+/// What a method answers in concise form: `confirmation`, `compact`, `raw` (no concise form),
+/// `{view: name}` (one object) or `{list: name}` (a list page whose items go through the view).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ResultDoc {
+    Named(String),
+    View { view: String },
+    List { list: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +186,15 @@ pub(crate) struct ResourceDoc {
     pub plural: Spanned<String>,
     #[serde(default)]
     pub tags: Vec<Spanned<String>>,
+    /// The view of one object (get answers) and of a list item (list answers; default `view`).
+    #[serde(default)]
+    pub view: Option<Spanned<String>>,
+    #[serde(default)]
+    pub list_view: Option<Spanned<String>>,
+    /// The object's page in the web app, relative to the account's base URL, with `{key}`s
+    /// from the object (`/app/ticket/{id}`).
+    #[serde(default)]
+    pub link: Option<Spanned<String>>,
     pub methods: Vec<Spanned<MethodDoc>>,
 }
 
@@ -160,6 +241,9 @@ pub(crate) struct MethodDoc {
     pub annotations: AnnotationsDoc,
     #[serde(default)]
     pub body_encoding: Option<crate::BodyEncoding>,
+    /// The concise answer, when the default for the method's kind does not fit.
+    #[serde(default)]
+    pub result: Option<Spanned<ResultDoc>>,
     /// The documentation record. Without one the method is known but offers no tool.
     #[serde(default)]
     pub doc: Option<Spanned<DocRecord>>,

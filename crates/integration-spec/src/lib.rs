@@ -17,6 +17,7 @@
 //! - [`connection`]: base URL, rate limits, pagination, OAuth2 ([`Connection`]).
 //! - [`examples`]: example arguments for tests and diagnostics.
 //! - [`openapi`]: OpenAPI 3.1 export.
+//! - [`views`]: concise results: views declared as data, write confirmations.
 //! - [`tokens`]: token counts with a real tokenizer (o200k_base).
 
 mod catalog;
@@ -32,8 +33,9 @@ mod plan;
 mod rules;
 mod schema;
 pub mod tokens;
+mod views;
 
-pub use catalog::{Annotations, BuildError, Catalog, Summary, Tool};
+pub use catalog::{Annotations, BuildError, Catalog, ResponseFormat, Summary, Tool};
 pub use connection::{
     Connection, CustomFieldSource, OAuth2Settings, Pagination, RateLimit, RateLimitHeaders,
     VerifyRequest,
@@ -43,3 +45,4 @@ pub use definition::{Definition, LoadError};
 pub use filter::{FilterError, ToolFilter};
 pub use naming::{MAX_TOOL_NAME, MethodKind};
 pub use plan::{ArgumentError, BodyEncoding, PlannedRequest};
+pub use views::{ResultShape, ShapeContext, Views, WriteKind, compact};

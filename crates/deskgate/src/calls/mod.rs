@@ -6,7 +6,8 @@
 //! 2. authorize (`authorize`) — the server's filter: a tool it filters out does not exist;
 //! 3. plan — arguments to one upstream request, pure, in `integration-spec`;
 //! 4. send (`send`) — one request with the account's credentials, never retried;
-//! 5. shape (`shape`) — what happened, as a result the model can act on;
+//! 5. shape (`shape`) — what happened, as a result the model can act on: a read's concise view
+//!    or the upstream's body as sent (`response_format`), a write's short confirmation;
 //! 6. record (`record`) — the audit record, committed before the call is answered.
 //!
 //! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
@@ -74,7 +75,14 @@ impl App {
                 if response.status.is_success() {
                     let status = response.status.as_u16();
                     self.record(draft.succeeded(status)).await;
-                    return Ok(shape::response(&self.integration, response));
+                    let app_base = self.integration.base_url(&tenant.account.context);
+                    return Ok(shape::success(
+                        &self.integration,
+                        tool,
+                        &call.arguments,
+                        response,
+                        &app_base,
+                    ));
                 }
                 shape::response(&self.integration, response)
             }

@@ -2,8 +2,8 @@
 //! shown as the upstream sent them; every failure says what happened and what to do next.
 
 use base64::Engine;
-use integration_spec::{ArgumentError, RateLimit};
-use serde_json::{Value, json};
+use integration_spec::{ArgumentError, RateLimit, ResponseFormat, ShapeContext, Tool};
+use serde_json::{Map, Value, json};
 
 use super::result::{CallResult, Structured};
 use super::send::CallFailure;
@@ -84,7 +84,39 @@ pub(super) fn invalid_arguments(
     )
 }
 
-/// What the upstream answered.
+/// A success in the form the call asked for: the tool's concise answer (its view, or a short
+/// confirmation of a write), or the upstream's body exactly as sent.
+pub(super) fn success(
+    integration: &Integration,
+    tool: &Tool,
+    arguments: &Map<String, Value>,
+    response: upstream::Response,
+    app_base: &str,
+) -> CallResult {
+    if tool.response_format(arguments) == ResponseFormat::Detailed {
+        return self::response(integration, response);
+    }
+    let answer = parsed(&response.body);
+    if answer.is_none() && !response.body.is_empty() {
+        // Not JSON (a file): there is nothing to make concise.
+        return self::response(integration, response);
+    }
+    let concise = match tool.concise(arguments, answer.as_ref(), &ShapeContext { app_base }) {
+        object @ Value::Object(_) => object,
+        // `structuredContent` must be an object for older peers.
+        other => json!({ "data": other }),
+    };
+    CallResult {
+        outcome: Outcome::Ok,
+        is_error: false,
+        text: concise.to_string(),
+        structured: Structured::Value(concise),
+        rate_limit: rate_limit_of(integration, &response.headers),
+        upstream_status: Some(response.status.as_u16()),
+    }
+}
+
+/// What the upstream answered, as it answered it.
 pub(super) fn response(integration: &Integration, response: upstream::Response) -> CallResult {
     let rate_limit = rate_limit_of(integration, &response.headers);
     let status = response.status.as_u16();

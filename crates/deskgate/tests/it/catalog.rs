@@ -250,7 +250,16 @@ impl Walk {
 
     /// Calls `tool` in `phase`, records a failure or what it created.
     async fn run(&mut self, tool: &Tool, phase: Phase) {
-        let args = self.arguments(tool, phase).await;
+        let mut args = self.arguments(tool, phase).await;
+        // What a create made is read back from its whole answer (its concise answer is only a
+        // confirmation); every other tool runs in its default, concise form.
+        if tool.method == "create"
+            && tool.input_schema["properties"]
+                .get("response_format")
+                .is_some()
+        {
+            args.insert("response_format".into(), json!("detailed"));
+        }
         let reply = self.mcp.call(&tool.name, Value::Object(args.clone())).await;
         self.calls += 1;
         let result = &reply.body["result"];
