@@ -19,7 +19,8 @@
 //!    would take it for an unknown custom method and answer -32601). Batches are served where
 //!    the protocol version has them ([`batch`]).
 //! 4. Then the fast path (`fast_path`) or rmcp, handed the `Accept` it demands; its JSON reply
-//!    is framed as the client asked.
+//!    gets an `MCP-Protocol-Version` header (the version `initialize` agreed on, or the one the
+//!    request named) and is framed as the client asked.
 //!
 //! GET and DELETE go to rmcp untouched (stateless serving answers both with 405).
 
@@ -78,7 +79,51 @@ pub(super) async fn endpoint(State(state): State<McpState>, request: Request) ->
             );
         }
     };
-    framing.frame(answer(&state, parts, bytes).await).await
+    let version = parts.headers.get(MCP_PROTOCOL_VERSION).cloned();
+    let is_initialize = version.is_none() && is_initialize(&bytes);
+    let mut reply = answer(&state, parts, bytes).await;
+    if reply.status().is_success() {
+        if is_initialize {
+            reply = with_negotiated_version(reply).await;
+        } else if let Some(version) = version {
+            reply.headers_mut().insert(MCP_PROTOCOL_VERSION, version);
+        }
+    }
+    framing.frame(reply).await
+}
+
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// Whether the body is an `initialize` request (read only for requests without a version
+/// header, which is how `initialize` comes).
+fn is_initialize(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Method>(bytes)
+        .is_ok_and(|m| m.method.as_deref() == Some(InitializeResultMethod::VALUE))
+}
+
+/// The reply with an `MCP-Protocol-Version` header naming the version `initialize` agreed on,
+/// so a client (a browser script too, see `guard`) can read it without parsing the result.
+/// Later replies echo the version their request names.
+async fn with_negotiated_version(reply: Response) -> Response {
+    let (mut parts, body) = reply.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let negotiated = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|reply| {
+            let version = reply.pointer("/result/protocolVersion")?.as_str()?;
+            HeaderValue::from_str(version).ok()
+        });
+    if let Some(version) = negotiated {
+        parts.headers.insert(MCP_PROTOCOL_VERSION, version);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Answers one POSTed body (a message or a batch) whose headers passed the checks above, with
@@ -346,6 +391,20 @@ fn params_problem(method: &str, params: Option<&Value>) -> String {
             .err()
             .map(|e| e.to_string())
     }
+    // The two mistakes a model or client makes in a call, said in MCP's words rather than serde's.
+    if method == CallToolRequestMethod::VALUE
+        && let Some(Value::Object(call)) = params
+    {
+        if !call.get("name").is_some_and(Value::is_string) {
+            return "`name` must be the tool's name, a string".to_owned();
+        }
+        if call
+            .get("arguments")
+            .is_some_and(|a| !a.is_object() && !a.is_null())
+        {
+            return "`arguments` must be an object of the tool's arguments".to_owned();
+        }
+    }
     let found = match method {
         CallToolRequestMethod::VALUE => problem::<CallToolRequestParams>(params),
         InitializeResultMethod::VALUE => problem::<InitializeRequestParams>(params),
@@ -437,7 +496,7 @@ async fn batch(state: &McpState, parts: Parts, items: Vec<Value>) -> Response {
 
 /// The version a request names when batches are not part of it.
 fn version_without_batches(headers: &HeaderMap) -> Option<String> {
-    let version = headers.get("mcp-protocol-version")?;
+    let version = headers.get(MCP_PROTOCOL_VERSION)?;
     let version = version.to_str().unwrap_or("(unreadable)");
     let with_batches = [ProtocolVersion::V_2024_11_05, ProtocolVersion::V_2025_03_26];
     (!with_batches.iter().any(|v| v.as_str() == version)).then(|| version.to_owned())
@@ -620,6 +679,10 @@ mod tests {
         assert_eq!(reply["id"], 7);
         let message = reply["error"]["message"].as_str().unwrap();
         assert!(message.contains("tools/call"), "{message}");
+        assert!(
+            message.contains("`arguments` must be an object"),
+            "{message}"
+        );
         let (_, reply) = refusal(r#"{"jsonrpc":"2.0","id":8,"method":"tools/call"}"#).unwrap();
         assert_eq!(reply["error"]["code"], -32602);
         assert!(
