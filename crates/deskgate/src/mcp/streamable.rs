@@ -32,8 +32,9 @@ use headers_accept::Accept;
 use mediatype::{MediaType, Name, names};
 use rmcp::model::{
     CallToolRequestMethod, CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, ConstString,
-    DiscoverRequestMethod, ErrorCode, InitializeRequestParams, InitializeResultMethod,
-    ListToolsRequestMethod, PaginatedRequestParams, PingRequestMethod, ProtocolVersion,
+    CustomRequest, DiscoverRequestMethod, ErrorCode, GetMeta, InitializeRequestParams,
+    InitializeResultMethod, ListToolsRequestMethod, PaginatedRequestParams, PingRequestMethod,
+    ProtocolVersion,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -147,7 +148,7 @@ async fn answer_message(state: &McpState, mut parts: Parts, bytes: Bytes) -> Ans
         Ok(reply) => return Answered::Reply(reply),
         Err(parts) => parts,
     };
-    match inspect(&bytes) {
+    match inspect(&parts.headers, &bytes) {
         Inspected::Message => {
             Answered::Reply(to_rmcp(state, Request::from_parts(parts, Body::from(bytes))).await)
         }
@@ -295,8 +296,9 @@ enum Inspected {
     Refused(Response),
 }
 
-/// Methods deskgate serves. rmcp reads a request whose params do not fit its method as a
-/// custom request (and answers "method not found"); for these that is a params error.
+/// Methods deskgate serves, by era. rmcp reads a request whose params do not fit its method as
+/// a custom request (and answers "method not found"); for these that is a params error. The
+/// 2026-07-28 era removed `initialize` and `ping`: there rmcp's 404 and -32601 are right.
 const SERVED_METHODS: [&str; 5] = [
     InitializeResultMethod::VALUE,
     PingRequestMethod::VALUE,
@@ -304,11 +306,36 @@ const SERVED_METHODS: [&str; 5] = [
     ListToolsRequestMethod::VALUE,
     CallToolRequestMethod::VALUE,
 ];
+const SERVED_METHODS_2026: [&str; 3] = [
+    DiscoverRequestMethod::VALUE,
+    ListToolsRequestMethod::VALUE,
+    CallToolRequestMethod::VALUE,
+];
 
-fn inspect(bytes: &[u8]) -> Inspected {
+/// Whether a request is of the 2026-07-28 era: its header or its own `_meta` names that version
+/// or a later one.
+fn is_2026_era(headers: &HeaderMap, request: &CustomRequest) -> bool {
+    let modern = |v: &str| v >= ProtocolVersion::V_2026_07_28.as_str();
+    headers
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(modern)
+        || request
+            .get_meta()
+            .protocol_version()
+            .is_some_and(|v| modern(v.as_str()))
+}
+
+fn inspect(headers: &HeaderMap, bytes: &[u8]) -> Inspected {
     match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
         Ok(ClientJsonRpcMessage::Request(request)) => match &request.request {
-            ClientRequest::CustomRequest(custom) if SERVED_METHODS.contains(&&*custom.method) => {
+            ClientRequest::CustomRequest(custom)
+                if if is_2026_era(headers, custom) {
+                    SERVED_METHODS_2026.contains(&&*custom.method)
+                } else {
+                    SERVED_METHODS.contains(&&*custom.method)
+                } =>
+            {
                 let problem = params_problem(&custom.method, custom.params.as_ref());
                 let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
                 Inspected::Refused(jsonrpc_error(
@@ -606,7 +633,11 @@ mod tests {
     }
 
     fn refusal(body: &str) -> Option<(StatusCode, Value)> {
-        match inspect(body.as_bytes()) {
+        refusal_with(&HeaderMap::new(), body)
+    }
+
+    fn refusal_with(headers: &HeaderMap, body: &str) -> Option<(StatusCode, Value)> {
+        match inspect(headers, body.as_bytes()) {
             Inspected::Refused(response) => {
                 let status = response.status();
                 let bytes = futures::executor::block_on(axum::body::to_bytes(
@@ -702,11 +733,41 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"no/such/method","params":{"a":1}}"#,
         ] {
             assert!(
-                matches!(inspect(body.as_bytes()), Inspected::Message),
+                matches!(
+                    inspect(&HeaderMap::new(), body.as_bytes()),
+                    Inspected::Message
+                ),
                 "{body}"
             );
         }
-        assert!(matches!(inspect(b"[]"), Inspected::Batch(items) if items.is_empty()));
+        assert!(matches!(
+            inspect(&HeaderMap::new(), b"[]"),
+            Inspected::Batch(items) if items.is_empty()
+        ));
+        // `initialize` and `ping` are gone in 2026-07-28: rmcp answers them 404 and -32601.
+        let mut modern = HeaderMap::new();
+        modern.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static("2026-07-28"));
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":[]}}"#,
+        ] {
+            assert!(
+                matches!(inspect(&modern, body.as_bytes()), Inspected::Message),
+                "{body}"
+            );
+        }
+        let meta_only = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        assert!(matches!(
+            inspect(&HeaderMap::new(), meta_only.as_bytes()),
+            Inspected::Message
+        ));
+        // ...while a 2026 tools/call with bad arguments is still a params error.
+        let call =
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":5}}"#;
+        assert_eq!(
+            refusal_with(&modern, call).unwrap().1["error"]["code"],
+            -32602
+        );
     }
 
     #[test]
