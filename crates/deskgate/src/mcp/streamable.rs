@@ -113,7 +113,7 @@ fn is_initialize(bytes: &[u8]) -> bool {
 async fn with_negotiated_version(reply: Response) -> Response {
     let (mut parts, body) = reply.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return unreadable_reply();
     };
     let negotiated = serde_json::from_slice::<Value>(&bytes)
         .ok()
@@ -207,10 +207,7 @@ impl Framing {
         }
         let (mut parts, body) = reply.into_parts();
         let Ok(json) = axum::body::to_bytes(body, usize::MAX).await else {
-            return transport_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error: the reply could not be read",
-            );
+            return unreadable_reply();
         };
         parts.headers.insert(
             header::CONTENT_TYPE,
@@ -454,6 +451,15 @@ fn jsonrpc_error(status: StatusCode, id: Value, code: ErrorCode, message: &str) 
         ),
     )
         .into_response()
+}
+
+/// Replies are written whole in memory, so one that cannot be read back is a bug, not input.
+fn unreadable_reply() -> Response {
+    tracing::error!("an MCP reply could not be read back");
+    transport_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error: the reply could not be read",
+    )
 }
 
 /// A refusal of the HTTP request itself (Accept, Content-Type, size), in the JSON-RPC error
