@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -164,3 +165,36 @@ def node_tool(name: str) -> str:
 def node_env() -> dict:
     """The environment Node tools run in: Node 22 from .tools first on the PATH."""
     return {**os.environ, "PATH": f"{NODE_BIN}:{os.environ.get('PATH', '')}"}
+
+
+def chromium() -> str:
+    """Debian's Chromium, which the browser tests drive with playwright-core."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is missing: `apt-get install -y chromium` (scripts/test installs it)")
+    return path
+
+
+def stdio_exchange(command: list[str], messages: list[dict], expect: int) -> list[dict]:
+    """Feeds JSON-RPC lines to a stdio bridge and collects `expect` replies."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=node_env(), cwd=E2E)
+    replies: list[dict] = []
+    try:
+        assert process.stdin and process.stdout
+        for message in messages:
+            process.stdin.write(json.dumps(message) + "\n")
+            process.stdin.flush()
+            if "id" in message:
+                while True:
+                    line = process.stdout.readline()
+                    assert line, process.stderr.read() if process.stderr else "the bridge closed its output"
+                    reply = json.loads(line)
+                    if reply.get("id") == message["id"]:
+                        replies.append(reply)
+                        break
+        assert len(replies) == expect
+        return replies
+    finally:
+        process.kill()
+        process.wait(timeout=10)

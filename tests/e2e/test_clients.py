@@ -15,7 +15,7 @@ from mcp import Client, ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import BIN, E2E, node_env, node_tool
+from conftest import BIN, E2E, node_env, node_tool, stdio_exchange
 
 
 def test_python_sdk_negotiates_the_stateless_2026_revision(deskgate):
@@ -109,31 +109,6 @@ def test_openai_agents_sdk(deskgate):
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["streamable"]["tools"] == 109 and out["sse"]["tools"] == 109
     assert out["streamable"]["account"] == "acme" and out["sse"]["account"] == "acme"
-
-
-def stdio_exchange(command: list[str], messages: list[dict], expect: int) -> list[dict]:
-    """Feeds JSON-RPC lines to a stdio bridge and collects `expect` replies."""
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=node_env(), cwd=E2E)
-    replies: list[dict] = []
-    try:
-        assert process.stdin and process.stdout
-        for message in messages:
-            process.stdin.write(json.dumps(message) + "\n")
-            process.stdin.flush()
-            if "id" in message:
-                while True:
-                    line = process.stdout.readline()
-                    assert line, process.stderr.read() if process.stderr else "the bridge closed its output"
-                    reply = json.loads(line)
-                    if reply.get("id") == message["id"]:
-                        replies.append(reply)
-                        break
-        assert len(replies) == expect
-        return replies
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 HANDSHAKE = [

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import queue
 import re
-import shutil
 import subprocess
 import threading
 import urllib.error
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, node_env
+from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, chromium, node_env
 
 SCRIPT = E2E / "console" / "console.mjs"
 # The sandbox's built-in OAuth client (gorgias-sandbox's default config).
@@ -38,13 +36,6 @@ PAGES = [
     "13-tool", "14-edit-server", "15-csrf-refused", "16-delete-server", "17-delete-account",
     "18-accounts-after-delete",
 ]
-
-
-def chromium() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Chromium is missing: `apt-get install -y chromium` (scripts/test installs it)")
-    return path
 
 
 # --- a minimal MCP client over Streamable HTTP (JSON replies) ---

@@ -80,6 +80,11 @@ pub struct ServeArgs {
     /// Browser origins allowed to call the MCP endpoint (comma-separated).
     #[arg(long, env = "DESKGATE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Do not let the hosted clients' origins (https://claude.ai, https://claude.com,
+    /// https://chatgpt.com) through by default; they are only let through with a non-loopback
+    /// --public-url anyway.
+    #[arg(long, env = "DESKGATE_NO_HOSTED_CLIENT_ORIGINS")]
+    pub no_hosted_client_origins: bool,
     /// Key file used when DESKGATE_VAULT_KEY is not set (generated, 0600, on first run).
     #[arg(long, env = "DESKGATE_VAULT_KEY_FILE", default_value = "deskgate.key")]
     pub vault_key_file: PathBuf,
@@ -114,6 +119,7 @@ impl ServeArgs {
             allow_custom_upstream: self.allow_custom_upstream || self.demo,
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
+            hosted_client_origins: !self.no_hosted_client_origins,
             vault_key: env_secret("DESKGATE_VAULT_KEY"),
             vault_key_file: self.vault_key_file.clone(),
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),

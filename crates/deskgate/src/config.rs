@@ -23,6 +23,9 @@ pub struct Config {
     /// Origins allowed to call the MCP endpoint from a browser; a request with any other
     /// `Origin` gets 403. Requests without `Origin` (server-to-server clients) pass.
     pub allowed_origins: Vec<String>,
+    /// Let the hosted clients' origins (claude.ai, chatgpt.com, see
+    /// `mcp::HOSTED_CLIENT_ORIGINS`) through as well, when `public_url` is not loopback.
+    pub hosted_client_origins: bool,
     /// `DESKGATE_VAULT_KEY`: `BASE64` or `ID:BASE64[,ID:BASE64…]`; when absent a key file is used.
     pub vault_key: Option<SecretString>,
     pub vault_key_file: PathBuf,
@@ -61,6 +64,7 @@ impl Config {
             allow_custom_upstream: false,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            hosted_client_origins: true,
             vault_key: None,
             vault_key_file: PathBuf::from("deskgate.key"),
             admin_token: None,

@@ -17,7 +17,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn prefix(self) -> &'static str {
+    pub fn prefix(self) -> &'static str {
         match self {
             TokenKind::Api => "dga_",
             TokenKind::Mcp => "dgm_",

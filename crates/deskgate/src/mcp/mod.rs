@@ -1,21 +1,28 @@
 //! The MCP endpoint: `<base>/mcp/<token>` is a complete MCP server for one account, scoped by
 //! its server's config. The MCP SDK (`rmcp`) stays behind this module.
 //!
+//! - `guard`: Host and Origin checks (DNS-rebinding protection, 403) and CORS for the browser
+//!   origins that are allowed; the outermost layers of every MCP route.
+//! - `streamable`: the Streamable HTTP endpoint: `Accept` and reply framing, body limits, the
+//!   JSON-RPC checks (-32700/-32600/-32602), batches; then the fast path or rmcp.
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
 //! - `fast_path`: plain older-era stateless `tools/call` POSTs, answered without rmcp's
 //!   per-request service and with the upstream's JSON unparsed; everything else goes to rmcp.
-//! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same handler (its sessions live
+//! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same path (its sessions live
 //!   in `App`, because on PostgreSQL replicas relay each other's replies).
-//! - here: routing, and what happens before any JSON-RPC — Host/Origin checks, resolving the
-//!   token to its tenant (404 for anything unknown, expired or deleted), the optional API-token
-//!   requirement — and the `ratelimit-*` headers added to replies of calls that reached Gorgias.
+//! - here: routing, and what happens before any JSON-RPC once `guard` let a request through —
+//!   resolving the token to its tenant (404 for anything unknown, expired or deleted), the
+//!   optional API-token requirement — and the `ratelimit-*` headers added to replies of calls
+//!   that reached Gorgias.
 //!
 //! Streamable HTTP is served statelessly with JSON replies: any replica can answer any request,
 //! and clients that lose or never echo `Mcp-Session-Id` (ChatGPT) cannot trip over sessions.
 
 mod fast_path;
+mod guard;
 mod handler;
 mod sse;
+mod streamable;
 
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +39,9 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::tenants::Tenant;
+use crate::tokens::TokenKind;
 
+pub use guard::HOSTED_CLIENT_ORIGINS;
 pub use handler::ClientDirectory;
 pub use sse::{RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
 
@@ -44,6 +53,7 @@ pub struct McpState {
     app: Arc<App>,
     service: McpService,
     clients: Arc<ClientDirectory>,
+    gate: Arc<guard::Gate>,
 }
 
 /// Filled by the handler when a call reached the upstream, read back by [`tenant_layer`] to set
@@ -69,8 +79,8 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_max_request_body_bytes(app.config.max_body_bytes)
-        // Host and Origin are checked in `tenant_layer` for both transports, before the token
-        // is even looked at; rmcp's own check would only repeat it.
+        // Host and Origin are checked in `guard` for both transports, before the token is even
+        // looked at; rmcp's own check would only repeat it.
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let service = StreamableHttpService::new(
@@ -83,18 +93,27 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    let gate = Arc::new(guard::Gate::new(&app.config, &app.public_url));
     let state = McpState {
         app: app.clone(),
         service,
         clients,
+        gate: gate.clone(),
     };
+    // Outermost first: Host/Origin (403 without CORS headers), then CORS (answers preflights,
+    // decorates every reply, 404s and 401s included), then the tenant.
     Router::new()
-        .route("/mcp/{token}", any(fast_path::streamable_http))
+        .route("/mcp/{token}", any(streamable::endpoint))
         .route("/mcp/{token}/sse", get(sse::open))
         .route("/mcp/{token}/message", post(sse::message))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             tenant_layer,
+        ))
+        .layer(guard::cors(gate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
         ))
         .with_state(state)
 }
@@ -118,15 +137,6 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 async fn tenant_layer(State(state): State<McpState>, mut request: Request, next: Next) -> Response {
-    if !host_allowed(request.headers(), &state.app) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "Forbidden: Host header is not allowed",
-        );
-    }
-    if !origin_allowed(request.headers(), &state.app) {
-        return refuse(StatusCode::FORBIDDEN, "Forbidden: Origin is not allowed");
-    }
     let token = request
         .uri()
         .path()
@@ -182,65 +192,6 @@ fn set_rate_limit_headers(headers: &mut HeaderMap, limit: RateLimit) {
     headers.insert("ratelimit-reset", HeaderValue::from(limit.reset));
 }
 
-/// DNS-rebinding protection: the Host must be loopback, the public URL's host, or configured.
-fn host_allowed(headers: &HeaderMap, app: &App) -> bool {
-    let Some(host) = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-    else {
-        // HTTP/1.0 without Host; nothing to rebind.
-        return true;
-    };
-    let name = host_name(host);
-    let allowed = &app.config.allowed_hosts;
-    if allowed.iter().any(|h| h == "*") {
-        return true;
-    }
-    matches!(name, "localhost" | "127.0.0.1" | "::1" | "[::1]")
-        || public_host(app).is_some_and(|p| p.eq_ignore_ascii_case(name))
-        || allowed
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name) || h.eq_ignore_ascii_case(host))
-}
-
-fn host_name(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return authority
-            .split(']')
-            .next()
-            .map_or(authority, |h| &authority[..h.len() + 1]);
-    }
-    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-}
-
-fn public_host(app: &App) -> Option<String> {
-    url::Url::parse(&app.public_url)
-        .ok()?
-        .host_str()
-        .map(str::to_owned)
-}
-
-/// A present Origin must be the public URL's origin or configured; no Origin (server-to-server
-/// clients such as ChatGPT's) passes.
-fn origin_allowed(headers: &HeaderMap, app: &App) -> bool {
-    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/');
-    let own = url::Url::parse(&app.public_url)
-        .ok()
-        .map(|u| u.origin().ascii_serialization());
-    own.as_deref() == Some(origin)
-        || app
-            .config
-            .allowed_origins
-            .iter()
-            .any(|o| o == "*" || o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-}
-
 /// A request span that never holds an MCP token: the path is cut after `/mcp/`.
 pub fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!(
@@ -250,14 +201,21 @@ pub fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing:
     )
 }
 
+/// The path with its MCP token replaced by `<token>`: the segment after a leading `/mcp/`
+/// (whatever it holds), and any segment that starts like an MCP token elsewhere, as in the
+/// paths clients build from an MCP URL (claude.ai probes
+/// `/.well-known/oauth-protected-resource/mcp/<token>`).
 pub fn redacted_path(path: &str) -> String {
-    match path.strip_prefix("/mcp/") {
-        Some(rest) => match rest.split_once('/') {
-            Some((_, tail)) => format!("/mcp/<token>/{tail}"),
-            None => "/mcp/<token>".to_owned(),
-        },
-        None => path.to_owned(),
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let is_token =
+            (i == 2 && path.starts_with("/mcp/")) || segment.starts_with(TokenKind::Mcp.prefix());
+        out.push_str(if is_token { "<token>" } else { segment });
     }
+    out
 }
 
 #[cfg(test)]
@@ -269,12 +227,14 @@ mod tests {
         assert_eq!(redacted_path("/mcp/dgm_secret"), "/mcp/<token>");
         assert_eq!(redacted_path("/mcp/dgm_secret/sse"), "/mcp/<token>/sse");
         assert_eq!(redacted_path("/integrated-account"), "/integrated-account");
-    }
-
-    #[test]
-    fn host_names_drop_their_port() {
-        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(host_name("[::1]:8080"), "[::1]");
-        assert_eq!(host_name("example.com"), "example.com");
+        assert_eq!(
+            redacted_path("/.well-known/oauth-protected-resource/mcp/dgm_secret"),
+            "/.well-known/oauth-protected-resource/mcp/<token>"
+        );
+        assert_eq!(redacted_path("/mcp/nonsense/sse"), "/mcp/<token>/sse");
+        assert_eq!(
+            redacted_path("/integrated-account/a1/mcp/s1/logs"),
+            "/integrated-account/a1/mcp/s1/logs"
+        );
     }
 }

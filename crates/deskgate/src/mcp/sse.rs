@@ -4,8 +4,9 @@
 //!
 //! rmcp deliberately ships no such transport, but ChatGPT's docs still list SSE and some agent
 //! frameworks only speak it. So this is a thin adapter, written by hand: each POSTed message is
-//! handed to the same Streamable HTTP service every other request goes through (same tenant,
-//! same handler, same audit), and its JSON reply is pushed onto the stream.
+//! handed to the same path every Streamable HTTP POST goes through (`streamable::answer`: the
+//! same checks, fast path, rmcp service, tenant, handler and audit), and its JSON reply is
+//! pushed onto the stream.
 //!
 //! The stream lives on one replica, but behind a load balancer the POSTs land anywhere. On
 //! PostgreSQL the holder registers each session in the database (and renews it while the stream
@@ -353,12 +354,13 @@ pub async fn message(
         }
     }
     let mut request = request
-        .body(axum::body::Body::from(body))
+        .body(body)
         .expect("a request built from valid parts");
     request.extensions_mut().insert(tenant);
     request.extensions_mut().insert(slot);
 
-    let reply = state.service.handle(request).await;
+    let (parts, body) = request.into_parts();
+    let reply = super::streamable::answer(&state, parts, body).await;
     let status = reply.status();
     let is_event_stream = reply
         .headers()
@@ -367,7 +369,11 @@ pub async fn message(
         .is_some_and(|v| v.starts_with("text/event-stream"));
     let bytes = match reply.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(never) => match never {},
+        // Replies are written whole in memory; one that cannot be read is a bug, not input.
+        Err(e) => {
+            tracing::error!(error = %e, "could not read an MCP reply for an SSE stream");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
     let messages: Vec<String> = if bytes.is_empty() {
         Vec::new()

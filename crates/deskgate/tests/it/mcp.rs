@@ -521,10 +521,25 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
 
 /// Plain older-era `tools/call` POSTs are answered on a fast path beside rmcp (`mcp/fast_path`);
 /// the same call sent in a shape only rmcp takes (a `_meta` in its params) must get the same
-/// reply, member for member, whatever the outcome.
+/// reply, member for member, whatever the outcome, and whatever `Accept` the client sent.
 #[tokio::test]
 async fn the_fast_path_answers_exactly_as_rmcp_does() {
-    let (s, _, url) = server_with_url(Value::Null).await;
+    // Enough room in the rate-limit bucket for every call below to reach Gorgias.
+    let defaults = crate::support::Options::default();
+    let s = TestServer::start_with(crate::support::Options {
+        sandbox: gorgias_sandbox::SandboxConfig {
+            api_key_bucket: gorgias_sandbox::BucketConfig {
+                capacity: 1000,
+                window: std::time::Duration::from_secs(20),
+            },
+            ..defaults.sandbox
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let account = s.connect_sandbox().await;
+    let (_, url) = s.mint(&account, json!({"name": "parity"})).await;
     let ticket = first_ticket_id(&s).await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
@@ -546,37 +561,557 @@ async fn the_fast_path_answers_exactly_as_rmcp_does() {
         // Not a tool of this server: a JSON-RPC error.
         ("no_such_tool", json!({})),
     ];
-    for (id, (tool, arguments)) in calls.into_iter().enumerate() {
-        let params = json!({"name": tool, "arguments": arguments});
-        let mut with_meta = params.clone();
-        with_meta["_meta"] = json!({"progressToken": "p"});
-        let fast = mcp
-            .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
-            .await;
-        let rmcp = mcp
-            .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": with_meta}))
-            .await;
-        assert_eq!(fast.status, rmcp.status, "{tool}");
-        // The bucket drains between the two calls: only its figures may differ.
-        let settled = |mut body: Value| {
-            if let Some(content) = body["result"]["structuredContent"].as_object_mut() {
-                content.remove("ratelimit-remaining");
-                content.remove("ratelimit-reset");
-            }
-            body
-        };
-        assert_eq!(settled(fast.body), settled(rmcp.body), "{tool} {arguments}");
-        assert_eq!(
-            fast.headers.get("content-type"),
-            rmcp.headers.get("content-type")
-        );
-        for header in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+    for (accept, content_type) in ACCEPT_FORMS {
+        for (id, (tool, arguments)) in calls.iter().enumerate() {
+            let params = json!({"name": tool, "arguments": arguments});
+            let mut with_meta = params.clone();
+            with_meta["_meta"] = json!({"progressToken": "p"});
+            let headers = accept_headers(accept, &[("mcp-protocol-version", "2025-11-25")]);
+            let fast = mcp
+                .send(
+                    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+                        .to_string(),
+                    &headers,
+                )
+                .await;
+            let rmcp = mcp
+                .send(
+                    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": with_meta})
+                        .to_string(),
+                    &headers,
+                )
+                .await;
+            let what = format!("{tool} {arguments} with Accept {accept:?}");
+            assert_eq!(fast.status, rmcp.status, "{what}");
+            assert_eq!(fast.headers["content-type"], content_type, "{what}");
             assert_eq!(
-                fast.headers.get(header).is_some(),
-                rmcp.headers.get(header).is_some(),
-                "{tool}: {header}"
+                fast.headers.get("content-type"),
+                rmcp.headers.get("content-type"),
+                "{what}"
             );
+            // The bucket drains between the two calls: only its figures may differ.
+            assert!(fast.body["jsonrpc"] == "2.0", "{what}: {}", fast.text);
+            assert_eq!(settled(fast.body), settled(rmcp.body), "{what}");
+            for header in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+                assert_eq!(
+                    fast.headers.get(header).is_some(),
+                    rmcp.headers.get(header).is_some(),
+                    "{what}: {header}"
+                );
+            }
         }
     }
+    s.stop().await;
+}
+
+// --- what real clients send, replayed exactly ---
+
+/// `Accept` values real clients send, each with the content type its reply must have. Sources:
+/// claude.ai's backend sends `*/*` (anthropics/claude-ai-mcp#76); Anthropic's proxy has been
+/// seen sending `text/event-stream` alone (modelcontextprotocol/python-sdk#2349); Claude Code
+/// 2.1.96 sent `application/json` alone (anthropics/claude-code#45368); some HTTP stacks send
+/// none; `application/*` and a charset are what generic clients send.
+const ACCEPT_FORMS: [(Option<&str>, &str); 8] = [
+    (
+        Some("application/json, text/event-stream"),
+        "application/json",
+    ),
+    (Some("*/*"), "application/json"),
+    (Some("application/*"), "application/json"),
+    (Some("application/json"), "application/json"),
+    (Some("application/json; charset=utf-8"), "application/json"),
+    (None, "application/json"),
+    (Some("text/event-stream"), "text/event-stream"),
+    (
+        Some("text/event-stream, application/json;q=0"),
+        "text/event-stream",
+    ),
+];
+
+fn accept_headers<'a>(
+    accept: Option<&'a str>,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+    headers.extend_from_slice(extra);
+    headers
+}
+
+/// The members of a reply that may differ between two identical calls (the rate-limit bucket
+/// drains between them).
+fn settled(mut body: Value) -> Value {
+    if let Some(content) = body["result"]["structuredContent"].as_object_mut() {
+        content.remove("ratelimit-remaining");
+        content.remove("ratelimit-reset");
+    }
+    body
+}
+
+#[tokio::test]
+async fn every_accept_a_client_sends_gets_the_usual_reply_in_both_eras() {
+    let (s, _, url) = server_with_url(Value::Null).await;
+    let mcp = RawMcp::new(&url);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}});
+    // (message, headers beside Accept): the `initialize` era, then the stateless 2026-07-28 one.
+    let exchanges: Vec<(Value, Vec<(&str, &str)>)> = vec![
+        (
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "Anthropic", "version": "1.0.0"}}}),
+            vec![],
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            vec![("mcp-protocol-version", "2025-11-25")],
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                   "params": {"name": "get_single_gorgias_account", "arguments": {}}}),
+            vec![("mcp-protocol-version", "2025-11-25")],
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 4, "method": "server/discover", "params": {"_meta": meta}}),
+            vec![
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "server/discover"),
+            ],
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": meta}}),
+            vec![
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {
+                "name": "get_single_gorgias_account", "arguments": {}, "_meta": meta}}),
+            vec![
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "get_single_gorgias_account"),
+            ],
+        ),
+    ];
+    for (message, extra) in &exchanges {
+        let mut usual: Option<Value> = None;
+        for (accept, content_type) in ACCEPT_FORMS {
+            let reply = mcp
+                .send(message.to_string(), &accept_headers(accept, extra))
+                .await;
+            let what = format!("{} with Accept {accept:?}", message["method"]);
+            assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.text);
+            assert_eq!(reply.headers["content-type"], content_type, "{what}");
+            if content_type == "text/event-stream" {
+                // One event, then the stream ends.
+                assert!(
+                    reply.text.starts_with("event: message\ndata: "),
+                    "{what}: {}",
+                    reply.text
+                );
+                assert_eq!(reply.text.matches("event:").count(), 1, "{what}");
+                assert!(reply.text.ends_with("\n\n"), "{what}");
+            }
+            assert!(reply.body["result"].is_object(), "{what}: {}", reply.text);
+            // The version in effect, for clients (browser scripts too) that read it there: the
+            // one `initialize` agreed on, or the one the request named.
+            let version = extra
+                .iter()
+                .find(|(name, _)| *name == "mcp-protocol-version")
+                .map_or("2025-11-25", |(_, v)| *v);
+            assert_eq!(reply.headers["mcp-protocol-version"], version, "{what}");
+            let body = settled(reply.body);
+            match &usual {
+                None => usual = Some(body),
+                Some(usual) => assert_eq!(&body, usual, "{what}"),
+            }
+        }
+    }
+    // An Accept that allows neither gets a clear 406, in the JSON-RPC error shape.
+    for accept in [
+        "text/html",
+        "application/json;q=0, text/event-stream;q=0",
+        "*/*;q=0",
+    ] {
+        let reply = mcp
+            .send(exchanges[1].0.to_string(), &[("accept", accept)])
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_ACCEPTABLE, "{accept}");
+        assert_eq!(reply.body["error"]["code"], -32600, "{accept}");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("application/json or text/event-stream"),
+            "{message}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn json_rpc_errors_have_json_rpc_forms() {
+    let (s, _, url) = server_with_url(Value::Null).await;
+    let mcp = RawMcp::new(&url);
+    let both = [("accept", "application/json, text/event-stream")];
+    // Malformed JSON: -32700 with HTTP 400 (rmcp alone answers 415 with plain text).
+    let reply = mcp
+        .send(r#"{"jsonrpc": "2.0", "id": 1, "method": "#, &both)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    assert_eq!(reply.body["error"]["code"], -32700, "{}", reply.text);
+    assert_eq!(reply.body["id"], Value::Null);
+    // JSON that is not a JSON-RPC message: -32600, with the id where it can be read.
+    for (body, id) in [
+        (
+            r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#,
+            json!(1),
+        ),
+        (r#"{"jsonrpc":"2.0","id":"x","method":7}"#, json!("x")),
+        (r#""tools/list""#, Value::Null),
+    ] {
+        let reply = mcp.send(body, &both).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            reply.body["error"]["code"], -32600,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["id"], id, "{body}");
+    }
+    // `arguments` that are not an object: -32602 naming the problem (rmcp alone: -32601), and
+    // nothing reaches Gorgias.
+    let before = s.sandbox.state().request_count();
+    for arguments in [json!([1]), json!("limit=1"), json!(3)] {
+        let reply = mcp
+            .post(json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                         "params": {"name": "list_all_gorgias_tags", "arguments": arguments}}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["id"], 9);
+        assert_eq!(reply.body["error"]["code"], -32602, "{}", reply.text);
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("`arguments` must be an object"),
+            "{message}"
+        );
+    }
+    assert_eq!(s.sandbox.state().request_count(), before);
+    // A chunked body over the limit: 413 with a JSON-RPC error (was a 500 and an ERROR line).
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"list_all_gorgias_tags","arguments":{{"padding":"{}"}}}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let chunks: Vec<Result<String, std::io::Error>> = huge
+        .as_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
+        .collect();
+    let reply = mcp
+        .send(
+            reqwest::Body::wrap_stream(futures::stream::iter(chunks)),
+            &both,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["code"], -32600, "{}", reply.text);
+    // A body that is not JSON by its content type: 415, also as a JSON-RPC error.
+    let response = s
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .header("accept", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32600);
+    s.stop().await;
+}
+
+/// MCP 2025-03-26 requires servers to take JSON-RPC batches; later versions removed them.
+/// deskgate offers 2025-03-26, so it serves batches where that version may be in effect.
+#[tokio::test]
+async fn batches_are_served_where_2025_03_26_has_them() {
+    let (s, _, url) = server_with_url(Value::Null).await;
+    let mut mcp = RawMcp::new(&url);
+    mcp.protocol_version = "2025-03-26".to_owned();
+    let reply = mcp
+        .post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "batcher", "version": "1"}}}))
+        .await;
+    assert_eq!(reply.body["result"]["protocolVersion"], "2025-03-26");
+    let batch = json!([
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": "tags", "method": "tools/call",
+         "params": {"name": "list_all_gorgias_tags", "arguments": {"limit": 2}}},
+        {"jsonrpc": "2.0", "id": "list", "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": "bad", "method": "tools/call",
+         "params": {"name": "list_all_gorgias_tags", "arguments": [2]}},
+        {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "b", "version": "1"}}},
+        7,
+    ]);
+    for version in [Some("2025-03-26"), None] {
+        let headers = accept_headers(
+            Some("application/json, text/event-stream"),
+            &version
+                .map(|v| ("mcp-protocol-version", v))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+        let reply = mcp.send(batch.to_string(), &headers).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let replies = reply.body.as_array().expect("an array of replies");
+        let by_id = |id: Value| replies.iter().find(|r| r["id"] == id).cloned().unwrap();
+        assert_eq!(replies.len(), 5, "{}", reply.text);
+        assert_eq!(
+            by_id(json!("tags"))["result"]["structuredContent"]["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            by_id(json!("list"))["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .len()
+                > 100
+        );
+        assert_eq!(by_id(json!("bad"))["error"]["code"], -32602);
+        assert_eq!(by_id(json!("init"))["error"]["code"], -32600);
+        assert_eq!(by_id(Value::Null)["error"]["code"], -32600);
+        assert!(reply.headers.get("ratelimit-remaining").is_some());
+    }
+    // Only notifications: nothing to answer.
+    let reply = mcp
+        .send(
+            json!([{"jsonrpc": "2.0", "method": "notifications/initialized"}]).to_string(),
+            &[("mcp-protocol-version", "2025-03-26")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    // An empty batch, and a batch in a version without batches: -32600.
+    for (body, version) in [
+        ("[]", "2025-03-26"),
+        (
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+            "2025-06-18",
+        ),
+    ] {
+        let reply = mcp.send(body, &[("mcp-protocol-version", version)]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body} {version}");
+        assert_eq!(reply.body["error"]["code"], -32600, "{}", reply.text);
+    }
+    s.stop().await;
+}
+
+async fn server_with_config(
+    configure: impl FnOnce(&mut deskgate::config::Config) + Send + 'static,
+) -> (TestServer, String) {
+    let s = TestServer::start_with(crate::support::Options {
+        configure: Box::new(configure),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let account = s.connect_sandbox().await;
+    let (_, url) = s.mint(&account, json!({"name": "browser"})).await;
+    // The URL is handed out under the public URL; the test reaches the same path on loopback.
+    let path = url.split("/mcp/").nth(1).unwrap().to_owned();
+    let url = format!("{}/mcp/{path}", s.base);
+    (s, url)
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"Anthropic","version":"1.0.0"}}}"#;
+
+#[tokio::test]
+async fn hosted_client_origins_pass_on_a_public_deployment_only() {
+    // A deployment behind https://deskgate.example.com: the hosted clients' origins pass.
+    let (s, url) = server_with_config(|c| {
+        c.public_url = Some("https://deskgate.example.com".parse().unwrap());
+    })
+    .await;
+    let mcp = RawMcp::new(&url);
+    for origin in deskgate::mcp::HOSTED_CLIENT_ORIGINS {
+        let reply = mcp
+            .send(INITIALIZE, &[("accept", "*/*"), ("origin", origin)])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{origin}: {}", reply.text);
+        assert_eq!(reply.headers["access-control-allow-origin"], *origin);
+    }
+    // Others still get 403, with no CORS headers; a foreign Host still gets 403.
+    let reply = mcp
+        .send(INITIALIZE, &[("origin", "https://evil.example")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        reply
+            .headers
+            .keys()
+            .all(|h| !h.as_str().starts_with("access-control-"))
+    );
+    let reply = mcp
+        .send(
+            INITIALIZE,
+            &[("origin", "https://claude.ai"), ("host", "evil.example")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    s.stop().await;
+
+    // The same deployment with the defaults turned off.
+    let (s, url) = server_with_config(|c| {
+        c.public_url = Some("https://deskgate.example.com".parse().unwrap());
+        c.hosted_client_origins = false;
+    })
+    .await;
+    let reply = RawMcp::new(&url)
+        .send(INITIALIZE, &[("origin", "https://claude.ai")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    s.stop().await;
+
+    // A loopback deployment keeps strict DNS-rebinding protection.
+    let (s, url) = server_with_config(|_| {}).await;
+    let reply = RawMcp::new(&url)
+        .send(INITIALIZE, &[("origin", "https://claude.ai")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn browsers_on_allowed_origins_get_cors() {
+    const PAGE: &str = "http://127.0.0.1:5173";
+    let (s, url) = server_with_config(|c| c.allowed_origins = vec![PAGE.to_owned()]).await;
+    let preflight = |origin: &'static str, target: String| {
+        let http = s.http.clone();
+        async move {
+            http.request(reqwest::Method::OPTIONS, target)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "content-type,accept,authorization,mcp-protocol-version,mcp-session-id,mcp-method,mcp-name,last-event-id",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = preflight(PAGE, url.clone()).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let headers = response.headers();
+    assert_eq!(headers["access-control-allow-origin"], PAGE);
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    for header in [
+        "content-type",
+        "accept",
+        "authorization",
+        "mcp-protocol-version",
+        "mcp-session-id",
+        "mcp-method",
+        "mcp-name",
+        "last-event-id",
+    ] {
+        assert!(allowed.contains(header), "{header} not in {allowed}");
+    }
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    // The preflight of a page on another origin is refused, without CORS headers.
+    let response = preflight("http://127.0.0.1:6666", url.clone()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .headers()
+            .keys()
+            .all(|h| !h.as_str().starts_with("access-control-"))
+    );
+
+    // The real requests: the reply headers clients read are exposed to the page's script.
+    let mcp = RawMcp::new(&url);
+    let reply = mcp
+        .send(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                   "params": {"name": "list_all_gorgias_tags", "arguments": {"limit": 1}}})
+            .to_string(),
+            &[("origin", PAGE), ("mcp-protocol-version", "2025-11-25")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.headers["access-control-allow-origin"], PAGE);
+    let exposed = reply.headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for header in [
+        "mcp-protocol-version",
+        "mcp-session-id",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "www-authenticate",
+    ] {
+        assert!(exposed.contains(header), "{header} not in {exposed}");
+    }
+    assert!(reply.headers.get("ratelimit-remaining").is_some());
+    // Refusals past the origin check can be read by the page too (an unknown URL's 404).
+    let unknown = RawMcp::new(&format!(
+        "{}/mcp/dgm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        s.base
+    ));
+    let reply = unknown.send(INITIALIZE, &[("origin", PAGE)]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.headers["access-control-allow-origin"], PAGE);
+    s.stop().await;
+}
+
+/// claude.ai probes OAuth discovery after `initialize`, building paths from the MCP URL
+/// (anthropics/claude-ai-mcp#76): `/.well-known/oauth-protected-resource/mcp/<token>`. They
+/// are answered 404, so it goes on without auth, and the token in them never reaches a log.
+#[tokio::test]
+async fn oauth_discovery_probes_are_404_and_keep_the_token_out_of_logs() {
+    let (s, _, url) = server_with_url(Value::Null).await;
+    let path = url.strip_prefix(&s.base).unwrap().to_owned();
+    for probe in [
+        format!("/.well-known/oauth-protected-resource{path}"),
+        "/.well-known/oauth-protected-resource".to_owned(),
+        "/.well-known/oauth-authorization-server".to_owned(),
+        "/.well-known/openid-configuration".to_owned(),
+    ] {
+        let response = s
+            .http
+            .get(format!("{}{probe}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{probe}");
+    }
+    let response = s
+        .http
+        .post(format!("{}/register", s.base))
+        .json(&json!({"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let secret = url.rsplit('/').next().unwrap();
+    assert!(
+        !captured_logs().contains(secret),
+        "an MCP token reached a log line"
+    );
     s.stop().await;
 }

@@ -304,7 +304,10 @@ pub struct RawMcp {
 pub struct RawReply {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
+    /// The JSON reply (from the events' data of an SSE reply), or the text as a string.
     pub body: Value,
+    /// The body as sent.
+    pub text: String,
 }
 
 impl RawMcp {
@@ -321,18 +324,26 @@ impl RawMcp {
     }
 
     pub async fn post_with(&self, message: Value, headers: &[(&str, &str)]) -> RawReply {
-        let mut request = self
-            .http
-            .post(&self.url)
-            .header("accept", "application/json, text/event-stream")
-            .json(&message);
+        let mut all = vec![("accept", "application/json, text/event-stream")];
         // Clients send the version header on every request after `initialize`.
         let overridden = headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("mcp-protocol-version"));
         if message["method"] != "initialize" && !overridden {
-            request = request.header("mcp-protocol-version", &self.protocol_version);
+            all.push(("mcp-protocol-version", &self.protocol_version));
         }
+        all.extend_from_slice(headers);
+        self.send(message.to_string(), &all).await
+    }
+
+    /// POSTs `body` with a JSON content type and exactly `headers` (no default `Accept`, no
+    /// version). A `text/event-stream` reply is read as its events' data, one JSON message.
+    pub async fn send(&self, body: impl Into<reqwest::Body>, headers: &[(&str, &str)]) -> RawReply {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -340,15 +351,28 @@ impl RawMcp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
+        let is_event_stream = headers
+            .get("content-type")
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+        let json = if is_event_stream {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            text.clone()
+        };
+        let body = serde_json::from_str(&json).unwrap_or(if text.is_empty() {
             Value::Null
         } else {
-            Value::String(text)
+            Value::String(text.clone())
         });
         RawReply {
             status,
             headers,
             body,
+            text,
         }
     }
 
