@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use include_dir::{Dir, include_dir};
-use integration_spec::{Catalog, Connection, CustomFields, Definition};
+use integration_spec::{Catalog, Connection, CustomFields, Definition, Directory};
 
 use crate::accounts::AccountContext;
 use crate::upstream;
@@ -32,6 +32,14 @@ pub struct Integration {
     custom_fields_ttl: Duration,
     accounts: Mutex<HashMap<String, Arc<AccountCatalog>>>,
     fetch_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each account's directories (teams, users, tags), by (account id, directory name).
+    directories: Mutex<HashMap<(String, String), CachedDirectory>>,
+}
+
+#[derive(Clone)]
+struct CachedDirectory {
+    directory: Arc<Directory>,
+    fetched: Instant,
 }
 
 /// One account's catalog: the base catalog completed with its custom fields.
@@ -79,6 +87,7 @@ impl Integration {
             custom_fields_ttl,
             accounts: Mutex::new(HashMap::new()),
             fetch_locks: Mutex::new(HashMap::new()),
+            directories: Mutex::new(HashMap::new()),
         })
     }
 
@@ -190,6 +199,10 @@ impl Integration {
             .lock()
             .expect("account catalogs lock poisoned")
             .remove(account_id);
+        self.directories
+            .lock()
+            .expect("directories lock poisoned")
+            .retain(|(account, _), _| account != account_id);
         self.fetch_locks
             .lock()
             .expect("fetch locks poisoned")
@@ -237,9 +250,105 @@ impl crate::app::App {
     ) -> Result<CustomFields, String> {
         let connection = self.integration.connection();
         let mut fields = CustomFields::empty();
-        if connection.custom_fields.is_empty() {
-            return Ok(fields);
+        for source in &connection.custom_fields {
+            // More custom fields than 20 pages of them is not plausible.
+            for page in self
+                .list_pages(account, sealed_credentials, &source.path, &source.query, 20)
+                .await?
+            {
+                fields.add_page(source, &page)?;
+            }
         }
+        Ok(fields)
+    }
+
+    /// An account's directory (`teams`, `users`, `tags`), fetched when the cached one is older
+    /// than `max_age` (or the custom-field TTL), so names given in arguments can be resolved.
+    /// `None` when the directory cannot be listed (the call then asks for an id).
+    pub async fn account_directory(
+        &self,
+        account: &crate::accounts::IntegratedAccount,
+        sealed_credentials: &[u8],
+        name: &str,
+        max_age: Option<Duration>,
+    ) -> Option<Arc<Directory>> {
+        let key = (account.id.clone(), name.to_owned());
+        let max_age = max_age.unwrap_or(self.integration.custom_fields_ttl);
+        let fresh = |cache: &HashMap<(String, String), CachedDirectory>| {
+            cache
+                .get(&key)
+                .filter(|c| c.fetched.elapsed() < max_age)
+                .map(|c| c.directory.clone())
+        };
+        if let Some(d) = fresh(
+            &self
+                .integration
+                .directories
+                .lock()
+                .expect("directories lock poisoned"),
+        ) {
+            return Some(d);
+        }
+        let source = self
+            .integration
+            .connection()
+            .directories
+            .iter()
+            .find(|d| d.name == name)?;
+        let lock = self
+            .integration
+            .fetch_lock(&format!("{}/{name}", account.id));
+        let _guard = lock.lock().await;
+        if let Some(d) = fresh(
+            &self
+                .integration
+                .directories
+                .lock()
+                .expect("directories lock poisoned"),
+        ) {
+            return Some(d);
+        }
+        // A directory of more than 50 pages of 100 is not one a name is picked from.
+        let pages = match self
+            .list_pages(account, sealed_credentials, &source.path, &[], 50)
+            .await
+        {
+            Ok(pages) => pages,
+            Err(why) => {
+                tracing::warn!(integrated_account.id = %account.id, directory = name, error = %why, "could not list a directory to resolve names");
+                return None;
+            }
+        };
+        let mut directory = Directory::default();
+        for page in &pages {
+            directory.add_page(source, page);
+        }
+        let directory = Arc::new(directory);
+        self.integration
+            .directories
+            .lock()
+            .expect("directories lock poisoned")
+            .insert(
+                key,
+                CachedDirectory {
+                    directory: directory.clone(),
+                    fetched: Instant::now(),
+                },
+            );
+        Some(directory)
+    }
+
+    /// Every page of a cursor-paginated list, at most `max_pages` of them (a cursor that never
+    /// ends must not loop forever).
+    async fn list_pages(
+        &self,
+        account: &crate::accounts::IntegratedAccount,
+        sealed_credentials: &[u8],
+        path: &str,
+        query: &[(String, String)],
+        max_pages: usize,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let connection = self.integration.connection();
         let authorization = self
             .authorization(account, sealed_credentials)
             .await
@@ -249,50 +358,45 @@ impl crate::app::App {
             base_url: &base_url,
             authorization: &authorization,
         };
-        for source in &connection.custom_fields {
-            let mut cursor: Option<String> = None;
-            // A bound on pages: an account with more custom fields than this is not plausible,
-            // and a cursor that never ends must not loop forever.
-            for _ in 0..20 {
-                let mut query = source.query.clone();
-                query.push((connection.pagination.limit_param.clone(), "100".to_owned()));
-                if let Some(c) = &cursor {
-                    query.push((connection.pagination.cursor_param.clone(), c.clone()));
-                }
-                let response = self
-                    .upstream
-                    .send(
-                        &target,
-                        &upstream::Request {
-                            method: http::Method::GET,
-                            path: source.path.clone(),
-                            query,
-                            body: None,
-                            encoding: upstream::BodyEncoding::Json,
-                        },
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !response.status.is_success() {
-                    return Err(format!(
-                        "{} {} answered HTTP {}",
-                        "GET",
-                        source.path,
-                        response.status.as_u16()
-                    ));
-                }
-                let page: serde_json::Value = serde_json::from_slice(&response.body)
-                    .map_err(|e| format!("custom fields page is not JSON: {e}"))?;
-                fields.add_page(source, &page)?;
-                cursor = page
-                    .pointer(&connection.pagination.next_cursor_pointer)
-                    .and_then(|c| c.as_str())
-                    .map(str::to_owned);
-                if cursor.is_none() {
-                    break;
-                }
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..max_pages {
+            let mut query = query.to_vec();
+            query.push((connection.pagination.limit_param.clone(), "100".to_owned()));
+            if let Some(c) = &cursor {
+                query.push((connection.pagination.cursor_param.clone(), c.clone()));
+            }
+            let response = self
+                .upstream
+                .send(
+                    &target,
+                    &upstream::Request {
+                        method: http::Method::GET,
+                        path: path.to_owned(),
+                        query,
+                        body: None,
+                        encoding: upstream::BodyEncoding::Json,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status.is_success() {
+                return Err(format!(
+                    "GET {path} answered HTTP {}",
+                    response.status.as_u16()
+                ));
+            }
+            let page: serde_json::Value = serde_json::from_slice(&response.body)
+                .map_err(|e| format!("GET {path}: the page is not JSON: {e}"))?;
+            cursor = page
+                .pointer(&connection.pagination.next_cursor_pointer)
+                .and_then(|c| c.as_str())
+                .map(str::to_owned);
+            pages.push(page);
+            if cursor.is_none() {
+                break;
             }
         }
-        Ok(fields)
+        Ok(pages)
     }
 }

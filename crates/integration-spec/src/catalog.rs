@@ -11,9 +11,12 @@ use serde_json::{Map, Value, json};
 use crate::custom_fields::{self, CustomFields};
 use crate::definition::{Binding, Body, CURSOR_ARG, Definition, LIMIT_ARG, Method, SchemaExtras};
 use crate::filter::ToolFilter;
+use crate::names::{self, Directory, DirectorySource, NameSlot, SlotKind};
 use crate::naming::MethodKind;
+use crate::plan::ArgumentError;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
+use crate::schema::NAMES_KEYWORD;
 use crate::schema::ref_name;
 use crate::views::{self, ResultShape, ShapeContext, Views};
 
@@ -121,6 +124,9 @@ pub(crate) struct Template {
     pub result: ResultShape,
     pub link: Option<String>,
     pub views: Arc<Views>,
+    /// Where the arguments may name a team, user or tag instead of giving its id.
+    pub name_slots: Vec<NameSlot>,
+    pub directories: Arc<Vec<DirectorySource>>,
 }
 
 pub(crate) struct ToolInner {
@@ -178,6 +184,28 @@ impl Tool {
             (ResultShape::Raw, _) | (_, Some("detailed")) => ResponseFormat::Detailed,
             _ => ResponseFormat::Concise,
         }
+    }
+
+    /// The directories (`teams`, `users`, `tags`) the arguments name something in: the caller
+    /// fetches these before [`Tool::resolve_names`].
+    pub fn named_directories(&self, arguments: &Map<String, Value>) -> Vec<String> {
+        names::named_directories(&self.inner.template.name_slots, arguments)
+    }
+
+    /// Replaces the names in `arguments` by what the upstream takes (an id, or the name exactly
+    /// as the account has it), or explains which name is unknown or ambiguous.
+    pub fn resolve_names<'d>(
+        &self,
+        arguments: &mut Map<String, Value>,
+        directories: &dyn Fn(&str) -> Option<&'d Directory>,
+    ) -> Result<(), ArgumentError> {
+        let template = &self.inner.template;
+        names::resolve(
+            &template.name_slots,
+            &template.directories,
+            arguments,
+            directories,
+        )
     }
 
     /// What this tool's concise answer is.
@@ -618,10 +646,26 @@ fn build_tool(
         root.insert("required".into(), json!(required));
     }
     root.insert("additionalProperties".into(), Value::Bool(false));
-    let input_schema = inline_shared(&Value::Object(root), &definition.schemas);
-    let Value::Object(input_schema) = input_schema else {
+    let mut input_schema = inline_shared(&Value::Object(root), &definition.schemas);
+    let mut name_slots = Vec::new();
+    take_name_slots(&mut input_schema, Vec::new(), &mut name_slots);
+    let Value::Object(mut input_schema) = input_schema else {
         unreachable!("the root is an object")
     };
+    // A directory whose unknown names the upstream would create (tags) gets its flag, so that
+    // creating one is a decision the call states.
+    let directories = &definition.connection.directories;
+    for source in directories {
+        let named_as_such = name_slots
+            .iter()
+            .any(|s| s.directory == source.name && s.kind != SlotKind::Id);
+        if let (true, Some(flag)) = (named_as_such, &source.create_flag) {
+            input_schema["properties"][flag.as_str()] = json!({
+                "type": "boolean",
+                "description": format!("true to create {}s that do not exist yet; otherwise an unknown {} name is refused.", source.label, source.label),
+            });
+        }
+    }
     let validator = compile(&input_schema).map_err(|message| BuildError::Schema {
         tool: method.tool_name.clone(),
         message,
@@ -650,6 +694,8 @@ fn build_tool(
         result: method.result.clone(),
         link: method.link.clone(),
         views: views.clone(),
+        name_slots,
+        directories: Arc::new(directories.clone()),
     };
     Ok(Tool {
         name: method.tool_name.clone(),
@@ -700,6 +746,46 @@ fn collect_instances(
         let mut p = path;
         p.push(Step::Each);
         collect_instances(items, p, definition, extras, out);
+    }
+}
+
+/// Collects the `names:` markers of an inlined schema (and removes them: they are for deskgate,
+/// not for the model).
+fn take_name_slots(schema: &mut Value, path: Vec<Step>, out: &mut Vec<NameSlot>) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    if let Some(Value::String(directory)) = map.remove(NAMES_KEYWORD) {
+        let has = |k: &str| map.get("properties").and_then(|p| p.get(k)).is_some();
+        let kind = if has("id") {
+            SlotKind::Id
+        } else if has("name") {
+            SlotKind::NameField
+        } else {
+            SlotKind::Text
+        };
+        out.push(NameSlot {
+            path: path.clone(),
+            directory,
+            kind,
+        });
+    }
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for (k, v) in props.iter_mut() {
+            let mut p = path.clone();
+            p.push(Step::Key(k.clone()));
+            take_name_slots(v, p, out);
+        }
+    }
+    if let Some(items) = map.get_mut("items") {
+        let mut p = path.clone();
+        p.push(Step::Each);
+        take_name_slots(items, p, out);
+    }
+    if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
+        for a in alternatives {
+            take_name_slots(a, path.clone(), out);
+        }
     }
 }
 

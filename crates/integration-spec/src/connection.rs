@@ -21,6 +21,8 @@ pub struct Connection {
     pub oauth2: Option<OAuth2Settings>,
     /// Where an account's custom-field definitions are listed (one source per resource).
     pub custom_fields: Vec<CustomFieldSource>,
+    /// Lists whose entries arguments may name instead of giving their ids.
+    pub directories: Vec<crate::names::DirectorySource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,6 +198,7 @@ mod tests {
             },
             oauth2: None,
             custom_fields: vec![],
+            directories: vec![],
         }
     }
 

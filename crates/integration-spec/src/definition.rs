@@ -272,6 +272,7 @@ impl Definition {
 
 #[derive(Default)]
 struct Loader {
+    directories: Vec<String>,
     described: IndexMap<String, bool>,
     schemas: IndexMap<String, Value>,
     extras: IndexMap<String, SchemaExtras>,
@@ -287,6 +288,11 @@ impl Loader {
         check_identifier("integration name", &head.name.value, 32)
             .map_err(|m| loc_error(head_file, &head.name, m))?;
         let connection = connection(head_file, &head.connection)?;
+        self.directories = connection
+            .directories
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
         let mut tags = IndexMap::new();
         for (tag, description) in &head.tags {
             check_identifier("tag", tag, 40).map_err(|m| loc_error(head_file, description, m))?;
@@ -316,6 +322,7 @@ impl Loader {
         for (file, name, doc) in &shared_docs {
             let shared = Shared {
                 described: &self.described,
+                directories: &self.directories,
             };
             let what = format!("schema `{name}`");
             let value = convert(file, &doc.value.schema, &shared, &what)?;
@@ -654,6 +661,7 @@ impl Loader {
         let doc = &spanned.value;
         let shared = Shared {
             described: &self.described,
+            directories: &self.directories,
         };
         let summary = doc.description.value.trim().to_owned();
         if summary.is_empty()
@@ -1328,8 +1336,30 @@ fn connection(file: &str, doc: &format::ConnectionDoc) -> Result<Connection, Loa
                 .collect(),
         });
     }
+    let mut directories = Vec::new();
+    for (name, d) in &doc.directories {
+        check_identifier("directory name", name, 40).map_err(|m| loc_error(file, d, m))?;
+        if !d.value.path.starts_with('/') {
+            return Err(loc_error(
+                file,
+                d,
+                "a directory's `path` must start with `/`",
+            ));
+        }
+        if let Some(flag) = &d.value.create_flag {
+            naming::check_property_name(flag).map_err(|m| loc_error(file, d, m))?;
+        }
+        directories.push(crate::names::DirectorySource {
+            name: name.clone(),
+            label: d.value.label.trim().to_owned(),
+            path: d.value.path.clone(),
+            also: d.value.also.clone(),
+            create_flag: d.value.create_flag.clone(),
+        });
+    }
     let p = &doc.pagination;
     Ok(Connection {
+        directories,
         base_url: base.value.clone(),
         subdomain_pattern: doc.subdomain.value.clone(),
         verify: VerifyRequest {

@@ -119,6 +119,25 @@ pub(crate) struct ConnectionDoc {
     pub oauth2: Option<OAuth2Doc>,
     #[serde(default)]
     pub custom_fields: Vec<Spanned<CustomFieldSourceDoc>>,
+    /// Lists whose entries may be named instead of given by id (`names:` on a schema).
+    #[serde(default)]
+    pub directories: IndexMap<String, Spanned<DirectoryDoc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DirectoryDoc {
+    /// A paginated list endpoint.
+    pub path: String,
+    /// What one entry is called in messages (`team`).
+    pub label: String,
+    /// Keys matched besides `name`.
+    #[serde(default)]
+    pub also: Vec<String>,
+    /// The boolean argument that lets a call name entries that do not exist yet (the upstream
+    /// creates them).
+    #[serde(default)]
+    pub create_flag: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,6 +378,9 @@ pub(crate) struct SchemaDoc {
     pub additional_properties: Option<bool>,
     #[serde(rename = "anyOf", default)]
     pub any_of: Option<Vec<Spanned<SchemaDoc>>>,
+    /// A directory (declared in the connection) whose entries this node may name.
+    #[serde(default)]
+    pub names: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,7 @@
 //! - [`catalog`]: tools with schemas, annotations, tags and compiled validators ([`Catalog`], [`Tool`]).
 //! - [`plan`]: arguments -> upstream request ([`PlannedRequest`], [`ArgumentError`]).
 //! - [`custom_fields`]: account-specific schema completion ([`CustomFields`]).
+//! - [`names`]: names instead of ids (teams, users, tags), resolved against account directories.
 //! - [`filter`]: which tools an MCP server offers ([`ToolFilter`]).
 //! - [`connection`]: base URL, rate limits, pagination, OAuth2 ([`Connection`]).
 //! - [`examples`]: example arguments for tests and diagnostics.
@@ -27,6 +28,7 @@ mod definition;
 mod examples;
 mod filter;
 mod format;
+mod names;
 mod naming;
 mod openapi;
 mod plan;
@@ -43,6 +45,7 @@ pub use connection::{
 pub use custom_fields::CustomFields;
 pub use definition::{Definition, LoadError};
 pub use filter::{FilterError, ToolFilter};
+pub use names::{Directory, DirectorySource};
 pub use naming::{MAX_TOOL_NAME, MethodKind};
 pub use plan::{ArgumentError, BodyEncoding, PlannedRequest};
 pub use views::{ResultShape, ShapeContext, Views, WriteKind, compact};

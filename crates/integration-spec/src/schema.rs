@@ -24,7 +24,12 @@ const FORMATS: &[&str] = &["date-time", "date", "email", "uri"];
 /// description (a `$ref` to one of those needs none of its own).
 pub(crate) struct Shared<'a> {
     pub described: &'a IndexMap<String, bool>,
+    /// The directories the connection declares (what `names:` may say).
+    pub directories: &'a [String],
 }
+
+/// Where a `names:` marker travels in a converted schema, until the catalog collects it.
+pub(crate) const NAMES_KEYWORD: &str = "x-names";
 
 pub(crate) fn loc_error<T>(
     file: &str,
@@ -63,7 +68,8 @@ pub(crate) fn convert(
                 ),
             ));
         }
-        let extra = doc.kind.is_some()
+        let extra = doc.names.is_some()
+            || doc.kind.is_some()
             || doc.enumeration.is_some()
             || doc.constant.is_some()
             || doc.format.is_some()
@@ -221,6 +227,31 @@ pub(crate) fn convert(
         // Declared objects are closed unless the data says otherwise: a key the model invents
         // is refused with the list of accepted keys instead of reaching the upstream.
         out.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    if let Some(names) = &doc.names {
+        if !shared.directories.contains(&names.value) {
+            return Err(loc_error(
+                file,
+                names,
+                format!(
+                    "{what}: `names: {}` is not a directory of the connection; declared: {}",
+                    names.value,
+                    shared.directories.join(", ")
+                ),
+            ));
+        }
+        let props = doc.properties.as_ref();
+        let fits = if has("object") {
+            props.is_some_and(|p| p.contains_key("name"))
+        } else {
+            has("string")
+        };
+        if !fits {
+            return Err(err(
+                "`names` goes on a string, or on an object with a `name` property (and `id` when the upstream wants the id)".into(),
+            ));
+        }
+        out.insert(NAMES_KEYWORD.into(), json!(names.value));
     }
     if let Some(alternatives) = &doc.any_of {
         let mut converted = Vec::new();

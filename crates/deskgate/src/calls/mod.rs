@@ -4,15 +4,17 @@
 //!
 //! 1. resolve — the account's catalog (completed with its custom fields);
 //! 2. authorize (`authorize`) — the server's filter: a tool it filters out does not exist;
-//! 3. plan — arguments to one upstream request, pure, in `integration-spec`;
-//! 4. send (`send`) — one request with the account's credentials, never retried;
-//! 5. shape (`shape`) — what happened, as a result the model can act on: a read's concise view
+//! 3. names (`names`) — teams, users and tags given by name become what Gorgias takes;
+//! 4. plan — arguments to one upstream request, pure, in `integration-spec`;
+//! 5. send (`send`) — one request with the account's credentials, never retried;
+//! 6. shape (`shape`) — what happened, as a result the model can act on: a read's concise view
 //!    or the upstream's body as sent (`response_format`), a write's short confirmation;
-//! 6. record (`record`) — the audit record, committed before the call is answered.
+//! 7. record (`record`) — the audit record, committed before the call is answered.
 //!
 //! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
 
 mod authorize;
+mod names;
 mod record;
 mod result;
 mod send;
@@ -56,7 +58,12 @@ impl App {
             }
         };
 
-        let planned = match tool.plan(&call.arguments) {
+        let mut arguments = call.arguments;
+        let planned = match self
+            .resolve_names(tenant, tool, &mut arguments)
+            .await
+            .and_then(|()| tool.plan(&arguments))
+        {
             Ok(planned) => planned,
             Err(e) => {
                 let result = shape::invalid_arguments(&self.integration, &tool.name, &e);
@@ -79,7 +86,7 @@ impl App {
                     return Ok(shape::success(
                         &self.integration,
                         tool,
-                        &call.arguments,
+                        &arguments,
                         response,
                         &app_base,
                     ));
