@@ -106,6 +106,16 @@ const MAX_PROBLEMS: usize = 8;
 impl Tool {
     /// Turns arguments into the upstream request, or explains what is wrong with them.
     pub fn plan(&self, arguments: &Map<String, Value>) -> Result<PlannedRequest, ArgumentError> {
+        let args = self.validate(arguments)?;
+        self.split(&args)
+    }
+
+    /// The arguments with defaults filled in, checked against the schema (custom fields
+    /// included), the rules, and the integer range; or what is wrong with them.
+    pub fn validate(
+        &self,
+        arguments: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ArgumentError> {
         let inner = &self.inner;
         let template = &inner.template;
         let mut args = Value::Object(arguments.clone());
@@ -162,10 +172,22 @@ impl Tool {
                 return Err(e);
             }
         }
-
         let Value::Object(args) = args else {
             unreachable!("arguments are an object")
         };
+        let properties = self.input_schema.get("properties");
+        for (k, v) in &args {
+            if let Some(schema) = properties.and_then(|p| p.get(k)) {
+                check_integers(v, schema, k.clone())?;
+            }
+        }
+        Ok(args)
+    }
+
+    /// Validated arguments split into path, query and body.
+    fn split(&self, args: &Map<String, Value>) -> Result<PlannedRequest, ArgumentError> {
+        let template = &self.inner.template;
+
         let mut path = String::new();
         for segment in template.path.split('/').skip(1) {
             path.push('/');
@@ -208,6 +230,45 @@ impl Tool {
             body,
             body_encoding: template.body_encoding,
         })
+    }
+}
+
+/// JSON Schema calls `1e30` an integer (its fractional part is zero), but no id is that large,
+/// and written into a path or query it would read `1e30`: a whole number must fit 64 bits.
+fn check_integers(value: &Value, schema: &Value, at: String) -> Result<(), ArgumentError> {
+    let says_integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    match value {
+        Value::Number(n) if says_integer && n.as_i64().is_none() && n.as_u64().is_none() => Err(
+            ArgumentError::new(at, format!("{n} is not a whole number that fits 64 bits")),
+        ),
+        Value::Object(map) => {
+            let props = schema.get("properties");
+            for (k, v) in map {
+                if let Some(s) = props.and_then(|p| p.get(k)) {
+                    let at = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    check_integers(v, s, at)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => match schema.get("items") {
+            Some(s) => {
+                for (i, v) in items.iter().enumerate() {
+                    check_integers(v, s, format!("{at}[{i}]"))?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
     }
 }
 

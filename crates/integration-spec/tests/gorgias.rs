@@ -1109,3 +1109,20 @@ fn the_catalog_can_be_shared_across_threads() {
     shareable::<ToolFilter>();
     shareable::<CustomFields>();
 }
+
+#[test]
+fn integers_must_fit_64_bits() {
+    // JSON Schema counts 1e30 as an integer; written into the path it would read `1e30`.
+    let (field, message) = refuse("get_single_gorgias_ticket_by_id", json!({"id": 1e30}));
+    assert_eq!(field, "id");
+    assert!(
+        message.contains("not a whole number that fits 64 bits"),
+        "{message}"
+    );
+    let (field, _) = refuse("list_all_gorgias_tickets", json!({"ticket_ids": [1, 2e20]}));
+    assert_eq!(field, "ticket_ids[1]");
+    plan(
+        "get_single_gorgias_ticket_by_id",
+        json!({"id": 9_007_199_254_740_993_u64}),
+    );
+}
