@@ -28,6 +28,14 @@ pub struct McpServerConfig {
     /// A tool passes when any of its tags is listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// A tool passes when it is listed by name (with methods and tags, all must pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
+    /// Also offer `search` and `fetch`, the two read-only tools ChatGPT's connectors (deep
+    /// research, connectors in chat outside developer mode) require. They obey the filters
+    /// like every other tool.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chatgpt: bool,
     #[serde(default)]
     pub tool_exposure: ToolExposure,
 }
@@ -80,9 +88,17 @@ pub enum ServerConfigError {
     #[error("{0}")]
     Filter(String),
     #[error(
-        "this config exposes no tools: no tool matches both methods {methods} and tags {tags}; widen one of the filters"
+        "this config exposes no tools: no tool matches methods {methods}, tags {tags} and tools {tools} together; widen one of the filters"
     )]
-    NoTools { methods: String, tags: String },
+    NoTools {
+        methods: String,
+        tags: String,
+        tools: String,
+    },
+    #[error(
+        "chatgpt: true needs `search` and `fetch`, which read tickets and customers; the filters leave them out (allow read methods and the tickets or customers tag, or list them in tools)"
+    )]
+    ChatgptFiltered,
 }
 
 pub fn validate_name(name: &str) -> Result<String, ServerConfigError> {
@@ -122,12 +138,23 @@ impl McpServerConfig {
             self.tags.as_deref().unwrap_or_default(),
             catalog,
         )
-        .map_err(|e| ServerConfigError::Filter(e.to_string()))?;
+        .and_then(|f| f.with_tools(self.tools.as_deref().unwrap_or_default(), catalog))
+        .map_err(|e| ServerConfigError::Filter(e.to_string()))?
+        .with_groups(if self.chatgpt { &["chatgpt"] } else { &[] });
         if !catalog.tools().iter().any(|t| filter.matches(t)) {
             return Err(ServerConfigError::NoTools {
                 methods: describe(&self.methods),
                 tags: describe(&self.tags),
+                tools: describe(&self.tools),
             });
+        }
+        if self.chatgpt
+            && !catalog
+                .tools()
+                .iter()
+                .any(|t| t.offered_with.as_deref() == Some("chatgpt") && filter.matches(t))
+        {
+            return Err(ServerConfigError::ChatgptFiltered);
         }
         Ok(filter)
     }

@@ -18,6 +18,7 @@ use crate::plan::BodyEncoding;
 use crate::rules::Rule;
 use crate::schema::NAMES_KEYWORD;
 use crate::schema::ref_name;
+use crate::tasks::Task;
 use crate::views::{self, ResultShape, ShapeContext, Views};
 
 /// The argument every tool with a concise answer takes: concise (the default) or detailed (the
@@ -134,6 +135,17 @@ pub(crate) struct ToolInner {
     pub template: Arc<Template>,
     /// This account's custom fields per binding source, when the schema was completed.
     pub fields: Option<Arc<CustomFields>>,
+    /// A task tool's composition, and the API tools its steps call (what filters check).
+    pub task: Option<Arc<Task>>,
+    pub uses: Vec<UsedTool>,
+}
+
+/// An API tool a task calls, as filters see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsedTool {
+    pub kind: MethodKind,
+    pub method: String,
+    pub read_only: bool,
 }
 
 /// One MCP tool.
@@ -149,6 +161,8 @@ pub struct Tool {
     pub tags: Vec<String>,
     pub input_schema: Arc<Map<String, Value>>,
     pub annotations: Annotations,
+    /// Offered only to servers that ask for this group (see [`ToolFilter::with_groups`]).
+    pub offered_with: Option<String>,
     pub(crate) inner: Arc<ToolInner>,
 }
 
@@ -208,6 +222,11 @@ impl Tool {
         )
     }
 
+    /// A task tool's composition (`None` for an API tool, which `plan` turns into one request).
+    pub fn task(&self) -> Option<&Task> {
+        self.inner.task.as_deref()
+    }
+
     /// What this tool's concise answer is.
     pub fn result_shape(&self) -> &ResultShape {
         &self.inner.template.result
@@ -252,7 +271,9 @@ impl Tool {
                 }
                 Value::Object(out)
             }
-            (ResultShape::Compact | ResultShape::Raw, Some(answer)) => views::compact(answer),
+            (ResultShape::Compact | ResultShape::Raw | ResultShape::Task, Some(answer)) => {
+                views::compact(answer)
+            }
         }
     }
 
@@ -324,9 +345,17 @@ impl Catalog {
                 tools.push(build_tool(definition, method, &extras, &views)?);
             }
         }
+        for task in &definition.tasks {
+            let task_tool = build_task(definition, task, &tools, &views)?;
+            tools.push(task_tool);
+        }
         for tool in &tools {
             let example = tool.example_arguments(&|_| None);
-            tool.plan(&example).map_err(|e| BuildError::Example {
+            let checked = match tool.task() {
+                Some(_) => tool.validate(&example).map(|_| ()),
+                None => tool.plan(&example).map(|_| ()),
+            };
+            checked.map_err(|e| BuildError::Example {
                 tool: tool.name.clone(),
                 message: e.to_string(),
             })?;
@@ -424,6 +453,8 @@ impl Catalog {
                         validator,
                         template: template.clone(),
                         fields: Some(fields.clone()),
+                        task: None,
+                        uses: Vec::new(),
                     }),
                     ..tool.clone()
                 }
@@ -656,9 +687,11 @@ fn build_tool(
     // creating one is a decision the call states.
     let directories = &definition.connection.directories;
     for source in directories {
-        let named_as_such = name_slots
-            .iter()
-            .any(|s| s.directory == source.name && s.kind != SlotKind::Id);
+        // A tool that only reads never creates anything: no flag for it.
+        let named_as_such = !method.annotations.read_only
+            && name_slots.iter().any(|s| {
+                s.directory == source.name && matches!(s.kind, SlotKind::NameField | SlotKind::Text)
+            });
         if let (true, Some(flag)) = (named_as_such, &source.create_flag) {
             input_schema["properties"][flag.as_str()] = json!({
                 "type": "boolean",
@@ -707,10 +740,109 @@ fn build_tool(
         tags: method.tags.clone(),
         input_schema,
         annotations: method.annotations,
+        offered_with: None,
         inner: Arc::new(ToolInner {
             validator,
             template: Arc::new(template),
             fields: None,
+            task: None,
+            uses: Vec::new(),
+        }),
+    })
+}
+
+/// A task's tool: its own schema (its arguments and `response_format`), validated like any
+/// tool's, and its composition.
+fn build_task(
+    definition: &Definition,
+    task: &crate::definition::TaskDef,
+    api_tools: &[Tool],
+    views: &Arc<Views>,
+) -> Result<Tool, BuildError> {
+    let mut properties: Map<String, Value> = task.arguments.clone().into_iter().collect();
+    properties.insert(
+        RESPONSE_FORMAT_ARG.into(),
+        json!({"enum": ["concise", "detailed"]}),
+    );
+    let mut root = Map::new();
+    root.insert("type".into(), json!("object"));
+    root.insert("properties".into(), Value::Object(properties));
+    if !task.required.is_empty() {
+        root.insert("required".into(), json!(task.required));
+    }
+    root.insert("additionalProperties".into(), Value::Bool(false));
+    let mut schema = inline_shared(&Value::Object(root), &definition.schemas);
+    let mut name_slots = Vec::new();
+    take_name_slots(&mut schema, Vec::new(), &mut name_slots);
+    let Value::Object(mut schema) = schema else {
+        unreachable!("the root is an object")
+    };
+    let directories = &definition.connection.directories;
+    for source in directories {
+        let named_as_such = !task.annotations.read_only
+            && name_slots.iter().any(|s| {
+                s.directory == source.name && matches!(s.kind, SlotKind::NameField | SlotKind::Text)
+            });
+        if let (true, Some(flag)) = (named_as_such, &source.create_flag) {
+            schema["properties"][flag.as_str()] = json!({
+                "type": "boolean",
+                "description": format!("true to create {}s that do not exist yet; otherwise an unknown {} name is refused.", source.label, source.label),
+            });
+        }
+    }
+    let validator = compile(&schema).map_err(|message| BuildError::Schema {
+        tool: task.name.clone(),
+        message,
+    })?;
+    let uses = task
+        .task
+        .calls()
+        .filter_map(|name| api_tools.iter().find(|t| t.name == name))
+        .map(|t| UsedTool {
+            kind: t.kind,
+            method: t.method.clone(),
+            read_only: t.annotations.read_only,
+        })
+        .collect();
+    let schema = Arc::new(schema);
+    let template = Template {
+        resource: task.name.clone(),
+        http_method: String::new(),
+        path: String::new(),
+        path_params: Vec::new(),
+        query: Vec::new(),
+        body: TemplateBody::None,
+        body_encoding: BodyEncoding::Json,
+        pagination: None,
+        defaults: Map::new(),
+        rules: Vec::new(),
+        instances: Vec::new(),
+        bindings: Vec::new(),
+        example: task.example.clone(),
+        base_schema: schema.clone(),
+        result: ResultShape::Task,
+        link: None,
+        views: views.clone(),
+        name_slots,
+        directories: Arc::new(directories.clone()),
+    };
+    Ok(Tool {
+        name: task.name.clone(),
+        title: task.title.clone(),
+        description: task.description.clone(),
+        resource: task.name.clone(),
+        method: task.method.clone(),
+        kind: MethodKind::Task,
+        tags: task.tags.clone(),
+        input_schema: schema,
+        annotations: task.annotations,
+        offered_with: task.offered_with.clone(),
+        inner: Arc::new(ToolInner {
+            validator,
+            template: Arc::new(template),
+            fields: None,
+            task: Some(Arc::new(task.task.clone())),
+            uses,
         }),
     })
 }
@@ -757,10 +889,17 @@ fn take_name_slots(schema: &mut Value, path: Vec<Step>, out: &mut Vec<NameSlot>)
     };
     if let Some(Value::String(directory)) = map.remove(NAMES_KEYWORD) {
         let has = |k: &str| map.get("properties").and_then(|p| p.get(k)).is_some();
+        let integer = match map.get("type") {
+            Some(Value::String(t)) => t == "integer",
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+            _ => false,
+        };
         let kind = if has("id") {
             SlotKind::Id
         } else if has("name") {
             SlotKind::NameField
+        } else if integer {
+            SlotKind::ScalarId
         } else {
             SlotKind::Text
         };

@@ -92,6 +92,24 @@ pub struct Definition {
     pub(crate) schema_extras: IndexMap<String, SchemaExtras>,
     pub(crate) methods: Vec<Method>,
     pub(crate) views: Views,
+    pub(crate) tasks: Vec<TaskDef>,
+}
+
+/// A task as loaded: its tool's facts, its arguments, and its compiled steps.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskDef {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub method: String,
+    pub tags: Vec<String>,
+    pub annotations: Annotations,
+    /// Argument name -> schema (with `$ref`s still to inline).
+    pub arguments: IndexMap<String, Value>,
+    pub required: Vec<String>,
+    pub example: Option<Map<String, Value>>,
+    pub offered_with: Option<String>,
+    pub task: crate::tasks::Task,
 }
 
 /// Defaults and rules that hold wherever a shared schema is used.
@@ -273,6 +291,7 @@ impl Definition {
 #[derive(Default)]
 struct Loader {
     directories: Vec<String>,
+    create_flags: Vec<String>,
     described: IndexMap<String, bool>,
     schemas: IndexMap<String, Value>,
     extras: IndexMap<String, SchemaExtras>,
@@ -292,6 +311,11 @@ impl Loader {
             .directories
             .iter()
             .map(|d| d.name.clone())
+            .collect();
+        self.create_flags = connection
+            .directories
+            .iter()
+            .filter_map(|d| d.create_flag.clone())
             .collect();
         let mut tags = IndexMap::new();
         for (tag, description) in &head.tags {
@@ -408,7 +432,9 @@ impl Loader {
                 }
             }
         }
+        let tasks = self.tasks(files, &head.name.value, &tags, &methods, &mut tools_seen)?;
         Ok(Definition {
+            tasks,
             name: head.name.value,
             title: head.title.trim().to_owned(),
             description: head.description.trim().to_owned(),
@@ -419,6 +445,240 @@ impl Loader {
             methods,
             views,
         })
+    }
+
+    /// Every file's `tasks:`, checked: names like any tool's, steps calling documented API
+    /// tools, templates that read only declared arguments and earlier steps, a read task that
+    /// only reads.
+    fn tasks(
+        &self,
+        files: &[(&str, ResourceFile)],
+        integration: &str,
+        declared_tags: &IndexMap<String, String>,
+        methods: &[Method],
+        tools_seen: &mut HashMap<String, String>,
+    ) -> Result<Vec<TaskDef>, LoadError> {
+        use crate::tasks::{Expr, Task, TaskStep};
+        let shared = Shared {
+            described: &self.described,
+            directories: &self.directories,
+        };
+        let mut out = Vec::new();
+        for (file, content) in files {
+            for spanned in &content.tasks {
+                let t = &spanned.value;
+                let name = &t.name.value;
+                check_identifier("tool name", name, naming::MAX_TOOL_NAME)
+                    .map_err(|m| loc_error(file, &t.name, m))?;
+                if let Some(group) = &t.offered_with {
+                    check_identifier("group", &group.value, 40)
+                        .map_err(|m| loc_error(file, group, m))?;
+                } else if !name.contains(&format!("_{integration}_")) {
+                    return Err(loc_error(
+                        file,
+                        &t.name,
+                        format!(
+                            "a task's name says its integration, like any tool's (`…_{integration}_…`)"
+                        ),
+                    ));
+                }
+                let here = format!("{file}:{}", t.name.referenced.line());
+                if let Some(first) = tools_seen.insert(name.clone(), here) {
+                    return Err(loc_error(
+                        file,
+                        &t.name,
+                        format!("tool name `{name}` is also produced at {first}"),
+                    ));
+                }
+                check_identifier("method name", &t.method.value, 40)
+                    .map_err(|m| loc_error(file, &t.method, m))?;
+                let read = match t.class.value.as_str() {
+                    "read" => true,
+                    "write" => false,
+                    other => {
+                        return Err(loc_error(
+                            file,
+                            &t.class,
+                            format!("class `{other}`: a task is `read` or `write`"),
+                        ));
+                    }
+                };
+                let mut tags = check_tags(file, &t.tags, declared_tags)?;
+                tags.sort();
+                tags.dedup();
+                let doc = &t.doc.value;
+                let summary = doc.description.value.trim().to_owned();
+                if summary.is_empty()
+                    || !summary.ends_with('.')
+                    || summary.contains('\n')
+                    || summary.len() > 300
+                {
+                    return Err(loc_error(
+                        file,
+                        &doc.description,
+                        "`description` must be one sentence (one line, at most 300 characters, ending with a period)",
+                    ));
+                }
+                let description = match &doc.notes {
+                    Some(notes) => format!(
+                        "{summary} {}",
+                        notes.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ),
+                    None => summary,
+                };
+                let arguments: IndexMap<String, Value> =
+                    convert_properties(file, &doc.arguments, &shared)?
+                        .into_iter()
+                        .collect();
+                let mut required = Vec::new();
+                for r in &doc.required {
+                    if !arguments.contains_key(&r.value) {
+                        return Err(loc_error(
+                            file,
+                            r,
+                            format!("`required` names `{}`, which is not an argument", r.value),
+                        ));
+                    }
+                    required.push(r.value.clone());
+                }
+                let example = match &doc.example {
+                    None => None,
+                    Some(ex) => match &ex.value {
+                        Value::Object(m) => Some(m.clone()),
+                        _ => {
+                            return Err(loc_error(
+                                file,
+                                ex,
+                                "`example` must be an object of arguments",
+                            ));
+                        }
+                    },
+                };
+
+                let mut steps = Vec::new();
+                let mut annotations = Annotations {
+                    read_only: true,
+                    destructive: false,
+                    idempotent: true,
+                    open_world: false,
+                };
+                for step in &t.steps {
+                    let s = &step.value;
+                    check_identifier("step id", &s.id, 40).map_err(|m| loc_error(file, step, m))?;
+                    if steps.iter().any(|x: &TaskStep| x.id == s.id) {
+                        return Err(loc_error(
+                            file,
+                            step,
+                            format!("step `{}` is declared twice", s.id),
+                        ));
+                    }
+                    let Some(method) = methods
+                        .iter()
+                        .find(|m| m.tool_name == s.call && m.doc.is_some())
+                    else {
+                        return Err(loc_error(
+                            file,
+                            step,
+                            format!(
+                                "step `{}` calls `{}`, which is not an API tool",
+                                s.id, s.call
+                            ),
+                        ));
+                    };
+                    annotations.read_only &= method.annotations.read_only;
+                    annotations.destructive |= method.annotations.destructive;
+                    annotations.idempotent &= method.annotations.idempotent;
+                    annotations.open_world |= method.annotations.open_world;
+                    let parse = |v: &Value, what: &str| {
+                        Expr::parse(v).map_err(|m| {
+                            loc_error(file, step, format!("step `{}` {what}: {m}", s.id))
+                        })
+                    };
+                    let with = parse(s.with.as_ref().unwrap_or(&json!({})), "`with`")?;
+                    let when = s.when.as_ref().map(|w| parse(w, "`when`")).transpose()?;
+                    for e in std::iter::once(&with).chain(when.as_ref()) {
+                        self.check_reads(file, step, e, &arguments, &steps)?;
+                    }
+                    steps.push(TaskStep {
+                        id: s.id.clone(),
+                        call: s.call.clone(),
+                        with,
+                        when,
+                        optional: s.optional,
+                    });
+                }
+                if steps.is_empty() {
+                    return Err(loc_error(file, spanned, "a task needs at least one step"));
+                }
+                let result = Expr::parse(&t.result.value)
+                    .map_err(|m| loc_error(file, &t.result, format!("`result`: {m}")))?;
+                self.check_reads(file, &t.result, &result, &arguments, &steps)?;
+                if read && !annotations.read_only {
+                    return Err(loc_error(
+                        file,
+                        &t.class,
+                        "a `read` task calls a tool that writes",
+                    ));
+                }
+                if !read {
+                    annotations.read_only = false;
+                }
+                let a = &t.annotations;
+                annotations.read_only = a.read_only.unwrap_or(annotations.read_only);
+                annotations.destructive = a.destructive.unwrap_or(annotations.destructive);
+                annotations.idempotent = a.idempotent.unwrap_or(annotations.idempotent);
+                annotations.open_world = a.open_world.unwrap_or(annotations.open_world);
+                out.push(TaskDef {
+                    name: name.clone(),
+                    title: t.title.trim().to_owned(),
+                    description,
+                    method: t.method.value.clone(),
+                    tags,
+                    annotations,
+                    arguments,
+                    required,
+                    example,
+                    offered_with: t.offered_with.as_ref().map(|g| g.value.clone()),
+                    task: Task { steps, result },
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A template reads declared arguments and steps that ran before it.
+    fn check_reads<T>(
+        &self,
+        file: &str,
+        at: &Spanned<T>,
+        expr: &crate::tasks::Expr,
+        arguments: &IndexMap<String, Value>,
+        earlier: &[crate::tasks::TaskStep],
+    ) -> Result<(), LoadError> {
+        let (mut args, mut steps) = (Vec::new(), Vec::new());
+        expr.reads(&mut args, &mut steps);
+        // A directory's create flag is an argument the catalog adds to tools that name its
+        // entries.
+        let flags = self.create_flags.iter();
+        for a in args {
+            if !arguments.contains_key(&a) && !flags.clone().any(|f| *f == a) {
+                return Err(loc_error(
+                    file,
+                    at,
+                    format!("`${a}` is not an argument of the task"),
+                ));
+            }
+        }
+        for s in steps {
+            if !earlier.iter().any(|e| e.id == s) {
+                return Err(loc_error(
+                    file,
+                    at,
+                    format!("`@{s}` is not an earlier step"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_cycles(
@@ -560,7 +820,7 @@ impl Loader {
             MethodKind::Create => &["POST"],
             MethodKind::Update => &["PUT", "PATCH"],
             MethodKind::Delete => &["DELETE"],
-            MethodKind::Custom => HTTP_METHODS,
+            MethodKind::Custom | MethodKind::Task => HTTP_METHODS,
         };
         if !expected_verbs.contains(&http_method.as_str()) {
             return Err(loc_error(

@@ -1,8 +1,11 @@
-//! Which tools an MCP server offers: by method selector and by tag.
+//! Which tools an MCP server offers: by method selector, by tag and by name.
 //!
-//! Methods: `read` (= list + get), `write` (= create + update + delete), `custom` (every other
-//! method) or an exact method name (`merge`). Tags: a tool passes when it carries any listed tag.
-//! A tool must pass both; an empty list does not filter.
+//! Methods: `read` (every tool that only reads: list, get, searches, read tasks), `write`
+//! (create, update, delete, and tasks that write), `custom` (every other method) or an exact
+//! method name (`merge`, `note`). Tags: a tool passes when it carries any listed tag. Tools: a
+//! tool passes when it is listed by name. A tool must pass every filter given; an empty list
+//! does not filter. A task also needs the methods of every API tool its steps call to pass the
+//! method filter: a read-only server never gets a task that writes.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +24,8 @@ enum Selector {
 pub struct ToolFilter {
     methods: BTreeSet<Selector>,
     tags: BTreeSet<String>,
+    tools: BTreeSet<String>,
+    groups: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +34,8 @@ pub enum FilterError {
     UnknownMethods { unknown: String, valid: String },
     #[error("unknown tag(s): {unknown}; valid tags: {valid}")]
     UnknownTags { unknown: String, valid: String },
+    #[error("unknown tool(s): {unknown}; see the tool list for valid names")]
+    UnknownTools { unknown: String },
 }
 
 impl ToolFilter {
@@ -75,7 +82,31 @@ impl ToolFilter {
         Ok(ToolFilter {
             methods: selectors,
             tags: tags.iter().map(|t| t.trim().to_owned()).collect(),
+            tools: BTreeSet::new(),
+            groups: BTreeSet::new(),
         })
+    }
+
+    /// Also offers the tools that are offered only with these groups (`chatgpt`).
+    pub fn with_groups(mut self, groups: &[&str]) -> Self {
+        self.groups = groups.iter().map(|g| (*g).to_owned()).collect();
+        self
+    }
+
+    /// Also requires a tool to be one of `names` (an empty list does not filter).
+    pub fn with_tools(mut self, names: &[String], catalog: &Catalog) -> Result<Self, FilterError> {
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| catalog.tool(n).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(FilterError::UnknownTools {
+                unknown: unknown.join(", "),
+            });
+        }
+        self.tools = names.iter().map(|n| n.trim().to_owned()).collect();
+        Ok(self)
     }
 
     /// Lets every tool through.
@@ -84,17 +115,41 @@ impl ToolFilter {
     }
 
     pub fn matches(&self, tool: &Tool) -> bool {
-        let method_ok = self.methods.is_empty()
-            || self.methods.iter().any(|s| match s {
-                Selector::Read => matches!(tool.kind, MethodKind::List | MethodKind::Get),
-                Selector::Write => matches!(
-                    tool.kind,
-                    MethodKind::Create | MethodKind::Update | MethodKind::Delete
-                ),
-                Selector::Custom => tool.kind == MethodKind::Custom,
-                Selector::Exact(m) => tool.method == *m,
-            });
+        if let Some(group) = &tool.offered_with
+            && !self.groups.contains(group)
+        {
+            return false;
+        }
+        // A task named by an exact method selector is chosen explicitly; otherwise every API
+        // tool it calls must pass the method filter too.
+        let named = self
+            .methods
+            .iter()
+            .any(|s| matches!(s, Selector::Exact(m) if *m == tool.method));
+        let method_ok = named
+            || (self.method_allowed(tool.kind, &tool.method, tool.annotations.read_only)
+                && tool
+                    .inner
+                    .uses
+                    .iter()
+                    .all(|u| self.method_allowed(u.kind, &u.method, u.read_only)));
         let tag_ok = self.tags.is_empty() || tool.tags.iter().any(|t| self.tags.contains(t));
-        method_ok && tag_ok
+        let name_ok = self.tools.is_empty() || self.tools.contains(&tool.name);
+        method_ok && tag_ok && name_ok
+    }
+
+    fn method_allowed(&self, kind: MethodKind, method: &str, read_only: bool) -> bool {
+        self.methods.is_empty()
+            || self.methods.iter().any(|s| match s {
+                Selector::Read => read_only,
+                Selector::Write => {
+                    matches!(
+                        kind,
+                        MethodKind::Create | MethodKind::Update | MethodKind::Delete
+                    ) || (kind == MethodKind::Task && !read_only)
+                }
+                Selector::Custom => kind == MethodKind::Custom,
+                Selector::Exact(m) => method == m,
+            })
     }
 }

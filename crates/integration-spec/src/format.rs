@@ -35,6 +35,61 @@ pub(crate) struct ResourceFile {
     /// Concise views, by name, usable from every file.
     #[serde(default)]
     pub views: IndexMap<String, Spanned<ViewDoc>>,
+    /// Task-shaped tools: compositions of the API tools.
+    #[serde(default)]
+    pub tasks: Vec<Spanned<TaskDoc>>,
+}
+
+/// A task: its own arguments, steps calling API tools, and a result.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaskDoc {
+    /// The whole tool name.
+    pub name: Spanned<String>,
+    pub title: String,
+    /// Its method name, for filters that select exact methods.
+    pub method: Spanned<String>,
+    /// `read` or `write`: which method filter offers it.
+    pub class: Spanned<String>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub annotations: AnnotationsDoc,
+    pub doc: Spanned<TaskRecordDoc>,
+    /// Offered only to servers that ask for this group (`chatgpt`: the `search` and `fetch`
+    /// tools ChatGPT's connectors require, named exactly so).
+    #[serde(default)]
+    pub offered_with: Option<Spanned<String>>,
+    pub steps: Vec<Spanned<StepDoc>>,
+    pub result: Spanned<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaskRecordDoc {
+    pub description: Spanned<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub arguments: IndexMap<String, Spanned<SchemaDoc>>,
+    #[serde(default)]
+    pub required: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub example: Option<Spanned<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepDoc {
+    pub id: String,
+    /// The API tool it calls.
+    pub call: String,
+    #[serde(default)]
+    pub with: Option<Value>,
+    #[serde(default)]
+    pub when: Option<Value>,
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// A concise view: the fields a support agent reads of one object, in order.

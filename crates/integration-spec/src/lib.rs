@@ -18,6 +18,7 @@
 //! - [`connection`]: base URL, rate limits, pagination, OAuth2 ([`Connection`]).
 //! - [`examples`]: example arguments for tests and diagnostics.
 //! - [`openapi`]: OpenAPI 3.1 export.
+//! - [`tasks`]: task-shaped tools, compositions of API tools declared as data ([`TaskRun`]).
 //! - [`views`]: concise results: views declared as data, write confirmations.
 //! - [`tokens`]: token counts with a real tokenizer (o200k_base).
 
@@ -34,6 +35,7 @@ mod openapi;
 mod plan;
 mod rules;
 mod schema;
+mod tasks;
 pub mod tokens;
 mod views;
 
@@ -48,4 +50,5 @@ pub use filter::{FilterError, ToolFilter};
 pub use names::{Directory, DirectorySource};
 pub use naming::{MAX_TOOL_NAME, MethodKind};
 pub use plan::{ArgumentError, BodyEncoding, PlannedRequest};
+pub use tasks::{NextCall, Task, TaskRun};
 pub use views::{ResultShape, ShapeContext, Views, WriteKind, compact};

@@ -130,6 +130,8 @@ pub(crate) enum SlotKind {
     NameField,
     /// A string that is a name.
     Text,
+    /// An id (an integer) that may be given as a name instead: the name becomes the id.
+    ScalarId,
 }
 
 /// A place in a tool's arguments that takes a name of `directory`.
@@ -147,7 +149,7 @@ fn name_in(kind: SlotKind, value: &Value) -> Option<&str> {
             o.get("name").and_then(Value::as_str)
         }
         (SlotKind::NameField, Value::Object(o)) => o.get("name").and_then(Value::as_str),
-        (SlotKind::Text, Value::String(s)) => Some(s),
+        (SlotKind::Text | SlotKind::ScalarId, Value::String(s)) => Some(s),
         _ => None,
     }
 }
@@ -241,7 +243,7 @@ pub(crate) fn resolve<'d>(
                 };
                 let found = directory.matches(&wanted);
                 let field = match slot.kind {
-                    SlotKind::Text => at.to_owned(),
+                    SlotKind::Text | SlotKind::ScalarId => at.to_owned(),
                     _ => format!("{at}.name"),
                 };
                 match found.as_slice() {
@@ -256,10 +258,11 @@ pub(crate) fn resolve<'d>(
                                 value["name"] = Value::String(entry.name.clone());
                             }
                             SlotKind::Text => *value = Value::String(entry.name.clone()),
+                            SlotKind::ScalarId => *value = entry.id.clone(),
                         }
                         Ok(())
                     }
-                    [] if slot.kind != SlotKind::Id
+                    [] if matches!(slot.kind, SlotKind::NameField | SlotKind::Text)
                         && source
                             .create_flag
                             .as_deref()

@@ -15,7 +15,8 @@
 
 use serde::Serialize;
 
-/// The kind of a method; everything that is not one of the five standard ones is `Custom`.
+/// The kind of a method; everything that is not one of the five standard ones is `Custom`, and
+/// a task-shaped tool (a composition of API tools) is a `Task`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
@@ -25,6 +26,7 @@ pub enum MethodKind {
     Update,
     Delete,
     Custom,
+    Task,
 }
 
 impl MethodKind {
@@ -70,7 +72,8 @@ pub(crate) fn tool_name(p: &NameParts<'_>) -> String {
         MethodKind::Create => format!("create_a_{i}_{r}"),
         MethodKind::Update => format!("update_a_{i}_{r}{by_id}"),
         MethodKind::Delete => format!("delete_a_{i}_{r}{by_id}"),
-        MethodKind::Custom => {
+        // `of` never says Task: tasks name themselves.
+        MethodKind::Custom | MethodKind::Task => {
             let noun = if p.plural_noun { p.plural } else { r };
             format!("{}_{i}_{noun}", p.method)
         }
@@ -139,7 +142,7 @@ pub(crate) fn default_title(method: &str, resource: &str, plural: &str) -> Optio
         MethodKind::Create => format!("Create {one}"),
         MethodKind::Update => format!("Update {one}"),
         MethodKind::Delete => format!("Delete {one}"),
-        MethodKind::Custom => return None,
+        MethodKind::Custom | MethodKind::Task => return None,
     })
 }
 

@@ -246,9 +246,10 @@ pub(crate) fn convert(
         } else {
             has("string")
         };
+        let fits = fits || (has("integer") && !has("object"));
         if !fits {
             return Err(err(
-                "`names` goes on a string, or on an object with a `name` property (and `id` when the upstream wants the id)".into(),
+                "`names` goes on a string, an integer id (which may then be given as a name), or an object with a `name` property (and `id` when the upstream wants the id)".into(),
             ));
         }
         out.insert(NAMES_KEYWORD.into(), json!(names.value));

@@ -24,6 +24,8 @@ pub enum ResultShape {
     Compact,
     /// No concise form: the answer as sent (downloads, reports).
     Raw,
+    /// A task's own result template.
+    Task,
 }
 
 /// One compiled view.
@@ -280,7 +282,7 @@ fn short_datetime(s: &str) -> Option<String> {
 }
 
 /// `{key}` placeholders filled from the object; `None` when one is missing.
-fn fill(template: &str, object: &Map<String, Value>) -> Option<String> {
+pub(crate) fn fill(template: &str, object: &Map<String, Value>) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {

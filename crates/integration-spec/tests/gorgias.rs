@@ -180,6 +180,7 @@ fn every_endpoint_of_the_reference_is_a_documented_tool() {
     let tools: BTreeSet<String> = catalog()
         .tools()
         .iter()
+        .filter(|t| t.task().is_none())
         .map(|t| {
             let (verb, path) = t.endpoint();
             format!("{verb} {path}")
@@ -187,7 +188,8 @@ fn every_endpoint_of_the_reference_is_a_documented_tool() {
         .collect();
     let reference: BTreeSet<String> = ENDPOINTS.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(tools, reference);
-    assert_eq!(catalog().tools().len(), 109);
+    let api_tools = catalog().tools().iter().filter(|t| t.task().is_none());
+    assert_eq!(api_tools.count(), 109);
     assert!(definition().undocumented().is_empty());
 }
 
@@ -216,7 +218,13 @@ fn names_are_short_plain_and_unique() {
             MethodKind::Update => "update_a_gorgias_".into(),
             MethodKind::Delete => "delete_a_gorgias_".into(),
             MethodKind::Custom => format!("{}_gorgias_", t.method),
+            // Tasks name themselves; ChatGPT's two are named as it requires.
+            MethodKind::Task if t.offered_with.is_some() => String::new(),
+            MethodKind::Task => String::new(),
         };
+        if t.kind == MethodKind::Task && t.offered_with.is_none() {
+            assert!(t.name.contains("_gorgias_"), "{}", t.name);
+        }
         assert!(t.name.starts_with(&expected_prefix), "{}", t.name);
         if matches!(
             t.kind,
@@ -299,7 +307,7 @@ fn annotations_follow_the_method() {
                 "{}",
                 t.name
             ),
-            MethodKind::Custom => {}
+            MethodKind::Custom | MethodKind::Task => {}
         }
     }
     // Reads behind POST/PUT are still read-only; merges delete their source.
@@ -690,30 +698,56 @@ fn filtered(methods: &[&str], tags: &[&str]) -> Vec<String> {
 
 #[test]
 fn filters_select_by_method_and_tag() {
-    assert_eq!(filtered(&[], &[]).len(), 109);
+    let offered = catalog()
+        .tools()
+        .iter()
+        .filter(|t| t.offered_with.is_none())
+        .count();
+    assert_eq!(filtered(&[], &[]).len(), offered);
+    // `read` is every tool that only reads: lists, gets, searches behind a POST or PUT, and
+    // read tasks; never one that writes.
     let read = filtered(&["read"], &[]);
     assert!(
-        read.iter()
-            .all(|n| n.starts_with("list_all_") || n.starts_with("get_single_"))
+        read.iter().all(|n| tool(n).annotations.read_only),
+        "{read:?}"
     );
+    assert!(read.contains(&"search_gorgias_view_items".to_owned()));
+    assert!(read.contains(&"search_gorgias_tickets".to_owned()));
+    assert!(read.contains(&"get_gorgias_ticket_context".to_owned()));
     assert_eq!(
         read.len(),
         catalog()
             .tools()
             .iter()
-            .filter(|t| matches!(t.kind, MethodKind::List | MethodKind::Get))
+            .filter(|t| t.annotations.read_only && t.offered_with.is_none())
             .count()
     );
     let write = filtered(&["write"], &[]);
-    assert!(write.iter().all(|n| n.starts_with("create_a_")
-        || n.starts_with("update_a_")
-        || n.starts_with("delete_a_")));
+    assert!(
+        write.iter().all(|n| n.starts_with("create_a_")
+            || n.starts_with("update_a_")
+            || n.starts_with("delete_a_")
+            // It only creates a message.
+            || n == "add_gorgias_internal_note"),
+        "{write:?}"
+    );
+    // A task that writes also reads (the ticket first): it needs both.
+    assert!(!write.contains(&"triage_gorgias_ticket".to_owned()));
+    let read_write = filtered(&["read", "write"], &[]);
+    for task in [
+        "triage_gorgias_ticket",
+        "add_gorgias_internal_note",
+        "reply_to_gorgias_customer",
+    ] {
+        assert!(read_write.contains(&task.to_owned()), "{task}");
+    }
+    // Named by its method, a task is chosen explicitly.
+    assert_eq!(filtered(&["note"], &[]), ["add_gorgias_internal_note"]);
     let custom = filtered(&["custom"], &[]);
     assert!(
         custom.contains(&"merge_gorgias_customers".to_owned())
             && !custom.contains(&"list_all_gorgias_tickets".to_owned())
     );
-    assert_eq!(read.len() + write.len() + custom.len(), 109);
 
     // Methods AND tags; tags match when any intersects.
     assert_eq!(

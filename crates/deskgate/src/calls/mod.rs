@@ -11,6 +11,9 @@
 //!    or the upstream's body as sent (`response_format`), a write's short confirmation;
 //! 7. record (`record`) — the audit record, committed before the call is answered.
 //!
+//! A task tool (`tasks`) runs stages 3 to 6 once per step, each step's call planned and
+//! validated as the API tool it calls, and shapes its own result.
+//!
 //! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
 
 mod authorize;
@@ -19,6 +22,7 @@ mod record;
 mod result;
 mod send;
 mod shape;
+mod tasks;
 
 use serde_json::{Map, Value};
 
@@ -59,6 +63,13 @@ impl App {
         };
 
         let mut arguments = call.arguments;
+        if let Some(task) = tool.task() {
+            let result = self
+                .run_task(tenant, &catalog, tool, task, arguments, &mut draft)
+                .await;
+            self.record(draft.finished(&result)).await;
+            return Ok(result);
+        }
         let planned = match self
             .resolve_names(tenant, tool, &mut arguments)
             .await

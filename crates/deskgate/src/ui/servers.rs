@@ -169,9 +169,12 @@ fn exposure_label(exposure: ToolExposure) -> &'static str {
 pub fn config_from(fields: &FormFields) -> McpServerConfig {
     let methods = fields.all("methods");
     let tags = fields.all("tags");
+    let tools = fields.all("tools");
     McpServerConfig {
         methods: (!methods.is_empty()).then_some(methods),
         tags: (!tags.is_empty()).then_some(tags),
+        tools: (!tools.is_empty()).then_some(tools),
+        chatgpt: fields.get("chatgpt") == Some("on"),
         tool_exposure: match fields.get("tool_exposure") {
             Some("discovery") => ToolExposure::Discovery,
             _ => ToolExposure::All,
@@ -458,6 +461,12 @@ async fn create_page(
                                 aria-describedby="exposure-discovery-hint";
                             label for="exposure-discovery" { "Discovery" }
                             span.hint #exposure-discovery-hint { "Three tools that search, describe and call the others; for clients with small context windows." }
+                        }
+                        div.check {
+                            input type="checkbox" name="chatgpt" id="chatgpt"
+                                checked[values.config.chatgpt] aria-describedby="chatgpt-hint";
+                            label for="chatgpt" { "ChatGPT-ready: add search and fetch" }
+                            span.hint #chatgpt-hint { "The two read-only tools ChatGPT needs outside developer mode (deep research, connectors in chat)." }
                         }
                     }
                     div.field.check {
