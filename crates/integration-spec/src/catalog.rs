@@ -16,8 +16,8 @@ use crate::naming::MethodKind;
 use crate::plan::ArgumentError;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
-use crate::schema::NAMES_KEYWORD;
 use crate::schema::ref_name;
+use crate::schema::{EFFECT_KEYWORD, EFFECTS_KEYWORD, NAMES_KEYWORD};
 use crate::tasks::Task;
 use crate::views::{self, ResultShape, ShapeContext, Views};
 
@@ -163,6 +163,9 @@ pub struct Tool {
     pub annotations: Annotations,
     /// Offered only to servers that ask for this group (see [`ToolFilter::with_groups`]).
     pub offered_with: Option<String>,
+    /// What some call of it can do beyond its kind (`deletes`, `replaces`, `sends`), as the
+    /// data marks it; its annotations admit every one.
+    pub effects: Vec<String>,
     pub(crate) inner: Arc<ToolInner>,
 }
 
@@ -298,6 +301,8 @@ pub enum BuildError {
     Schema { tool: String, message: String },
     #[error("tool `{tool}`: its example arguments are not valid: {message}")]
     Example { tool: String, message: String },
+    #[error("tool `{tool}`: {message}")]
+    Annotations { tool: String, message: String },
 }
 
 struct CatalogInner {
@@ -680,6 +685,9 @@ fn build_tool(
     let mut input_schema = inline_shared(&Value::Object(root), &definition.schemas);
     let mut name_slots = Vec::new();
     take_name_slots(&mut input_schema, Vec::new(), &mut name_slots);
+    let mut effects = method.effects.clone();
+    take_effects(&mut input_schema, &mut effects);
+    let effects = admitted(&method.tool_name, effects, &method.annotations)?;
     let Value::Object(mut input_schema) = input_schema else {
         unreachable!("the root is an object")
     };
@@ -741,6 +749,7 @@ fn build_tool(
         input_schema,
         annotations: method.annotations,
         offered_with: None,
+        effects,
         inner: Arc::new(ToolInner {
             validator,
             template: Arc::new(template),
@@ -774,6 +783,9 @@ fn build_task(
     let mut schema = inline_shared(&Value::Object(root), &definition.schemas);
     let mut name_slots = Vec::new();
     take_name_slots(&mut schema, Vec::new(), &mut name_slots);
+    let mut effects = Vec::new();
+    take_effects(&mut schema, &mut effects);
+    let effects = admitted(&task.name, effects, &task.annotations)?;
     let Value::Object(mut schema) = schema else {
         unreachable!("the root is an object")
     };
@@ -837,6 +849,7 @@ fn build_task(
         input_schema: schema,
         annotations: task.annotations,
         offered_with: task.offered_with.clone(),
+        effects,
         inner: Arc::new(ToolInner {
             validator,
             template: Arc::new(template),
@@ -879,6 +892,59 @@ fn collect_instances(
         p.push(Step::Each);
         collect_instances(items, p, definition, extras, out);
     }
+}
+
+/// Collects the `effect:`/`effects:` markers of an inlined schema, and removes them.
+fn take_effects(schema: &mut Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(e)) = map.remove(EFFECT_KEYWORD) {
+                out.push(e);
+            }
+            if let Some(Value::Object(per_value)) = map.remove(EFFECTS_KEYWORD) {
+                out.extend(
+                    per_value
+                        .into_values()
+                        .filter_map(|v| v.as_str().map(str::to_owned)),
+                );
+            }
+            for (k, v) in map.iter_mut() {
+                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                    take_effects(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| take_effects(v, out)),
+        _ => {}
+    }
+}
+
+/// The effects, sorted and unique, if the annotations admit every one: annotations that tell
+/// the truth are what clients decide confirmations on (ChatGPT asks before anything that is
+/// not read-only, and warns harder for destructive and open-world tools).
+fn admitted(
+    tool: &str,
+    mut effects: Vec<String>,
+    annotations: &Annotations,
+) -> Result<Vec<String>, BuildError> {
+    effects.sort();
+    effects.dedup();
+    for effect in &effects {
+        let (ok, needs) = match effect.as_str() {
+            "deletes" | "replaces" => (annotations.destructive, "destructive"),
+            "sends" => (annotations.open_world, "open_world"),
+            _ => (true, ""),
+        };
+        if !ok {
+            return Err(BuildError::Annotations {
+                tool: tool.to_owned(),
+                message: format!(
+                    "an argument of it {effect} (see its `effect` markers), so its annotations must say {needs}: true"
+                ),
+            });
+        }
+    }
+    Ok(effects)
 }
 
 /// Collects the `names:` markers of an inlined schema (and removes them: they are for deskgate,

@@ -136,6 +136,8 @@ pub(crate) struct Method {
     pub result: ResultShape,
     /// The object's page in the web app (`/app/ticket/{id}`).
     pub link: Option<String>,
+    /// Effects of every call, whatever its arguments (`replaces` for a replace-all PUT).
+    pub effects: Vec<String>,
     pub doc: Option<Doc>,
 }
 
@@ -893,7 +895,11 @@ impl Loader {
             )?),
         };
         let result = result_shape(file, doc, resource, kind, paginated, &annotations, views)?;
+        for effect in &doc.effects {
+            schema::check_effect(file, effect, "method")?;
+        }
         Ok(Method {
+            effects: doc.effects.iter().map(|e| e.value.clone()).collect(),
             result,
             link: resource.link.as_ref().map(|l| l.value.clone()),
             resource: resource.name.value.clone(),

@@ -315,6 +315,9 @@ pub(crate) struct MethodDoc {
     pub annotations: AnnotationsDoc,
     #[serde(default)]
     pub body_encoding: Option<crate::BodyEncoding>,
+    /// What a call does beyond its kind, whatever its arguments (see `SchemaDoc::effect`).
+    #[serde(default)]
+    pub effects: Vec<Spanned<String>>,
     /// The concise answer, when the default for the method's kind does not fit.
     #[serde(default)]
     pub result: Option<Spanned<ResultDoc>>,
@@ -436,6 +439,14 @@ pub(crate) struct SchemaDoc {
     /// A directory (declared in the connection) whose entries this node may name.
     #[serde(default)]
     pub names: Option<Spanned<String>>,
+    /// What giving this argument does beyond the obvious: `deletes`, `replaces` (a whole list
+    /// or object, losing what is not sent) or `sends` (reaches people outside the helpdesk).
+    /// The tool's annotations must say so (destructive, open world); the loader checks.
+    #[serde(default)]
+    pub effect: Option<Spanned<String>>,
+    /// The same, per value of an enum (`{deleteTicket: deletes, applyMacro: sends}`).
+    #[serde(default)]
+    pub effects: Option<Spanned<IndexMap<String, String>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

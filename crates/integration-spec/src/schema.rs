@@ -30,6 +30,11 @@ pub(crate) struct Shared<'a> {
 
 /// Where a `names:` marker travels in a converted schema, until the catalog collects it.
 pub(crate) const NAMES_KEYWORD: &str = "x-names";
+/// Where `effect:` and `effects:` markers travel, until the catalog collects them.
+pub(crate) const EFFECT_KEYWORD: &str = "x-effect";
+pub(crate) const EFFECTS_KEYWORD: &str = "x-effects";
+/// What an argument can do that its tool's annotations must admit.
+pub(crate) const EFFECTS: &[&str] = &["deletes", "replaces", "sends"];
 
 pub(crate) fn loc_error<T>(
     file: &str,
@@ -69,6 +74,7 @@ pub(crate) fn convert(
             ));
         }
         let extra = doc.names.is_some()
+            || doc.effects.is_some()
             || doc.kind.is_some()
             || doc.enumeration.is_some()
             || doc.constant.is_some()
@@ -80,11 +86,17 @@ pub(crate) fn convert(
             || doc.additional_properties.is_some()
             || doc.default.is_some();
         if extra {
-            return Err(err("`$ref` may only be combined with `description`".into()));
+            return Err(err(
+                "`$ref` may only be combined with `description` and `effect`".into(),
+            ));
         }
         out.insert("$ref".into(), Value::String(format!("{REF_PREFIX}{name}")));
         if let Some(d) = &doc.description {
             out.insert("description".into(), Value::String(d.trim().to_owned()));
+        }
+        if let Some(effect) = &doc.effect {
+            check_effect(file, effect, what)?;
+            out.insert(EFFECT_KEYWORD.into(), json!(effect.value));
         }
         return Ok(Value::Object(out));
     }
@@ -254,6 +266,33 @@ pub(crate) fn convert(
         }
         out.insert(NAMES_KEYWORD.into(), json!(names.value));
     }
+    if let Some(effect) = &doc.effect {
+        check_effect(file, effect, what)?;
+        out.insert(EFFECT_KEYWORD.into(), json!(effect.value));
+    }
+    if let Some(effects) = &doc.effects {
+        let values = doc.enumeration.as_ref();
+        for (value, effect) in &effects.value {
+            if !values.is_some_and(|vs| vs.iter().any(|v| v.as_str() == Some(value))) {
+                return Err(loc_error(
+                    file,
+                    effects,
+                    format!("{what}: `effects` names `{value}`, which is not a value of the enum"),
+                ));
+            }
+            if !EFFECTS.contains(&effect.as_str()) {
+                return Err(loc_error(
+                    file,
+                    effects,
+                    format!(
+                        "{what}: unknown effect `{effect}`; use {}",
+                        EFFECTS.join(", ")
+                    ),
+                ));
+            }
+        }
+        out.insert(EFFECTS_KEYWORD.into(), json!(effects.value));
+    }
     if let Some(alternatives) = &doc.any_of {
         let mut converted = Vec::new();
         for (i, a) in alternatives.iter().enumerate() {
@@ -262,6 +301,26 @@ pub(crate) fn convert(
         out.insert("anyOf".into(), Value::Array(converted));
     }
     Ok(Value::Object(out))
+}
+
+pub(crate) fn check_effect(
+    file: &str,
+    effect: &Spanned<String>,
+    what: &str,
+) -> Result<(), LoadError> {
+    if EFFECTS.contains(&effect.value.as_str()) {
+        Ok(())
+    } else {
+        Err(loc_error(
+            file,
+            effect,
+            format!(
+                "{what}: unknown effect `{}`; use {}",
+                effect.value,
+                EFFECTS.join(", ")
+            ),
+        ))
+    }
 }
 
 /// Converts a property map, requiring a description on every property (the model reads them)

@@ -299,14 +299,18 @@ fn annotations_follow_the_method() {
             MethodKind::Delete => {
                 assert!(!a.read_only && a.destructive && a.idempotent, "{}", t.name)
             }
+            // An update or create is destructive exactly when some argument replaces or deletes
+            // what is not sent.
             MethodKind::Update => {
-                assert!(!a.read_only && !a.destructive && a.idempotent, "{}", t.name)
+                let replaces = t.effects.iter().any(|e| e == "replaces" || e == "deletes");
+                assert!(!a.read_only && a.idempotent, "{}", t.name);
+                assert_eq!(a.destructive, replaces, "{}", t.name);
             }
-            MethodKind::Create => assert!(
-                !a.read_only && !a.destructive && !a.idempotent,
-                "{}",
-                t.name
-            ),
+            MethodKind::Create => {
+                let replaces = t.effects.iter().any(|e| e == "replaces" || e == "deletes");
+                assert!(!a.read_only && !a.idempotent, "{}", t.name);
+                assert_eq!(a.destructive, replaces, "{}", t.name);
+            }
             MethodKind::Custom | MethodKind::Task => {}
         }
     }
@@ -1159,4 +1163,72 @@ fn integers_must_fit_64_bits() {
         "get_single_gorgias_ticket_by_id",
         json!({"id": 9_007_199_254_740_993_u64}),
     );
+}
+
+/// The eleven tools whose annotations used to understate what they do, as the issue listed
+/// them: each now admits it, because an argument of it is marked with the effect.
+#[test]
+fn annotations_tell_the_truth() {
+    let destructive = [
+        "create_a_gorgias_job",
+        "replace_gorgias_ticket_tags",
+        "bulk_update_gorgias_ticket_field_values",
+        "bulk_update_gorgias_customer_field_values",
+        "set_gorgias_customer_data",
+        "update_a_gorgias_account_setting_by_id",
+        "update_a_gorgias_team_by_id",
+        "update_a_gorgias_ticket_by_id",
+    ];
+    for name in destructive {
+        let t = tool(name);
+        assert!(t.annotations.destructive, "{name}");
+        assert!(
+            t.effects.iter().any(|e| e == "replaces" || e == "deletes"),
+            "{name}: {:?}",
+            t.effects
+        );
+    }
+    for name in [
+        "create_a_gorgias_job",
+        "create_a_gorgias_user",
+        "create_a_gorgias_rule",
+        "update_a_gorgias_rule_by_id",
+    ] {
+        let t = tool(name);
+        assert!(t.annotations.open_world, "{name}");
+        assert!(
+            t.effects.iter().any(|e| e == "sends"),
+            "{name}: {:?}",
+            t.effects
+        );
+    }
+    // A note only agents see does not reach the outside; a reply does.
+    assert!(!tool("add_gorgias_internal_note").annotations.open_world);
+    assert!(tool("reply_to_gorgias_customer").annotations.open_world);
+    // Triage adds tags to the ticket's own: nothing is lost.
+    assert!(!tool("triage_gorgias_ticket").annotations.destructive);
+}
+
+/// What descriptions say and what the effect markers say agree: a tool whose description
+/// speaks of replacing, clearing or deleting is destructive, and one that says it emails or
+/// invites reaches the outside.
+#[test]
+fn descriptions_and_effects_agree() {
+    for t in catalog().tools() {
+        let text = t.description.to_lowercase();
+        let replaces = ["replace", "cleared", "replaced whole"]
+            .iter()
+            .any(|w| text.contains(w))
+            && !text.contains("(replaces the list)")
+            && t.kind != MethodKind::Task;
+        if replaces && !text.contains("use add_gorgias") && !text.starts_with("update a ticket") {
+            assert!(t.annotations.destructive, "{}: {}", t.name, t.description);
+        }
+        if t.kind == MethodKind::Delete {
+            assert!(t.annotations.destructive, "{}", t.name);
+        }
+        if text.contains("may email") || text.contains("invite") {
+            assert!(t.annotations.open_world, "{}: {}", t.name, t.description);
+        }
+    }
 }

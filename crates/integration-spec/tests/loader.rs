@@ -310,3 +310,87 @@ fn pagination_arguments_come_from_the_connection() {
     let filter = ToolFilter::parse(&["read".into()], &[], &catalog).unwrap();
     assert!(filter.matches(list));
 }
+
+#[test]
+fn an_effect_the_annotations_do_not_admit_fails_the_catalog() {
+    // Polishing with `sends` reaches outside, so the tool must say open_world.
+    let marked = THINGS.replace(
+        "            items: {type: string}",
+        "            effect: sends\n            items: {type: string}",
+    );
+    let definition = load(&[("defs/things.yaml", &marked)]).unwrap();
+    let e = Catalog::build(&definition).unwrap_err().to_string();
+    assert!(
+        e.contains("polish_demo_thing") && e.contains("sends") && e.contains("open_world: true"),
+        "{e}"
+    );
+    let admitted = marked.replace(
+        "        noun: singular\n",
+        "        noun: singular\n        annotations: {open_world: true}\n",
+    );
+    let catalog = Catalog::build(&load(&[("defs/things.yaml", &admitted)]).unwrap()).unwrap();
+    assert_eq!(
+        catalog.tool("polish_demo_thing").unwrap().effects,
+        ["sends"]
+    );
+    let e = error(&[(
+        "defs/things.yaml",
+        &THINGS.replace(
+            "            items: {type: string}",
+            "            effect: explodes\n            items: {type: string}",
+        ),
+    )]);
+    assert!(e.message().contains("unknown effect `explodes`"), "{e}");
+}
+
+#[test]
+fn tasks_are_checked_when_they_load() {
+    let task = |steps: &str, result: &str| {
+        format!(
+            "tasks:\n  - name: inspect_demo_thing\n    title: Inspect\n    method: inspect\n    class: read\n    doc:\n      description: Inspect a thing.\n      arguments:\n        thing_id: {{type: integer, description: The thing.}}\n      required: [thing_id]\n    steps:\n{steps}    result: {result}\n"
+        )
+    };
+    let good = task(
+        "      - {id: thing, call: get_single_demo_thing_by_id, with: {id: $thing_id}}\n",
+        "{$concise: thing}",
+    );
+    let definition = load(&[("defs/things.yaml", THINGS), ("defs/tasks.yaml", &good)]).unwrap();
+    let catalog = Catalog::build(&definition).unwrap();
+    let inspect = catalog.tool("inspect_demo_thing").unwrap();
+    assert_eq!(inspect.kind, MethodKind::Task);
+    assert!(inspect.annotations.read_only);
+    for (steps, result, needle) in [
+        (
+            "      - {id: thing, call: nope, with: {id: $thing_id}}\n",
+            "{$concise: thing}",
+            "calls `nope`, which is not an API tool",
+        ),
+        (
+            "      - {id: thing, call: get_single_demo_thing_by_id, with: {id: $other}}\n",
+            "{$concise: thing}",
+            "`$other` is not an argument",
+        ),
+        (
+            "      - {id: thing, call: get_single_demo_thing_by_id, with: {id: $thing_id}}\n",
+            "{$concise: later}",
+            "`@later` is not an earlier step",
+        ),
+        (
+            "      - {id: thing, call: polish_demo_thing, with: {id: $thing_id}}\n",
+            "{$concise: thing}",
+            "a `read` task calls a tool that writes",
+        ),
+        (
+            "      - {id: thing, call: get_single_demo_thing_by_id, with: {id: {$fn: nope}}}\n",
+            "{$concise: thing}",
+            "unknown function `nope`",
+        ),
+    ] {
+        let e = error(&[
+            ("defs/things.yaml", THINGS),
+            ("defs/tasks.yaml", &task(steps, result)),
+        ]);
+        assert!(e.message().contains(needle), "{needle}: {e}");
+        assert_eq!(e.file(), "defs/tasks.yaml");
+    }
+}
