@@ -29,9 +29,11 @@ fn phase_of(tool: &Tool) -> Phase {
     if tool.name == "download_gorgias_file" {
         return Phase::Write;
     }
+    // What removes records runs last; a replace-all update is destructive too, but it edits a
+    // record the walk made or keeps, like any write.
     if tool.annotations.read_only {
         Phase::Read
-    } else if tool.annotations.destructive {
+    } else if tool.endpoint().0 == "DELETE" || tool.method == "merge" {
         Phase::Destroy
     } else {
         Phase::Write
