@@ -89,6 +89,19 @@ pub struct ServeArgs {
     /// Seconds before an upstream request times out.
     #[arg(long, env = "DESKGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     pub upstream_timeout_secs: u64,
+    /// Most client connections open at once. At the cap, the connection idle the longest is
+    /// closed to make room; only when every connection is busy is a new one refused (503).
+    #[arg(long, env = "DESKGATE_MAX_CONNECTIONS", default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's head, from its first byte (slowloris).
+    #[arg(long, env = "DESKGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "DESKGATE_BODY_READ_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_BODY_READ_TIMEOUT_SECS)]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay open with no request in flight.
+    #[arg(long, env = "DESKGATE_IDLE_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS)]
+    pub idle_timeout_secs: u64,
     /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
     #[arg(long)]
     pub demo: bool,
@@ -119,6 +132,10 @@ impl ServeArgs {
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
             oauth_app: match (
                 &self.gorgias_oauth_client_id,
                 env_secret("DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET"),

@@ -37,8 +37,21 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    raise_open_files_limit();
+    let open_files = raise_open_files_limit();
     let mut config = args.config();
+    // Each connection holds a descriptor; the database, the upstream pool and the listener need
+    // some too. A cap above what the process may open would fail at accept() instead.
+    if let Some(limit) = open_files {
+        let fits = usize::try_from(limit.saturating_sub(256)).unwrap_or(usize::MAX).max(1);
+        if config.max_connections > fits {
+            tracing::warn!(
+                max_connections = config.max_connections,
+                open_files_limit = limit,
+                "--max-connections is above what the open-files limit allows; using {fits}"
+            );
+            config.max_connections = fits;
+        }
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -63,10 +76,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Every MCP client holds a socket, and a legacy SSE client holds one for as long as it listens:
 /// the common soft limit of 1,024 descriptors would refuse connections long before the machine
 /// runs out of anything, so the soft limit is raised to the hard one.
-fn raise_open_files_limit() {
+fn raise_open_files_limit() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!(limit, "open-files limit"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+        Ok(limit) => {
+            tracing::debug!(limit, "open-files limit");
+            Some(limit)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-files limit");
+            None
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The MCP endpoint: `<base>/mcp/<token>` is a complete MCP server for one account, scoped by
 //! its server's config. The MCP SDK (`rmcp`) stays behind this module.
 //!
+//! - `clients`: which client is behind a URL and User-Agent (for the audit log), bounded in bytes.
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
 //! - `fast_path`: plain older-era stateless `tools/call` POSTs, answered without rmcp's
 //!   per-request service and with the upstream's JSON unparsed; everything else goes to rmcp.
@@ -13,6 +14,7 @@
 //! Streamable HTTP is served statelessly with JSON replies: any replica can answer any request,
 //! and clients that lose or never echo `Mcp-Session-Id` (ChatGPT) cannot trip over sessions.
 
+mod clients;
 mod fast_path;
 mod handler;
 mod sse;
@@ -33,7 +35,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::tenants::Tenant;
 
-pub use handler::ClientDirectory;
+pub use clients::ClientDirectory;
 pub use sse::{RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
 
 type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
