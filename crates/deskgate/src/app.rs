@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::integration::Integration;
@@ -24,6 +24,8 @@ pub struct App {
     pub upstream: Upstream,
     pub tenants: TenantCache,
     pub refresh_locks: crate::oauth::RefreshLocks,
+    /// Failed authentications per client address.
+    pub auth_throttle: crate::auth_throttle::AuthThrottle,
     /// The legacy SSE streams this process holds (and, on PostgreSQL, the way to reach the
     /// streams other replicas hold).
     pub sse: crate::mcp::SseSessions,
@@ -59,21 +61,7 @@ impl App {
                  to the same value on all of them rather than relying on a key file"
             );
         }
-        if let Some(admin) = &config.admin_token {
-            let created = store
-                .ensure_api_token(
-                    &ApiToken {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        name: "bootstrap admin (DESKGATE_ADMIN_TOKEN)".into(),
-                        created_at: Timestamp::now(),
-                    },
-                    &TokenHash::of(admin.expose_secret()),
-                )
-                .await?;
-            if created {
-                tracing::info!("DESKGATE_ADMIN_TOKEN registered as an API token (stored hashed)");
-            }
-        }
+        sync_bootstrap_token(&store, config.admin_token.as_ref()).await?;
         let integration = Integration::gorgias(config.custom_fields_ttl)?;
         let public_url = config
             .public_url
@@ -86,6 +74,7 @@ impl App {
             upstream: Upstream::new(config.upstream_timeout),
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
+            auth_throttle: Default::default(),
             sse: crate::mcp::SseSessions::new(&store, replica_id.clone()),
             audit_log: crate::audit::AuditLog::new(store.clone()),
             replica_id,
@@ -108,3 +97,44 @@ impl App {
         Ok(app)
     }
 }
+
+/// `DESKGATE_ADMIN_TOKEN` is a bootstrap that follows the variable: the token registered from
+/// its current value is the only bootstrap token; one registered from an earlier value (the
+/// variable was rotated or removed) is deleted, with the console sessions it opened. Several
+/// replicas must therefore carry the same value: the last one to start decides.
+async fn sync_bootstrap_token(store: &Store, admin: Option<&SecretString>) -> anyhow::Result<()> {
+    let bootstrap = match admin {
+        Some(admin) => {
+            crate::tokens::admin_token_strength(admin.expose_secret())
+                .map_err(anyhow::Error::msg)?;
+            Some((
+                ApiToken {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    name: BOOTSTRAP_TOKEN_NAME.into(),
+                    scope: crate::tokens::TokenScope::Admin,
+                    mcp_server_ids: None,
+                    integrated_account_ids: None,
+                    bootstrap: true,
+                    created_at: Timestamp::now(),
+                },
+                TokenHash::of(admin.expose_secret()),
+            ))
+        }
+        None => None,
+    };
+    let (created, retired) = store
+        .sync_bootstrap_token(bootstrap.as_ref().map(|(token, hash)| (token, hash)))
+        .await?;
+    if created {
+        tracing::info!("DESKGATE_ADMIN_TOKEN registered as an API token (stored hashed)");
+    }
+    if retired > 0 {
+        tracing::info!(
+            count = retired,
+            "retired the bootstrap token of an earlier DESKGATE_ADMIN_TOKEN value: it no longer works"
+        );
+    }
+    Ok(())
+}
+
+pub const BOOTSTRAP_TOKEN_NAME: &str = "bootstrap admin (DESKGATE_ADMIN_TOKEN)";

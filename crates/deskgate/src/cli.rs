@@ -102,6 +102,16 @@ pub struct ServeArgs {
     /// Seconds a keep-alive connection may stay open with no request in flight.
     #[arg(long, env = "DESKGATE_IDLE_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS)]
     pub idle_timeout_secs: u64,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` header names
+    /// the client, for throttling failed authentication per client. Without it, the socket's
+    /// peer is the client.
+    #[arg(long, env = "DESKGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth_throttle::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Start even when stored credentials cannot be opened with any configured vault key (the
+    /// key was lost or changed): those accounts are marked `needs_credentials` until their
+    /// credentials are entered again. Without it, deskgate refuses to start.
+    #[arg(long, env = "DESKGATE_ALLOW_UNREADABLE_CREDENTIALS")]
+    pub allow_unreadable_credentials: bool,
     /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
     #[arg(long)]
     pub demo: bool,
@@ -133,6 +143,8 @@ impl ServeArgs {
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            trusted_proxies: self.trusted_proxies.clone(),
+            allow_unreadable_credentials: self.allow_unreadable_credentials,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
@@ -158,6 +170,16 @@ pub enum TokenCommand {
     Create {
         #[arg(long, default_value = "cli")]
         name: String,
+        /// `admin`: the management API and the console. `mcp`: only MCP requests to servers
+        /// minted with `require_api_token_auth`.
+        #[arg(long, default_value = "admin", value_parser = parse_scope)]
+        scope: crate::tokens::TokenScope,
+        /// Limit an `mcp` token to this MCP server (repeatable).
+        #[arg(long = "server", value_name = "MCP_SERVER_ID")]
+        servers: Vec<String>,
+        /// Limit an `mcp` token to the servers of this integrated account (repeatable).
+        #[arg(long = "account", value_name = "ACCOUNT_ID")]
+        accounts: Vec<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -172,6 +194,11 @@ pub enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+fn parse_scope(value: &str) -> Result<crate::tokens::TokenScope, String> {
+    crate::tokens::TokenScope::parse(value)
+        .ok_or_else(|| format!("{value:?} is not a scope: use admin or mcp"))
 }
 
 #[derive(Debug, Subcommand)]

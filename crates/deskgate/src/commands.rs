@@ -5,8 +5,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::cli::{Command, IntegrationsCommand, LogFormat, ServeArgs, TokenCommand};
-use crate::store::{ApiToken, Store};
-use crate::timestamp::Timestamp;
+use crate::store::Store;
 
 /// Log filter when `DESKGATE_LOG` is not set. rmcp logs three info lines for every request it
 /// serves statelessly (service initialized, input stream terminated, serve finished): they say
@@ -110,25 +109,44 @@ async fn shutdown_signal() {
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name, database } => {
+        TokenCommand::Create {
+            name,
+            scope,
+            servers,
+            accounts,
+            database,
+        } => {
             let store = Store::connect(&database.database_url).await?;
-            let minted = crate::tokens::mint(crate::tokens::TokenKind::Api);
-            let token = ApiToken {
-                id: uuid::Uuid::now_v7().to_string(),
-                name,
-                created_at: Timestamp::now(),
-            };
-            store.insert_api_token(&token, &minted.hash).await?;
+            let (token, secret) = crate::api::tokens::mint(
+                &store,
+                crate::api::tokens::CreateApiToken {
+                    name,
+                    scope: Some(scope),
+                    mcp_server_ids: (!servers.is_empty()).then_some(servers),
+                    integrated_account_ids: (!accounts.is_empty()).then_some(accounts),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "API token {:?} ({}) created. It is shown only now:",
-                token.name, token.id
+                "API token {:?} ({}, scope {}) created. It is shown only now:",
+                token.name,
+                token.id,
+                token.scope.as_str()
             );
-            println!("{}", crate::tokens::reveal(&minted.secret));
+            println!("{secret}");
         }
         TokenCommand::List { database } => {
             let store = Store::connect(&database.database_url).await?;
             for t in store.list_api_tokens().await? {
-                println!("{}\t{}\t{}", t.id, t.created_at.to_rfc3339(), t.name);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.created_at.to_rfc3339(),
+                    t.scope.as_str(),
+                    describe_limits(&t),
+                    t.name
+                );
             }
         }
         TokenCommand::Revoke { id, database } => {
@@ -141,6 +159,25 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What an API token is limited to, for `deskgate token list`.
+fn describe_limits(token: &crate::store::ApiToken) -> String {
+    let mut limits = Vec::new();
+    if let Some(ids) = &token.mcp_server_ids {
+        limits.push(format!("servers={}", ids.join(",")));
+    }
+    if let Some(ids) = &token.integrated_account_ids {
+        limits.push(format!("accounts={}", ids.join(",")));
+    }
+    if token.bootstrap {
+        limits.push("bootstrap".to_owned());
+    }
+    if limits.is_empty() {
+        "-".to_owned()
+    } else {
+        limits.join(" ")
+    }
 }
 
 fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {

@@ -54,6 +54,11 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight.
     pub idle_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling failed authentication).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Start even when stored credentials cannot be opened with the vault's keys (those
+    /// accounts are marked `needs_credentials`).
+    pub allow_unreadable_credentials: bool,
     /// The OAuth app to register at start-up (client id, secret, optional redirect URL).
     pub oauth_app: Option<OAuthAppConfig>,
 }
@@ -88,6 +93,8 @@ impl Config {
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            trusted_proxies: Vec::new(),
+            allow_unreadable_credentials: false,
             oauth_app: None,
         }
     }

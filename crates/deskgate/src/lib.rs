@@ -11,13 +11,15 @@
 //! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
 //! - `upstream`: the one HTTP client that talks to Gorgias.
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
-//! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed tokens, stored instants.
+//! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed and scoped tokens, stored
+//!   instants. `auth_throttle`: failed authentication counted per client address.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 
 pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod auth_throttle;
 pub mod bridge;
 pub mod cli;
 pub mod commands;

@@ -33,6 +33,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
 
 use crate::app::App;
+use crate::error::ApiError;
 use crate::tenants::Tenant;
 
 pub use clients::ClientDirectory;
@@ -136,9 +137,19 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
         .to_owned();
+    let client = state
+        .app
+        .client_address(request.headers(), request.extensions());
     let tenant = match state.app.resolve_tenant(&token).await {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
+            // A known URL is served whatever its address did before (see `auth_throttle`); an
+            // unknown one counts against it, and past its budget gets a 429 instead of a 404.
+            let throttle = &state.app.auth_throttle;
+            if let Some(retry_after_secs) = throttle.blocked(client) {
+                return too_many_failures(retry_after_secs);
+            }
+            throttle.failed(client);
             return refuse(
                 StatusCode::NOT_FOUND,
                 "Not Found: no MCP server at this URL",
@@ -153,18 +164,31 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         }
     };
     if tenant.server.require_api_token_auth {
-        let authorized = match crate::api::bearer_token(request.headers()) {
-            Some(api_token) => matches!(
-                state.app.authenticate_api_token(api_token).await,
-                Ok(Some(_))
-            ),
-            None => false,
-        };
-        if !authorized {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized: this MCP server also requires `Authorization: Bearer <deskgate API token>`",
-            );
+        let presented = crate::api::bearer_token(request.headers());
+        match state.app.authenticate_api_token(presented, client).await {
+            Ok(api_token) if api_token.covers_mcp_server(&tenant.server) => {}
+            Ok(_) => {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: this API token is limited to other MCP servers",
+                );
+            }
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                return too_many_failures(retry_after_secs);
+            }
+            Err(ApiError::Unauthorized) => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized: this MCP server also requires `Authorization: Bearer <deskgate API token>` (an `admin` token, or an `mcp` token that covers it)",
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not check an API token");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable: try again",
+                );
+            }
         }
     }
     let slot = RateLimitSlot::default();
@@ -174,6 +198,19 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
     if let Some(limit) = slot.take() {
         set_rate_limit_headers(response.headers_mut(), limit);
     }
+    response
+}
+
+fn too_many_failures(retry_after_secs: u64) -> Response {
+    let mut response = refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too Many Requests: too many failed authentications from this address; retry in {retry_after_secs} s"
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
 }
 

