@@ -39,9 +39,13 @@ impl App {
     /// Connects and migrates the store, opens the vault and loads the integration definition.
     pub async fn build(config: Config) -> anyhow::Result<Arc<App>> {
         let store = Store::connect(&config.database_url).await?;
+        // A new key file is generated only for a database that holds nothing sealed: a new key
+        // would open none of what is there.
+        let nothing_sealed = store.sealed_row_count().await? == 0;
         let (vault, key_source) = Vault::open_or_create(
             config.vault_key.as_ref().map(|k| k.expose_secret()),
             &config.vault_key_file,
+            nothing_sealed,
         )?;
         match &key_source {
             KeySource::Environment => tracing::info!("vault key taken from DESKGATE_VAULT_KEY"),
@@ -63,6 +67,13 @@ impl App {
         }
         sync_bootstrap_token(&store, config.admin_token.as_ref()).await?;
         let integration = Integration::gorgias(config.custom_fields_ttl)?;
+        crate::vault_check::check(
+            &store,
+            &vault,
+            integration.name(),
+            config.allow_unreadable_credentials,
+        )
+        .await?;
         let public_url = config
             .public_url
             .as_ref()

@@ -52,7 +52,8 @@ struct Bucket {
 
 impl Bucket {
     fn left_at(&self, now: Instant, burst: f64, refill: Duration) -> f64 {
-        let refilled = now.saturating_duration_since(self.updated).as_secs_f64() / refill.as_secs_f64();
+        let refilled =
+            now.saturating_duration_since(self.updated).as_secs_f64() / refill.as_secs_f64();
         (self.left + refilled).min(burst)
     }
 }
@@ -79,7 +80,9 @@ impl AuthThrottle {
 
     fn blocked_at(&self, client: IpAddr, now: Instant) -> Option<u64> {
         let buckets = self.buckets.lock().expect("auth throttle poisoned");
-        let left = buckets.get(&key(client))?.left_at(now, self.burst, self.refill);
+        let left = buckets
+            .get(&key(client))?
+            .left_at(now, self.burst, self.refill);
         (left < 1.0).then(|| ((1.0 - left) * self.refill.as_secs_f64()).ceil().max(1.0) as u64)
     }
 
@@ -180,7 +183,11 @@ mod tests {
             throttle.failed_at(a, t0);
         }
         assert_eq!(throttle.blocked_at(a, t0), Some(10));
-        assert_eq!(throttle.blocked_at(b, t0), None, "another address is not affected");
+        assert_eq!(
+            throttle.blocked_at(b, t0),
+            None,
+            "another address is not affected"
+        );
         assert_eq!(throttle.blocked_at(a, t0 + Duration::from_secs(4)), Some(6));
         assert_eq!(throttle.blocked_at(a, t0 + Duration::from_secs(10)), None);
     }
@@ -189,14 +196,25 @@ mod tests {
     fn ipv6_clients_are_counted_by_their_64() {
         let throttle = AuthThrottle::new(1.0, Duration::from_secs(60));
         throttle.failed("2001:db8:1:2::1".parse().unwrap());
-        assert!(throttle.blocked("2001:db8:1:2::ffff".parse().unwrap()).is_some());
-        assert!(throttle.blocked("2001:db8:1:3::1".parse().unwrap()).is_none());
+        assert!(
+            throttle
+                .blocked("2001:db8:1:2::ffff".parse().unwrap())
+                .is_some()
+        );
+        assert!(
+            throttle
+                .blocked("2001:db8:1:3::1".parse().unwrap())
+                .is_none()
+        );
     }
 
     #[test]
     fn forwarded_addresses_count_only_from_trusted_proxies() {
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "198.51.100.7, 203.0.113.9, 10.0.0.2".parse().unwrap());
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.7, 203.0.113.9, 10.0.0.2".parse().unwrap(),
+        );
         let proxy: SocketAddr = "10.0.0.1:4000".parse().unwrap();
         let trusted = [parse_trusted_proxy("10.0.0.0/8").unwrap()];
         // The right-most untrusted hop: anything left of it could be made up by the client.
@@ -210,6 +228,9 @@ mod tests {
             "10.0.0.1".parse::<IpAddr>().unwrap()
         );
         assert!(parse_trusted_proxy("not an address").is_err());
-        assert_eq!(parse_trusted_proxy("127.0.0.1").unwrap().to_string(), "127.0.0.1/32");
+        assert_eq!(
+            parse_trusted_proxy("127.0.0.1").unwrap().to_string(),
+            "127.0.0.1/32"
+        );
     }
 }

@@ -41,7 +41,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Each connection holds a descriptor; the database, the upstream pool and the listener need
     // some too. A cap above what the process may open would fail at accept() instead.
     if let Some(limit) = open_files {
-        let fits = usize::try_from(limit.saturating_sub(256)).unwrap_or(usize::MAX).max(1);
+        let fits = usize::try_from(limit.saturating_sub(256))
+            .unwrap_or(usize::MAX)
+            .max(1);
         if config.max_connections > fits {
             tracing::warn!(
                 max_connections = config.max_connections,

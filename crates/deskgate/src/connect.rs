@@ -179,7 +179,9 @@ impl App {
                 return Err(ApiError::NotFound("integrated account"));
             }
         }
-        self.tenants.invalidate_all();
+        // The catalog cached for the account may lack its custom fields (fetched with the old
+        // credentials): forget it with the tenants.
+        self.after_credentials_change(id);
         Ok(self.account(id).await?.account)
     }
 
@@ -213,6 +215,11 @@ impl App {
         account: &IntegratedAccount,
         sealed_credentials: &[u8],
     ) -> Result<SecretString, crate::tool_calls::CallFailure> {
+        if account.status == AccountStatus::NeedsCredentials {
+            return Err(crate::tool_calls::CallFailure::NeedsReauth(
+                "its stored credentials cannot be opened with this server's vault key; an operator must enter them again".into(),
+            ));
+        }
         match account.auth_type {
             AuthType::Oauth2 => self.oauth_bearer(account, sealed_credentials).await,
             AuthType::ApiKey => match self.open_sealed(account, sealed_credentials)? {

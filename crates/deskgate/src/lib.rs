@@ -13,6 +13,7 @@
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
 //! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed and scoped tokens, stored
 //!   instants. `auth_throttle`: failed authentication counted per client address.
+//! - `vault_check`: at start-up, refuse (or mark) credentials no vault key opens.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 
 pub mod accounts;
@@ -40,3 +41,4 @@ pub mod tool_calls;
 pub mod ui;
 pub mod upstream;
 pub mod vault;
+pub mod vault_check;

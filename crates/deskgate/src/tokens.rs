@@ -68,7 +68,9 @@ pub fn looks_like(kind: TokenKind, candidate: &str) -> bool {
 }
 
 /// What an API token may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenScope {
     /// The management API and the console (and MCP requests to any server).
@@ -205,7 +207,10 @@ mod tests {
         ] {
             let refused = admin_token_strength(weak).unwrap_err();
             assert!(refused.contains("at least 128"), "{refused}");
-            assert!(!refused.contains(weak) || weak.len() < 2, "the value was echoed");
+            assert!(
+                !refused.contains(weak) || weak.len() < 2,
+                "the value was echoed"
+            );
         }
         for strong in [
             "0123456789abcdef0123456789abcdef",     // openssl rand -hex 16

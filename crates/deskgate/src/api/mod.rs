@@ -118,7 +118,11 @@ impl App {
         if let Some(retry_after_secs) = self.auth_throttle.blocked(client) {
             return Err(ApiError::TooManyRequests { retry_after_secs });
         }
-        match self.store.find_api_token(&TokenHash::of(token.trim())).await? {
+        match self
+            .store
+            .find_api_token(&TokenHash::of(token.trim()))
+            .await?
+        {
             Some(found) => Ok(found),
             None => {
                 self.auth_throttle.failed(client);

@@ -138,13 +138,19 @@ mod tests {
         let directory = ClientDirectory::with_budget(64 * 1024);
         for i in 0..10_000 {
             directory.remember(
-                ("server".to_owned(), format!("agent {i} {}", "x".repeat(150))),
+                (
+                    "server".to_owned(),
+                    format!("agent {i} {}", "x".repeat(150)),
+                ),
                 client(&"n".repeat(5_000)),
             );
             assert!(directory.usage().1 <= 64 * 1024);
         }
         // The most recent client is still known; the oldest were forgotten first.
-        let newest = ("server".to_owned(), format!("agent 9999 {}", "x".repeat(150)));
+        let newest = (
+            "server".to_owned(),
+            format!("agent 9999 {}", "x".repeat(150)),
+        );
         assert!(directory.recall(&newest).is_some());
         let oldest = ("server".to_owned(), format!("agent 0 {}", "x".repeat(150)));
         assert!(directory.recall(&oldest).is_none());

@@ -208,9 +208,10 @@ fn too_many_failures(retry_after_secs: u64) -> Response {
             "Too Many Requests: too many failed authentications from this address; retry in {retry_after_secs} s"
         ),
     );
-    response
-        .headers_mut()
-        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs),
+    );
     response
 }
 

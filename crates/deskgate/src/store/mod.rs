@@ -209,6 +209,12 @@ impl Store {
         on_backend!(self, s => s.delete_account(id).await)
     }
 
+    /// How many rows hold sealed secrets that must outlive a restart (account credentials, the
+    /// OAuth app's secret).
+    pub async fn sealed_row_count(&self) -> Result<i64, StoreError> {
+        on_backend!(self, s => s.sealed_row_count().await)
+    }
+
     pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         on_backend!(self, s => s.mcp_server_counts().await)
     }
@@ -470,7 +476,9 @@ impl TryFrom<ApiTokenRow> for ApiToken {
         let corrupt = |what: &str| StoreError::Corrupt(format!("API token {}: {what}", r.id));
         let ids = |column: Option<String>| -> Result<Option<Vec<String>>, StoreError> {
             column
-                .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("id list is not valid")))
+                .map(|json| {
+                    serde_json::from_str(&json).map_err(|_| corrupt("id list is not valid"))
+                })
                 .transpose()
         };
         Ok(ApiToken {

@@ -218,6 +218,14 @@ macro_rules! portable_queries {
                 Ok(done.rows_affected() == 1)
             }
 
+            pub async fn sealed_row_count(&self) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar::<$db, i64>(
+                    "SELECT (SELECT COUNT(*) FROM integrated_accounts) + (SELECT COUNT(*) FROM oauth_apps)",
+                )
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
                 Ok(sqlx::query_as::<$db, (String, i64)>(
                     "SELECT integrated_account_id, COUNT(*) FROM mcp_servers GROUP BY integrated_account_id",

@@ -45,6 +45,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/oauth", post(accounts::start_oauth))
         .route("/ui/accounts/{id}", get(accounts::overview))
         .route(
+            "/ui/accounts/{id}/credentials",
+            post(accounts::update_credentials),
+        )
+        .route(
             "/ui/accounts/{id}/delete",
             get(accounts::confirm_delete).post(accounts::delete),
         )

@@ -153,6 +153,7 @@ pub fn status_badge(status: AccountStatus) -> Markup {
     match status {
         AccountStatus::Active => html! { span.badge.ok { "Active" } },
         AccountStatus::NeedsReauth => html! { span.badge.warn { "Needs reconnecting" } },
+        AccountStatus::NeedsCredentials => html! { span.badge.warn { "Needs credentials" } },
     }
 }
 
@@ -192,6 +193,7 @@ pub fn notice(code: Option<&str>) -> Markup {
         Some("server-updated") => "The MCP server was updated.",
         Some("server-deleted") => "The MCP server was deleted; its URL no longer works.",
         Some("signed-out") => "You are signed out.",
+        Some("credentials-updated") => "The credentials were checked with Gorgias and saved.",
         Some("token-revoked") => "The API token was revoked; it no longer works.",
         _ => return html! {},
     };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Options, RawMcp, SseStream, TestServer, fresh_database};
+use crate::support::{Backend, Options, RawMcp, TestServer, fresh_database};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -31,6 +31,8 @@ on_both_backends!(
     mcp_tokens_only_open_the_servers_they_cover,
     the_bootstrap_token_follows_the_variable,
     failed_authentication_is_throttled_per_client,
+    credentials_no_vault_key_opens_stop_the_start,
+    a_missing_key_file_is_never_replaced_over_sealed_data,
 );
 
 async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
@@ -59,7 +61,12 @@ async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("no-such-server"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-server")
+    );
 
     let (status, limited) = s
         .api(
@@ -96,11 +103,20 @@ async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
         }
     };
     assert_eq!(initialize(&first_url, &limited).await, StatusCode::OK);
-    assert_eq!(initialize(&second_url, &limited).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        initialize(&second_url, &limited).await,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(initialize(&first_url, &by_account).await, StatusCode::OK);
     assert_eq!(initialize(&second_url, &by_account).await, StatusCode::OK);
-    assert_eq!(initialize(&second_url, &s.admin_token).await, StatusCode::OK);
-    assert_eq!(initialize(&second_url, "dga_wrong").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        initialize(&second_url, &s.admin_token).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        initialize(&second_url, "dga_wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Anywhere else, an mcp token is refused: the API and the console.
     for path in ["/integrated-account", "/api-token"] {
@@ -116,7 +132,11 @@ async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
             Some(json!({"name": "escalate"})),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "an mcp token minted a server");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an mcp token minted a server"
+    );
     let console = s
         .http
         .get(format!("{}/ui", s.base))
@@ -125,7 +145,12 @@ async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(console.status(), StatusCode::FORBIDDEN);
-    assert!(s.app.sign_in(&limited, "127.0.0.1".parse().unwrap()).await.is_err());
+    assert!(
+        s.app
+            .sign_in(&limited, "127.0.0.1".parse().unwrap())
+            .await
+            .is_err()
+    );
 
     // Listed with their scope and limits, never their values; revoked at once.
     let (_, list) = s.api(Method::GET, "/api-token", None).await;
@@ -139,10 +164,17 @@ async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
         .clone();
     assert_eq!(row["scope"], "mcp");
     let (status, _) = s
-        .api(Method::DELETE, &format!("/api-token/{}", row["id"].as_str().unwrap()), None)
+        .api(
+            Method::DELETE,
+            &format!("/api-token/{}", row["id"].as_str().unwrap()),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(initialize(&first_url, &limited).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        initialize(&first_url, &limited).await,
+        StatusCode::UNAUTHORIZED
+    );
     s.stop().await;
 }
 
@@ -177,22 +209,38 @@ async fn the_bootstrap_token_follows_the_variable(backend: Backend) {
     let old = format!("old-{}", deskgate::tokens::random_urlsafe(24));
     let new = format!("new-{}", deskgate::tokens::random_urlsafe(24));
     let works = |s: &TestServer, token: &str| {
-        let request = s.http.get(format!("{}/api-token", s.base)).bearer_auth(token);
+        let request = s
+            .http
+            .get(format!("{}/api-token", s.base))
+            .bearer_auth(token);
         async move { request.send().await.unwrap().status() }
     };
 
     let s = start_with_admin(backend, &database, &key, Some(&old)).await;
     assert_eq!(works(&s, &old).await, StatusCode::OK);
     // A console session opened with it ends with it.
-    let session = s.app.sign_in(&old, "127.0.0.1".parse().unwrap()).await.unwrap();
+    let session = s
+        .app
+        .sign_in(&old, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
     s.stop().await;
 
     let s = start_with_admin(backend, &database, &key, Some(&new)).await;
-    assert_eq!(works(&s, &old).await, StatusCode::UNAUTHORIZED, "the rotated-out value still works");
+    assert_eq!(
+        works(&s, &old).await,
+        StatusCode::UNAUTHORIZED,
+        "the rotated-out value still works"
+    );
     assert_eq!(works(&s, &new).await, StatusCode::OK);
     let mut cookie = reqwest::header::HeaderMap::new();
     cookie.insert("cookie", format!("dg_session={session}").parse().unwrap());
-    assert!(s.app.operator(&cookie, "127.0.0.1".parse().unwrap()).await.is_err());
+    assert!(
+        s.app
+            .operator(&cookie, "127.0.0.1".parse().unwrap())
+            .await
+            .is_err()
+    );
     let (_, tokens) = s.api_as(&new, Method::GET, "/api-token", None).await;
     let bootstrap: Vec<&Value> = tokens["result"]
         .as_array()
@@ -206,7 +254,12 @@ async fn the_bootstrap_token_follows_the_variable(backend: Backend) {
     // Removing the variable retires it too; minted tokens are untouched.
     let s = start_with_admin(backend, &database, &key, Some(&new)).await;
     let (_, minted) = s
-        .api_as(&new, Method::POST, "/api-token", Some(json!({"name": "named"})))
+        .api_as(
+            &new,
+            Method::POST,
+            "/api-token",
+            Some(json!({"name": "named"})),
+        )
         .await;
     let minted = minted["token"].as_str().unwrap().to_owned();
     s.stop().await;
@@ -219,9 +272,15 @@ async fn the_bootstrap_token_follows_the_variable(backend: Backend) {
     let mut config = deskgate::config::Config::new("127.0.0.1:0".parse().unwrap(), database);
     config.vault_key = Some(key.into());
     config.admin_token = Some("a".to_owned().into());
-    let refused = deskgate::app::App::build(config).await.err().expect("a weak token is refused");
+    let refused = deskgate::app::App::build(config)
+        .await
+        .err()
+        .expect("a weak token is refused");
     let message = refused.to_string();
-    assert!(message.contains("DESKGATE_ADMIN_TOKEN is too weak") && message.contains("128"), "{message}");
+    assert!(
+        message.contains("DESKGATE_ADMIN_TOKEN is too weak") && message.contains("128"),
+        "{message}"
+    );
 }
 
 async fn failed_authentication_is_throttled_per_client(backend: Backend) {
@@ -250,18 +309,31 @@ async fn failed_authentication_is_throttled_per_client(backend: Backend) {
     }
     let r = as_client("203.0.113.5", "dga_guess").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry >= 1);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
     // Blocked addresses wait whatever they send; other clients are not affected.
-    let r = as_client("203.0.113.5", &s.admin_token).send().await.unwrap();
+    let r = as_client("203.0.113.5", &s.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let r = as_client("198.51.100.1", &s.admin_token).send().await.unwrap();
+    let r = as_client("198.51.100.1", &s.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // A client cannot pose as another from an untrusted hop: the right-most untrusted address
     // counts, not what the client wrote first.
-    let r = as_client("203.0.113.5, 198.51.100.2", "dga_guess").send().await.unwrap();
+    let r = as_client("203.0.113.5, 198.51.100.2", "dga_guess")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // Unknown MCP URLs count too, and get a 429 past the budget; a known one is still served.
@@ -276,7 +348,10 @@ async fn failed_authentication_is_throttled_per_client(backend: Backend) {
             .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
     };
     for _ in 0..burst {
-        assert_eq!(mcp_from(&unknown).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            mcp_from(&unknown).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
     }
     let r = mcp_from(&unknown).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -307,5 +382,143 @@ async fn failed_authentication_is_throttled_per_client(backend: Backend) {
     s.stop().await;
 }
 
-#[allow(dead_code)]
-fn unused(_: SseStream) {}
+async fn credentials_no_vault_key_opens_stop_the_start(backend: Backend) {
+    let Some(database) = fresh_database(backend).await else {
+        return;
+    };
+    let old_key = deskgate::vault::Vault::generate_key_spec();
+    let new_key = deskgate::vault::Vault::generate_key_spec();
+    // The first server keeps running so that its sandbox (the account's upstream) stays up.
+    let first = start_with_admin(
+        backend,
+        &database,
+        &old_key,
+        Some(&format!("admin-{}", uuid::Uuid::new_v4())),
+    )
+    .await;
+    let account = first.connect_sandbox().await;
+    let (_, url) = first.mint(&account, json!({"name": "reads"})).await;
+
+    let mut config =
+        deskgate::config::Config::new("127.0.0.1:0".parse().unwrap(), database.clone());
+    config.vault_key = Some(new_key.clone().into());
+    let refused = deskgate::app::App::build(config.clone())
+        .await
+        .err()
+        .expect("a start over credentials no key opens is refused")
+        .to_string();
+    for expected in [
+        "refusing to start",
+        "1 integrated account",
+        &account,
+        "--allow-unreadable-credentials",
+        "PATCH /integrated-account",
+    ] {
+        assert!(
+            refused.contains(expected),
+            "{expected:?} missing from: {refused}"
+        );
+    }
+
+    let admin = format!("admin-{}", uuid::Uuid::new_v4());
+    let admin_for_config = admin.clone();
+    let key_for_config = new_key.clone();
+    let second = TestServer::start_with(Options {
+        backend,
+        database_url: Some(database.clone()),
+        configure: Box::new(move |config| {
+            config.vault_key = Some(key_for_config.into());
+            config.admin_token = Some(admin_for_config.into());
+            config.allow_unreadable_credentials = true;
+        }),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let (_, shown) = second
+        .api(Method::GET, &format!("/integrated-account/{account}"), None)
+        .await;
+    assert_eq!(shown["status"], "needs_credentials", "{shown}");
+    let page = second
+        .http
+        .get(format!("{}/ui/accounts/{account}", second.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Needs credentials") && page.contains("reenter-credentials"));
+
+    // Calls say what is wrong instead of blaming Gorgias.
+    let mcp = RawMcp::new(&url.replace(&first.base, &second.base));
+    let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    let result = &reply.body["result"];
+    assert_eq!(result["isError"], true, "{}", reply.body);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("cannot be opened") && text.contains("vault key"),
+        "{text}"
+    );
+
+    // Entering the credentials again (checked with Gorgias) brings the account back.
+    let c = first.sandbox.config();
+    let (status, fixed) = second
+        .api(
+            Method::PATCH,
+            &format!("/integrated-account/{account}"),
+            Some(json!({"credentials": {"subdomain": c.subdomain, "email": c.email, "api_key": c.api_key}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fixed}");
+    assert_eq!(fixed["status"], "active");
+    let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    // Now the new key opens everything: a start without the flag succeeds.
+    let again = deskgate::app::App::build(config).await;
+    assert!(again.is_ok(), "{:?}", again.err());
+    second.stop().await;
+    first.stop().await;
+}
+
+async fn a_missing_key_file_is_never_replaced_over_sealed_data(backend: Backend) {
+    let Some(database) = fresh_database(backend).await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("deskgate-key-{}", uuid::Uuid::new_v4()));
+    let key_file = dir.join("deskgate.key");
+    let file_for_config = key_file.clone();
+    let s = TestServer::start_with(Options {
+        backend,
+        database_url: Some(database.clone()),
+        configure: Box::new(move |config| {
+            config.vault_key = None;
+            config.vault_key_file = file_for_config;
+        }),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    assert!(key_file.exists(), "a first start generates the key file");
+    s.connect_sandbox().await;
+    s.stop().await;
+
+    std::fs::remove_file(&key_file).unwrap();
+    let mut config = deskgate::config::Config::new("127.0.0.1:0".parse().unwrap(), database);
+    config.vault_key_file = key_file.clone();
+    let refused = deskgate::app::App::build(config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        refused.contains("is missing") && refused.contains("Restore the key file"),
+        "{refused}"
+    );
+    assert!(
+        !key_file.exists(),
+        "a new key file was generated over sealed data"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
