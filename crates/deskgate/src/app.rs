@@ -36,6 +36,14 @@ pub struct App {
 }
 
 impl App {
+    /// Ends the legacy SSE streams held here whose server is gone (after a change made here; on
+    /// PostgreSQL the change notice does the same on every replica).
+    pub async fn end_orphaned_sse_streams(&self) {
+        if let Err(e) = self.sse.end_orphaned(&self.store).await {
+            tracing::warn!(error = %e, "could not check the SSE streams of changed MCP servers; they end at the next change or sweep");
+        }
+    }
+
     /// Connects and migrates the store, opens the vault and loads the integration definition.
     pub async fn build(config: Config) -> anyhow::Result<Arc<App>> {
         let store = Store::connect(&config.database_url).await?;
@@ -86,7 +94,14 @@ impl App {
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
             auth_throttle: Default::default(),
-            sse: crate::mcp::SseSessions::new(&store, replica_id.clone()),
+            sse: crate::mcp::SseSessions::new(
+                &store,
+                replica_id.clone(),
+                crate::mcp::SseCaps {
+                    per_server: config.sse_max_streams_per_server,
+                    total: config.sse_max_streams,
+                },
+            ),
             audit_log: crate::audit::AuditLog::new(store.clone()),
             replica_id,
             integration,

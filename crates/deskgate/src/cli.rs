@@ -102,6 +102,12 @@ pub struct ServeArgs {
     /// Seconds a keep-alive connection may stay open with no request in flight.
     #[arg(long, env = "DESKGATE_IDLE_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS)]
     pub idle_timeout_secs: u64,
+    /// Most legacy SSE streams one replica holds for one MCP server; more get 429.
+    #[arg(long, env = "DESKGATE_SSE_MAX_STREAMS_PER_SERVER", default_value_t = crate::config::DEFAULT_SSE_MAX_STREAMS_PER_SERVER)]
+    pub sse_max_streams_per_server: usize,
+    /// Most legacy SSE streams one replica holds in all; more get 503.
+    #[arg(long, env = "DESKGATE_SSE_MAX_STREAMS", default_value_t = crate::config::DEFAULT_SSE_MAX_STREAMS)]
+    pub sse_max_streams: usize,
     /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` header names
     /// the client, for throttling failed authentication per client. Without it, the socket's
     /// peer is the client.
@@ -144,6 +150,8 @@ impl ServeArgs {
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
             trusted_proxies: self.trusted_proxies.clone(),
+            sse_max_streams_per_server: self.sse_max_streams_per_server,
+            sse_max_streams: self.sse_max_streams,
             allow_unreadable_credentials: self.allow_unreadable_credentials,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),

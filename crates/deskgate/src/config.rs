@@ -8,6 +8,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_SSE_MAX_STREAMS_PER_SERVER: usize = 100;
+pub const DEFAULT_SSE_MAX_STREAMS: usize = 2000;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
 /// Above the 60 s upstream keep-alive of common balancers (nginx, AWS ALB), so a balancer's
@@ -54,6 +56,10 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight.
     pub idle_timeout: Duration,
+    /// Most legacy SSE streams this process holds for one MCP server.
+    pub sse_max_streams_per_server: usize,
+    /// Most legacy SSE streams this process holds in all.
+    pub sse_max_streams: usize,
     /// Proxies whose `X-Forwarded-For` names the client (for throttling failed authentication).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Start even when stored credentials cannot be opened with the vault's keys (those
@@ -93,6 +99,8 @@ impl Config {
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            sse_max_streams_per_server: DEFAULT_SSE_MAX_STREAMS_PER_SERVER,
+            sse_max_streams: DEFAULT_SSE_MAX_STREAMS,
             trusted_proxies: Vec::new(),
             allow_unreadable_credentials: false,
             oauth_app: None,

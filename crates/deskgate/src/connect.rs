@@ -190,6 +190,7 @@ impl App {
             return Err(ApiError::NotFound("integrated account"));
         }
         self.after_credentials_change(id);
+        self.end_orphaned_sse_streams().await;
         tracing::info!(integrated_account.id = %id, "account deleted with its MCP servers");
         Ok(())
     }

@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::tenants::Tenant;
 
 pub use clients::ClientDirectory;
-pub use sse::{RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
+pub use sse::{Caps as SseCaps, RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
 
 type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 

@@ -167,8 +167,14 @@ async fn listen_to_replicas(app: Arc<App>, notices: Option<Notices>) {
     let mut next = Ok(Notice::Missed);
     loop {
         match next {
-            Ok(Notice::Changed(Change::McpServers)) => app.tenants.invalidate_all(),
-            Ok(Notice::Changed(Change::Account(id))) => app.after_credentials_change(&id),
+            Ok(Notice::Changed(Change::McpServers)) => {
+                app.tenants.invalidate_all();
+                app.end_orphaned_sse_streams().await;
+            }
+            Ok(Notice::Changed(Change::Account(id))) => {
+                app.after_credentials_change(&id);
+                app.end_orphaned_sse_streams().await;
+            }
             Ok(Notice::SseMessages(session)) => {
                 if let Err(e) = app.sse.deliver(&session).await {
                     tracing::warn!(error = %e, "could not deliver relayed SSE messages");
@@ -176,6 +182,7 @@ async fn listen_to_replicas(app: Arc<App>, notices: Option<Notices>) {
             }
             Ok(Notice::Missed) => {
                 app.tenants.invalidate_all();
+                app.end_orphaned_sse_streams().await;
                 if let Err(e) = app.sse.deliver_all().await {
                     tracing::warn!(error = %e, "could not deliver relayed SSE messages");
                 }

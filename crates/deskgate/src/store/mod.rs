@@ -249,6 +249,11 @@ impl Store {
         on_backend!(self, s => s.delete_mcp_server(account_id, id).await)
     }
 
+    /// The servers among `ids` that exist (expired or not).
+    pub async fn find_mcp_servers(&self, ids: &[String]) -> Result<Vec<McpServer>, StoreError> {
+        on_backend!(self, s => s.find_mcp_servers(ids).await)
+    }
+
     /// A server by its id alone (whatever its account).
     pub async fn find_mcp_server(&self, id: &str) -> Result<Option<McpServer>, StoreError> {
         on_backend!(self, s => s.find_mcp_server(id).await)

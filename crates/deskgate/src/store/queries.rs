@@ -333,6 +333,30 @@ macro_rules! portable_queries {
                     .transpose()
             }
 
+            pub async fn find_mcp_servers(
+                &self,
+                ids: &[String],
+            ) -> Result<Vec<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                let mut found = Vec::new();
+                // Well under either backend's limit on bound parameters.
+                for chunk in ids.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT * FROM mcp_servers WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id);
+                    }
+                    list.push_unseparated(")");
+                    for row in query
+                        .build_query_as::<$crate::store::McpServerRow>()
+                        .fetch_all(&self.pool)
+                        .await?
+                    {
+                        found.push(row.try_into()?);
+                    }
+                }
+                Ok(found)
+            }
+
             pub async fn find_mcp_server_by_token(
                 &self,
                 token: &$crate::tokens::TokenHash,

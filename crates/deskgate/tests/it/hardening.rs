@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Options, RawMcp, TestServer, fresh_database};
+use crate::support::{Backend, Options, RawMcp, SseStream, TestServer, fresh_database};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -33,6 +33,8 @@ on_both_backends!(
     failed_authentication_is_throttled_per_client,
     credentials_no_vault_key_opens_stop_the_start,
     a_missing_key_file_is_never_replaced_over_sealed_data,
+    sse_streams_are_capped_per_server_and_in_total,
+    sse_streams_end_with_their_server,
 );
 
 async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
@@ -521,4 +523,122 @@ async fn a_missing_key_file_is_never_replaced_over_sealed_data(backend: Backend)
         "a new key file was generated over sealed data"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+async fn sse_streams_are_capped_per_server_and_in_total(backend: Backend) {
+    let Some(s) = TestServer::start_with(Options {
+        backend,
+        configure: Box::new(|config| {
+            config.sse_max_streams_per_server = 2;
+            config.sse_max_streams = 3;
+        }),
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let account = s.connect_sandbox().await;
+    let (_, a) = s.mint(&account, json!({"name": "a"})).await;
+    let (_, b) = s.mint(&account, json!({"name": "b"})).await;
+    let open = |url: &str| {
+        s.http
+            .get(format!("{url}/sse"))
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let first = SseStream::open(&s.http, &a).await;
+    let _second = SseStream::open(&s.http, &a).await;
+    let refused = open(&a).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("2 open SSE streams"));
+    let _third = SseStream::open(&s.http, &b).await;
+    let refused = open(&b).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(s.app.sse.open_streams(), 3);
+    // A stream the client closes gives its place back.
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..50 {
+        let r = open(&b).await.unwrap();
+        if r.status() == StatusCode::OK {
+            reopened = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "a closed stream's place was never given back"
+    );
+    s.stop().await;
+}
+
+async fn sse_streams_end_with_their_server(backend: Backend) {
+    let Some(s) = TestServer::start_on(backend).await else {
+        return;
+    };
+    let account = s.connect_sandbox().await;
+    let path = |id: &str| format!("/integrated-account/{account}/mcp/{id}");
+
+    // Deleted.
+    let (deleted, url) = s.mint(&account, json!({"name": "deleted"})).await;
+    let mut stream = SseStream::open(&s.http, &url).await;
+    let (status, _) = s.api(Method::DELETE, &path(&deleted), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        stream.next_message().await.is_none(),
+        "the stream outlived its server"
+    );
+
+    // Expired (by the clock, written straight into the store as a long-lived server would be).
+    let (expiring, url) = s.mint(&account, json!({"name": "expiring"})).await;
+    let mut stream = SseStream::open(&s.http, &url).await;
+    let mut server = s
+        .app
+        .store
+        .get_mcp_server(&account, &expiring)
+        .await
+        .unwrap()
+        .unwrap();
+    server.expires_at = Some(deskgate::timestamp::Timestamp::now().plus_secs(-1));
+    assert!(s.app.store.update_mcp_server(&server).await.unwrap());
+    assert!(
+        stream.next_message().await.is_none(),
+        "the stream outlived its expiry"
+    );
+
+    // Its account deleted.
+    let other = s.connect_sandbox().await;
+    let (_, url) = s.mint(&other, json!({"name": "orphan"})).await;
+    let mut stream = SseStream::open(&s.http, &url).await;
+    let (status, _) = s
+        .api(
+            Method::DELETE,
+            &format!("/integrated-account/{other}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        stream.next_message().await.is_none(),
+        "the stream outlived its account"
+    );
+
+    // Another replica's stream ends too (on PostgreSQL, replicas share the database).
+    if backend == Backend::Postgres {
+        let replica = s.replica().await;
+        let (id, url) = s.mint(&account, json!({"name": "elsewhere"})).await;
+        let mut stream = SseStream::open(&replica.http, &url.replace(&s.base, &replica.base)).await;
+        let (status, _) = s.api(Method::DELETE, &path(&id), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(
+            stream.next_message().await.is_none(),
+            "another replica's stream outlived its server"
+        );
+        replica.stop().await;
+    }
+    assert_eq!(s.app.sse.open_streams(), 0);
+    s.stop().await;
 }
