@@ -203,7 +203,7 @@ mod tests {
             "changeme",
             &"a".repeat(100),
             "0123456789abcdef0123456789abcde", // 31 hex digits: 124 bits
-            "correct horse battery",
+            "P@ssw0rd!2024",
         ] {
             let refused = admin_token_strength(weak).unwrap_err();
             assert!(refused.contains("at least 128"), "{refused}");

@@ -35,6 +35,7 @@ on_both_backends!(
     a_missing_key_file_is_never_replaced_over_sealed_data,
     sse_streams_are_capped_per_server_and_in_total,
     sse_streams_end_with_their_server,
+    line_breaks_in_a_file_name_never_reach_gorgias,
 );
 
 async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
@@ -640,5 +641,59 @@ async fn sse_streams_end_with_their_server(backend: Backend) {
         replica.stop().await;
     }
     assert_eq!(s.app.sse.open_streams(), 0);
+    s.stop().await;
+}
+
+async fn line_breaks_in_a_file_name_never_reach_gorgias(backend: Backend) {
+    let Some(s) = TestServer::start_on(backend).await else {
+        return;
+    };
+    let account = s.connect_sandbox().await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "files", "config": {"tags": ["files"]}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    let stats = || async {
+        s.http
+            .get(format!("{}/_sandbox/stats", s.sandbox.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["api_requests"]
+            .as_u64()
+            .unwrap()
+    };
+    // The account's catalog (its custom fields) is fetched once, first.
+    assert!(!mcp.list_tools().await.is_empty());
+    let before = stats().await;
+    let reply = mcp
+        .call(
+            "upload_gorgias_file",
+            json!({"type": "attachment", "file": {
+                "name": "note.txt\r\nContent-Type: text/html\r\n\r\n<script>",
+                "content_type": "text/plain", "content_base64": "SGVsbG8K"}}),
+        )
+        .await;
+    let result = &reply.body["result"];
+    assert_eq!(result["isError"], true, "{}", reply.body);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("control characters") && text.contains("Nothing was sent"),
+        "{text}"
+    );
+    assert_eq!(stats().await, before, "the request reached the sandbox");
+    // A plain name still uploads.
+    let reply = mcp
+        .call(
+            "upload_gorgias_file",
+            json!({"type": "attachment", "file": {"name": "note.txt", "content_type": "text/plain", "content_base64": "SGVsbG8K"}}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
     s.stop().await;
 }
