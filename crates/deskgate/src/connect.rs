@@ -18,11 +18,14 @@ use crate::upstream::{self, Target};
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCredentials {
     /// The account's subdomain: `acme` for `https://acme.gorgias.com`.
+    #[schema(min_length = 1, max_length = 63)]
     pub subdomain: String,
     /// The Gorgias user the key belongs to.
+    #[schema(min_length = 3, max_length = 320, pattern = "@")]
     pub email: String,
     /// From Gorgias: Settings → REST API.
     #[schema(value_type = String, format = Password)]
+    #[schema(min_length = 1, max_length = 512)]
     pub api_key: SecretString,
 }
 

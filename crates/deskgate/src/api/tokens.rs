@@ -17,6 +17,7 @@ use crate::tokens::TokenScope;
 #[serde(deny_unknown_fields)]
 pub struct CreateApiToken {
     /// What the token is for, e.g. `ci` or `console`.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `admin` (default): the management API and the console. `mcp`: only MCP requests to
     /// servers minted with `require_api_token_auth`.
@@ -38,7 +39,7 @@ pub struct CreatedApiToken {
     pub token: String,
 }
 
-#[utoipa::path(post, path = "/api-token", tag = "api tokens", request_body = CreateApiToken,
+#[utoipa::path(post, path = "/api-token", operation_id = "create_api_token", tag = "api tokens", request_body = CreateApiToken,
     responses((status = 201, body = CreatedApiToken), (status = 400, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn create(
@@ -56,7 +57,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api-token", tag = "api tokens",
+#[utoipa::path(get, path = "/api-token", operation_id = "list_api_tokens", tag = "api tokens",
     responses((status = 200, body = super::Page<ApiToken>)), security(("api_token" = [])))]
 pub async fn list(
     _caller: Caller,
@@ -68,7 +69,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(delete, path = "/api-token/{id}", tag = "api tokens",
+#[utoipa::path(delete, path = "/api-token/{id}", operation_id = "revoke_api_token", tag = "api tokens",
     responses((status = 204, description = "Revoked: it stops working at once, on every replica"),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
