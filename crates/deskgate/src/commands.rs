@@ -53,6 +53,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config.max_connections = fits;
         }
     }
+    // SSE streams are connections that stay busy: were they allowed to fill every connection,
+    // nothing else (a health check) could get in.
+    if config.sse_max_streams >= config.max_connections {
+        let fits = (config.max_connections / 2).max(1);
+        tracing::warn!(
+            sse_max_streams = config.sse_max_streams,
+            max_connections = config.max_connections,
+            "--sse-max-streams must stay below --max-connections; using {fits}"
+        );
+        config.sse_max_streams = fits;
+        config.sse_max_streams_per_server = config.sse_max_streams_per_server.min(fits);
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -94,11 +94,13 @@ pub fn bounded(client: ClientInfo) -> ClientInfo {
     }
 }
 
-fn truncated(mut s: String, max_chars: usize) -> String {
-    if let Some((cut, _)) = s.char_indices().nth(max_chars) {
-        s.truncate(cut);
+/// The first `max_chars` characters, in a string of their own size: `String::truncate` would
+/// keep the whole original allocation (900 KB for a 100-character name).
+fn truncated(s: String, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => s[..cut].to_owned(),
+        None => s,
     }
-    s
 }
 
 fn weight_of(key: &ClientKey, client: &ClientInfo) -> usize {
@@ -129,6 +131,7 @@ mod tests {
         );
         let kept = directory.recall(&key).unwrap();
         assert_eq!(kept.name.chars().count(), MAX_NAME_CHARS);
+        assert!(bounded(client(&"x".repeat(900_000))).name.capacity() < 1_000);
         assert_eq!(kept.version.len(), MAX_VERSION_CHARS);
         assert!(directory.usage().1 < 1_000);
     }
