@@ -82,7 +82,7 @@ def test_a_generated_client_drives_the_walkthrough(deskgate, document: Path, tmp
     assert run.returncode == 0 and "walk-through done" in run.stdout, run.stdout + run.stderr
 
 
-def test_schemathesis_finds_nothing_the_document_does_not_say(deskgate, document: Path):
+def test_schemathesis_finds_nothing_the_document_does_not_say(deskgate, document: Path, tmp_path: Path):
     # Left out: `positive_data_acceptance` (valid-looking data is refused for reasons a schema
     # cannot state: credentials Gorgias rejects, unknown tags, expiries too soon) and
     # `not_a_server_error`, because connecting a random subdomain is a documented 502 here (no
@@ -92,7 +92,7 @@ def test_schemathesis_finds_nothing_the_document_does_not_say(deskgate, document
          "-H", f"Authorization: Bearer {deskgate.admin_token}",
          "--max-examples", str(MAX_EXAMPLES), "--seed", "20261202",
          "--checks", "all", "--exclude-checks", "positive_data_acceptance,not_a_server_error"],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # it writes a .schemathesis/ cache
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     failed = [line for line in deskgate.logs if "request failed" in line or " 500 " in line]
     assert not failed, failed[:5]

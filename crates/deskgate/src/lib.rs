@@ -3,7 +3,8 @@
 //!
 //! Map of the crate:
 //! - `cli`, `commands`, `config`: the `deskgate` command line and what each command does.
-//! - `app`, `server`: the shared state built once, and the HTTP server with its background work.
+//! - `app`, `server`: the shared state built once, and the HTTP server with its background work
+//!   (`server::connections`: sockets served within timeouts and a connection cap).
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).

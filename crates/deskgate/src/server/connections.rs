@@ -240,12 +240,16 @@ pub async fn serve(
                 continue;
             }
         };
-        let registry = registry.clone();
+        let registered = Registered {
+            registry: registry.clone(),
+            id,
+        };
         let router = router.clone();
         let stopping = stopping.clone();
         tokio::spawn(async move {
+            // Dropped however the task ends, a panicking handler included.
+            let _registered = registered;
             serve_one(tcp, peer, router, activity, limits, stopping).await;
-            registry.remove(id);
         });
     }
     drop(listener);
@@ -258,6 +262,18 @@ pub async fn serve(
         closed.await;
     }
     Ok(())
+}
+
+/// A connection's place in the registry, given back when its task ends.
+struct Registered {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.registry.remove(self.id);
+    }
 }
 
 fn is_connection_error(e: &std::io::Error) -> bool {
