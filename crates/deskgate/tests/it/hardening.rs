@@ -36,6 +36,7 @@ on_both_backends!(
     sse_streams_are_capped_per_server_and_in_total,
     sse_streams_end_with_their_server,
     line_breaks_in_a_file_name_never_reach_gorgias,
+    the_console_mints_and_revokes_tokens_and_takes_new_credentials,
 );
 
 async fn mcp_tokens_only_open_the_servers_they_cover(backend: Backend) {
@@ -695,5 +696,192 @@ async fn line_breaks_in_a_file_name_never_reach_gorgias(backend: Backend) {
         )
         .await;
     assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    s.stop().await;
+}
+
+/// A signed-in console: its session cookie, and the CSRF token its pages carry.
+struct Console<'a> {
+    s: &'a TestServer,
+    cookie: String,
+}
+
+impl Console<'_> {
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .s
+            .http
+            .get(format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let r = self
+            .s
+            .http
+            .post(format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let location = r.url().path().to_owned();
+        (r.status(), location, r.text().await.unwrap())
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF field");
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend: Backend) {
+    let Some(s) = TestServer::start_on(backend).await else {
+        return;
+    };
+    let account = s.connect_sandbox().await;
+    let session = s
+        .app
+        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let console = Console {
+        s: &s,
+        cookie: format!("dg_session={session}"),
+    };
+
+    let (status, page) = console.page("/ui/tokens").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("this session") && page.contains(r#"href="/ui/tokens""#),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+
+    // Without the CSRF token nothing is minted.
+    let (status, _, _) = console
+        .post("/ui/tokens", &[("name", "forged"), ("scope", "admin")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, created) = console
+        .post(
+            "/ui/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "cursor"),
+                ("scope", "mcp"),
+                ("account", &account),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let at = created.find("dga_").expect("the new token is shown");
+    let token: String = created[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let (_, list) = console.page("/ui/tokens").await;
+    assert!(
+        list.contains("cursor") && list.contains(&account) && !list.contains(&token),
+        "the list shows a value"
+    );
+    let (status, _) = s
+        .api_as(&token, Method::GET, "/integrated-account", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an mcp token minted in the console opens the API"
+    );
+    // A bad input says why, on the form.
+    let (status, _, refused) = console
+        .post(
+            "/ui/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("scope", "admin"),
+                ("servers", "abc"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("form-error"), "{refused}");
+
+    let (_, tokens) = s.api(Method::GET, "/api-token", None).await;
+    let id = tokens["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "cursor")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, confirm) = console.page(&format!("/ui/tokens/{id}/revoke")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(confirm.contains("Revoke"));
+    let (status, location, _) = console
+        .post(&format!("/ui/tokens/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!((status, location.as_str()), (StatusCode::OK, "/ui/tokens"));
+    let (status, _) = s
+        .api_as(&token, Method::GET, "/integrated-account", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token still works"
+    );
+
+    // An account whose credentials must be entered again takes them on its Overview.
+    s.app
+        .store
+        .set_account_status(
+            &account,
+            deskgate::accounts::AccountStatus::NeedsCredentials,
+            deskgate::timestamp::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let (_, overview) = console.page(&format!("/ui/accounts/{account}")).await;
+    assert!(overview.contains("reenter-credentials"), "{overview}");
+    let c = s.sandbox.config();
+    let path = format!("/ui/accounts/{account}/credentials");
+    let (status, _, wrong) = console
+        .post(
+            &path,
+            &[("csrf", &csrf), ("email", &c.email), ("api_key", "wrong")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        wrong.contains("refused these credentials") && !wrong.contains(&c.api_key),
+        "{wrong}"
+    );
+    let (status, location, _) = console
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("email", &c.email),
+                ("api_key", &c.api_key),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::OK, format!("/ui/accounts/{account}").as_str())
+    );
+    let (_, shown) = s
+        .api(Method::GET, &format!("/integrated-account/{account}"), None)
+        .await;
+    assert_eq!(shown["status"], "active");
     s.stop().await;
 }
