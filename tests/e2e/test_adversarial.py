@@ -424,6 +424,34 @@ def test_mcp_tokens_open_nothing_but_mcp():
         p.stop("scopes")
 
 
+def test_the_cli_mints_scoped_tokens():
+    workdir = Path(tempfile.mkdtemp(prefix="deskgate-adversarial-"))
+    token = admin_token()
+    p = serve(workdir=workdir, demo=True, env={"DESKGATE_ADMIN_TOKEN": token})
+    try:
+        status, guarded = api(p, token, "POST", f"/integrated-account/{p.account_id}/mcp",
+                              {"name": "guarded", "require_api_token_auth": True})
+        assert status == 201
+        database = ["--database-url", f"sqlite:{workdir / 'deskgate.db'}"]
+        created = subprocess.run([BIN, "token", "create", "--name", "agent", "--scope", "mcp",
+                                  "--server", guarded["id"], *database], capture_output=True, text=True, timeout=60)
+        assert created.returncode == 0, created.stderr
+        scoped = created.stdout.strip()
+        assert scoped.startswith("dga_") and "scope mcp" in created.stderr
+        listed = subprocess.run([BIN, "token", "list", *database], capture_output=True, text=True, timeout=60)
+        row = next(line for line in listed.stdout.splitlines() if line.endswith("\tagent"))
+        assert f"\tmcp\tservers={guarded['id']}\t" in row and scoped not in listed.stdout, row
+        wrong = subprocess.run([BIN, "token", "create", "--scope", "mcp", "--server", "nope", *database],
+                               capture_output=True, text=True, timeout=60)
+        assert wrong.returncode != 0 and "no MCP server has id" in wrong.stderr
+        initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+        assert request("POST", guarded["url"], initialize, {**MCP_HEADERS, "Authorization": f"Bearer {scoped}"})[0] == 200
+        assert api(p, scoped, "GET", "/integrated-account")[0] == 403
+    finally:
+        p.stop("cli")
+
+
 def test_an_old_admin_token_stops_working_after_the_variable_changes():
     workdir = Path(tempfile.mkdtemp(prefix="deskgate-adversarial-"))
     old, new = admin_token(), admin_token()
