@@ -334,9 +334,16 @@ async fn serve_one(
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
+    // Set once the connection is told to close (timed out, evicted, or the server stopping).
     let mut closing: Option<Instant> = None;
     loop {
+        let busy = activity.phase.load(Ordering::Acquire) == BUSY;
         let deadline = match closing {
+            // A request in flight finishes, however long it takes (open SSE streams are ended
+            // by the server itself); hyper closes the connection after it.
+            Some(_) if busy => None,
+            // Anything else gets a short grace: hyper does not close a connection that has not
+            // sent a complete request yet.
             Some(since) => Some(since + CLOSE_GRACE),
             None => activity.deadline(&limits),
         };
@@ -348,30 +355,28 @@ async fn serve_one(
                 }
                 return;
             }
-            () = changed, if closing.is_none() => {
-                if activity.evicted.load(Ordering::Acquire) {
+            () = changed => {
+                if closing.is_none() && activity.evicted.load(Ordering::Acquire) {
                     connection.as_mut().graceful_shutdown();
                     closing = Some(Instant::now());
                 }
             }
             () = sleep_until(deadline) => {
+                let busy = activity.phase.load(Ordering::Acquire) == BUSY;
                 if closing.is_some() {
-                    // Told to close and still open: it has no request in flight (or it would
-                    // not have been told), so dropping it loses nothing.
-                    return;
-                }
-                // The phase may have changed since the deadline was read.
-                if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                    if !busy {
+                        // No request in flight: dropping it loses nothing.
+                        return;
+                    }
+                } else if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                    // (The phase may have changed since the deadline was read.)
                     connection.as_mut().graceful_shutdown();
                     closing = Some(Instant::now());
                 }
             }
             () = stopping.cancelled(), if closing.is_none() => {
                 connection.as_mut().graceful_shutdown();
-                // Requests in flight finish however long they take (open SSE streams are ended
-                // by the server first).
-                let _ = connection.as_mut().await;
-                return;
+                closing = Some(Instant::now());
             }
         }
     }
