@@ -59,6 +59,10 @@ def test_the_example_load_balancer_passes_nginx_t():
                                  ("/var/log/nginx/", f"{prefix}/")]:
         assert production in conf
         conf = conf.replace(production, str(stand_in))
+    # MCP URLs carry their token: no log format may hold the raw request line or URI.
+    for log_format in re.findall(r"log_format\s+\w+\s+((?:'[^']*'\s*)+);", conf):
+        assert not re.search(r"\$(request|uri|request_uri|args|query_string)\b", log_format), log_format
+    assert re.search(r"^\s*error_log\s+\S+\s+crit;", conf, re.MULTILINE), "the error log quotes request lines"
     (prefix / "nginx.conf").write_text(conf)
     checked = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr",
                               "-g", f"pid {prefix}/nginx.pid;"], capture_output=True, text=True)
@@ -117,6 +121,8 @@ def test_the_kubernetes_manifest_holds_together():
     assert service["spec"]["selector"].items() <= labels.items()
     assert all(p["targetPort"] in ports for p in service["spec"]["ports"])
     assert by_kind["PodDisruptionBudget"]["spec"]["minAvailable"] < spec["replicas"]
+    # The access log would record MCP tokens (they are in the URL).
+    assert by_kind["Ingress"]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
     backend = by_kind["Ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == service["metadata"]["name"]
     assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}

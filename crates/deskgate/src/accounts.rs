@@ -12,6 +12,9 @@ pub enum AccountStatus {
     Active,
     /// The OAuth grant is gone for good: the account must be reconnected.
     NeedsReauth,
+    /// The stored credentials cannot be opened with this server's vault keys (the key that
+    /// sealed them was lost or changed): they must be entered again.
+    NeedsCredentials,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -26,6 +29,7 @@ impl AccountStatus {
         match self {
             AccountStatus::Active => "active",
             AccountStatus::NeedsReauth => "needs_reauth",
+            AccountStatus::NeedsCredentials => "needs_credentials",
         }
     }
 
@@ -33,6 +37,7 @@ impl AccountStatus {
         match s {
             "active" => Some(Self::Active),
             "needs_reauth" => Some(Self::NeedsReauth),
+            "needs_credentials" => Some(Self::NeedsCredentials),
             _ => None,
         }
     }

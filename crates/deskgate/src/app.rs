@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::integration::Integration;
@@ -24,6 +24,8 @@ pub struct App {
     pub upstream: Upstream,
     pub tenants: TenantCache,
     pub refresh_locks: crate::oauth::RefreshLocks,
+    /// Failed authentications per client address.
+    pub auth_throttle: crate::auth_throttle::AuthThrottle,
     /// The legacy SSE streams this process holds (and, on PostgreSQL, the way to reach the
     /// streams other replicas hold).
     pub sse: crate::mcp::SseSessions,
@@ -34,12 +36,24 @@ pub struct App {
 }
 
 impl App {
+    /// Ends the legacy SSE streams held here whose server is gone (after a change made here; on
+    /// PostgreSQL the change notice does the same on every replica).
+    pub async fn end_orphaned_sse_streams(&self) {
+        if let Err(e) = self.sse.end_orphaned(&self.store).await {
+            tracing::warn!(error = %e, "could not check the SSE streams of changed MCP servers; they end at the next change or sweep");
+        }
+    }
+
     /// Connects and migrates the store, opens the vault and loads the integration definition.
     pub async fn build(config: Config) -> anyhow::Result<Arc<App>> {
         let store = Store::connect(&config.database_url).await?;
+        // A new key file is generated only for a database that holds nothing sealed: a new key
+        // would open none of what is there.
+        let nothing_sealed = store.sealed_row_count().await? == 0;
         let (vault, key_source) = Vault::open_or_create(
             config.vault_key.as_ref().map(|k| k.expose_secret()),
             &config.vault_key_file,
+            nothing_sealed,
         )?;
         match &key_source {
             KeySource::Environment => tracing::info!("vault key taken from DESKGATE_VAULT_KEY"),
@@ -59,22 +73,15 @@ impl App {
                  to the same value on all of them rather than relying on a key file"
             );
         }
-        if let Some(admin) = &config.admin_token {
-            let created = store
-                .ensure_api_token(
-                    &ApiToken {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        name: "bootstrap admin (DESKGATE_ADMIN_TOKEN)".into(),
-                        created_at: Timestamp::now(),
-                    },
-                    &TokenHash::of(admin.expose_secret()),
-                )
-                .await?;
-            if created {
-                tracing::info!("DESKGATE_ADMIN_TOKEN registered as an API token (stored hashed)");
-            }
-        }
+        sync_bootstrap_token(&store, config.admin_token.as_ref()).await?;
         let integration = Integration::gorgias(config.custom_fields_ttl)?;
+        crate::vault_check::check(
+            &store,
+            &vault,
+            integration.name(),
+            config.allow_unreadable_credentials,
+        )
+        .await?;
         let public_url = config
             .public_url
             .as_ref()
@@ -86,7 +93,15 @@ impl App {
             upstream: Upstream::new(config.upstream_timeout),
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
-            sse: crate::mcp::SseSessions::new(&store, replica_id.clone()),
+            auth_throttle: Default::default(),
+            sse: crate::mcp::SseSessions::new(
+                &store,
+                replica_id.clone(),
+                crate::mcp::SseCaps {
+                    per_server: config.sse_max_streams_per_server,
+                    total: config.sse_max_streams,
+                },
+            ),
             audit_log: crate::audit::AuditLog::new(store.clone()),
             replica_id,
             integration,
@@ -108,3 +123,44 @@ impl App {
         Ok(app)
     }
 }
+
+/// `DESKGATE_ADMIN_TOKEN` is a bootstrap that follows the variable: the token registered from
+/// its current value is the only bootstrap token; one registered from an earlier value (the
+/// variable was rotated or removed) is deleted, with the console sessions it opened. Several
+/// replicas must therefore carry the same value: the last one to start decides.
+async fn sync_bootstrap_token(store: &Store, admin: Option<&SecretString>) -> anyhow::Result<()> {
+    let bootstrap = match admin {
+        Some(admin) => {
+            crate::tokens::admin_token_strength(admin.expose_secret())
+                .map_err(anyhow::Error::msg)?;
+            Some((
+                ApiToken {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    name: BOOTSTRAP_TOKEN_NAME.into(),
+                    scope: crate::tokens::TokenScope::Admin,
+                    mcp_server_ids: None,
+                    integrated_account_ids: None,
+                    bootstrap: true,
+                    created_at: Timestamp::now(),
+                },
+                TokenHash::of(admin.expose_secret()),
+            ))
+        }
+        None => None,
+    };
+    let (created, retired) = store
+        .sync_bootstrap_token(bootstrap.as_ref().map(|(token, hash)| (token, hash)))
+        .await?;
+    if created {
+        tracing::info!("DESKGATE_ADMIN_TOKEN registered as an API token (stored hashed)");
+    }
+    if retired > 0 {
+        tracing::info!(
+            count = retired,
+            "retired the bootstrap token of an earlier DESKGATE_ADMIN_TOKEN value: it no longer works"
+        );
+    }
+    Ok(())
+}
+
+pub const BOOTSTRAP_TOKEN_NAME: &str = "bootstrap admin (DESKGATE_ADMIN_TOKEN)";

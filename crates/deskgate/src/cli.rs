@@ -94,6 +94,35 @@ pub struct ServeArgs {
     /// Seconds before an upstream request times out.
     #[arg(long, env = "DESKGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     pub upstream_timeout_secs: u64,
+    /// Most client connections open at once. At the cap, the connection idle the longest is
+    /// closed to make room; only when every connection is busy is a new one refused (503).
+    #[arg(long, env = "DESKGATE_MAX_CONNECTIONS", default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's head, from its first byte (slowloris).
+    #[arg(long, env = "DESKGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "DESKGATE_BODY_READ_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_BODY_READ_TIMEOUT_SECS)]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay open with no request in flight.
+    #[arg(long, env = "DESKGATE_IDLE_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS)]
+    pub idle_timeout_secs: u64,
+    /// Most legacy SSE streams one replica holds for one MCP server; more get 429.
+    #[arg(long, env = "DESKGATE_SSE_MAX_STREAMS_PER_SERVER", default_value_t = crate::config::DEFAULT_SSE_MAX_STREAMS_PER_SERVER)]
+    pub sse_max_streams_per_server: usize,
+    /// Most legacy SSE streams one replica holds in all; more get 503.
+    #[arg(long, env = "DESKGATE_SSE_MAX_STREAMS", default_value_t = crate::config::DEFAULT_SSE_MAX_STREAMS)]
+    pub sse_max_streams: usize,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` header names
+    /// the client, for throttling failed authentication per client. Without it, the socket's
+    /// peer is the client.
+    #[arg(long, env = "DESKGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth_throttle::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Start even when stored credentials cannot be opened with any configured vault key (the
+    /// key was lost or changed): those accounts are marked `needs_credentials` until their
+    /// credentials are entered again. Without it, deskgate refuses to start.
+    #[arg(long, env = "DESKGATE_ALLOW_UNREADABLE_CREDENTIALS")]
+    pub allow_unreadable_credentials: bool,
     /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
     #[arg(long)]
     pub demo: bool,
@@ -125,6 +154,14 @@ impl ServeArgs {
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            trusted_proxies: self.trusted_proxies.clone(),
+            sse_max_streams_per_server: self.sse_max_streams_per_server,
+            sse_max_streams: self.sse_max_streams,
+            allow_unreadable_credentials: self.allow_unreadable_credentials,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
             oauth_app: match (
                 &self.gorgias_oauth_client_id,
                 env_secret("DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET"),
@@ -147,6 +184,16 @@ pub enum TokenCommand {
     Create {
         #[arg(long, default_value = "cli")]
         name: String,
+        /// `admin`: the management API and the console. `mcp`: only MCP requests to servers
+        /// minted with `require_api_token_auth`.
+        #[arg(long, default_value = "admin", value_parser = parse_scope)]
+        scope: crate::tokens::TokenScope,
+        /// Limit an `mcp` token to this MCP server (repeatable).
+        #[arg(long = "server", value_name = "MCP_SERVER_ID")]
+        servers: Vec<String>,
+        /// Limit an `mcp` token to the servers of this integrated account (repeatable).
+        #[arg(long = "account", value_name = "ACCOUNT_ID")]
+        accounts: Vec<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -161,6 +208,11 @@ pub enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+fn parse_scope(value: &str) -> Result<crate::tokens::TokenScope, String> {
+    crate::tokens::TokenScope::parse(value)
+        .ok_or_else(|| format!("{value:?} is not a scope: use admin or mcp"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,8 +5,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::cli::{Command, IntegrationsCommand, LogFormat, ServeArgs, TokenCommand};
-use crate::store::{ApiToken, Store};
-use crate::timestamp::Timestamp;
+use crate::store::Store;
 
 /// Log filter when `DESKGATE_LOG` is not set. rmcp logs three info lines for every request it
 /// serves statelessly (service initialized, input stream terminated, serve finished): they say
@@ -37,8 +36,35 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    raise_open_files_limit();
+    let open_files = raise_open_files_limit();
     let mut config = args.config();
+    // Each connection holds a descriptor; the database, the upstream pool and the listener need
+    // some too. A cap above what the process may open would fail at accept() instead.
+    if let Some(limit) = open_files {
+        let fits = usize::try_from(limit.saturating_sub(256))
+            .unwrap_or(usize::MAX)
+            .max(1);
+        if config.max_connections > fits {
+            tracing::warn!(
+                max_connections = config.max_connections,
+                open_files_limit = limit,
+                "--max-connections is above what the open-files limit allows; using {fits}"
+            );
+            config.max_connections = fits;
+        }
+    }
+    // SSE streams are connections that stay busy: were they allowed to fill every connection,
+    // nothing else (a health check) could get in.
+    if config.sse_max_streams >= config.max_connections {
+        let fits = (config.max_connections / 2).max(1);
+        tracing::warn!(
+            sse_max_streams = config.sse_max_streams,
+            max_connections = config.max_connections,
+            "--sse-max-streams must stay below --max-connections; using {fits}"
+        );
+        config.sse_max_streams = fits;
+        config.sse_max_streams_per_server = config.sse_max_streams_per_server.min(fits);
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -63,10 +89,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Every MCP client holds a socket, and a legacy SSE client holds one for as long as it listens:
 /// the common soft limit of 1,024 descriptors would refuse connections long before the machine
 /// runs out of anything, so the soft limit is raised to the hard one.
-fn raise_open_files_limit() {
+fn raise_open_files_limit() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!(limit, "open-files limit"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+        Ok(limit) => {
+            tracing::debug!(limit, "open-files limit");
+            Some(limit)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-files limit");
+            None
+        }
     }
 }
 
@@ -91,25 +123,44 @@ async fn shutdown_signal() {
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name, database } => {
+        TokenCommand::Create {
+            name,
+            scope,
+            servers,
+            accounts,
+            database,
+        } => {
             let store = Store::connect(&database.database_url).await?;
-            let minted = crate::tokens::mint(crate::tokens::TokenKind::Api);
-            let token = ApiToken {
-                id: uuid::Uuid::now_v7().to_string(),
-                name,
-                created_at: Timestamp::now(),
-            };
-            store.insert_api_token(&token, &minted.hash).await?;
+            let (token, secret) = crate::api::tokens::mint(
+                &store,
+                crate::api::tokens::CreateApiToken {
+                    name,
+                    scope: Some(scope),
+                    mcp_server_ids: (!servers.is_empty()).then_some(servers),
+                    integrated_account_ids: (!accounts.is_empty()).then_some(accounts),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "API token {:?} ({}) created. It is shown only now:",
-                token.name, token.id
+                "API token {:?} ({}, scope {}) created. It is shown only now:",
+                token.name,
+                token.id,
+                token.scope.as_str()
             );
-            println!("{}", crate::tokens::reveal(&minted.secret));
+            println!("{secret}");
         }
         TokenCommand::List { database } => {
             let store = Store::connect(&database.database_url).await?;
             for t in store.list_api_tokens().await? {
-                println!("{}\t{}\t{}", t.id, t.created_at.to_rfc3339(), t.name);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.created_at.to_rfc3339(),
+                    t.scope.as_str(),
+                    describe_limits(&t),
+                    t.name
+                );
             }
         }
         TokenCommand::Revoke { id, database } => {
@@ -122,6 +173,25 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What an API token is limited to, for `deskgate token list`.
+fn describe_limits(token: &crate::store::ApiToken) -> String {
+    let mut limits = Vec::new();
+    if let Some(ids) = &token.mcp_server_ids {
+        limits.push(format!("servers={}", ids.join(",")));
+    }
+    if let Some(ids) = &token.integrated_account_ids {
+        limits.push(format!("accounts={}", ids.join(",")));
+    }
+    if token.bootstrap {
+        limits.push("bootstrap".to_owned());
+    }
+    if limits.is_empty() {
+        "-".to_owned()
+    } else {
+        limits.join(" ")
+    }
 }
 
 fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {

@@ -7,6 +7,15 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_SSE_MAX_STREAMS_PER_SERVER: usize = 100;
+pub const DEFAULT_SSE_MAX_STREAMS: usize = 2000;
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Above the 60 s upstream keep-alive of common balancers (nginx, AWS ALB), so a balancer's
+/// pooled connection is never closed by deskgate just as the balancer reuses it.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 75;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -42,6 +51,23 @@ pub struct Config {
     pub tenant_cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Most connections open at once; at the cap the longest-idle one is closed for a new one.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's head once it started sending it.
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight.
+    pub idle_timeout: Duration,
+    /// Most legacy SSE streams this process holds for one MCP server.
+    pub sse_max_streams_per_server: usize,
+    /// Most legacy SSE streams this process holds in all.
+    pub sse_max_streams: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling failed authentication).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Start even when stored credentials cannot be opened with the vault's keys (those
+    /// accounts are marked `needs_credentials`).
+    pub allow_unreadable_credentials: bool,
     /// The OAuth app to register at start-up (client id, secret, optional redirect URL).
     pub oauth_app: Option<OAuthAppConfig>,
 }
@@ -73,6 +99,14 @@ impl Config {
             custom_fields_ttl: Duration::from_secs(60),
             tenant_cache_ttl: Duration::from_secs(1),
             max_body_bytes: 1024 * 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            sse_max_streams_per_server: DEFAULT_SSE_MAX_STREAMS_PER_SERVER,
+            sse_max_streams: DEFAULT_SSE_MAX_STREAMS,
+            trusted_proxies: Vec::new(),
+            allow_unreadable_credentials: false,
             oauth_app: None,
         }
     }

@@ -18,11 +18,14 @@ use crate::upstream::{self, Target};
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCredentials {
     /// The account's subdomain: `acme` for `https://acme.gorgias.com`.
+    #[schema(min_length = 1, max_length = 63)]
     pub subdomain: String,
     /// The Gorgias user the key belongs to.
+    #[schema(min_length = 3, max_length = 320, pattern = "@")]
     pub email: String,
     /// From Gorgias: Settings → REST API.
     #[schema(value_type = String, format = Password)]
+    #[schema(min_length = 1, max_length = 512)]
     pub api_key: SecretString,
 }
 
@@ -179,7 +182,9 @@ impl App {
                 return Err(ApiError::NotFound("integrated account"));
             }
         }
-        self.tenants.invalidate_all();
+        // The catalog cached for the account may lack its custom fields (fetched with the old
+        // credentials): forget it with the tenants.
+        self.after_credentials_change(id);
         Ok(self.account(id).await?.account)
     }
 
@@ -188,6 +193,7 @@ impl App {
             return Err(ApiError::NotFound("integrated account"));
         }
         self.after_credentials_change(id);
+        self.end_orphaned_sse_streams().await;
         tracing::info!(integrated_account.id = %id, "account deleted with its MCP servers");
         Ok(())
     }
@@ -213,6 +219,11 @@ impl App {
         account: &IntegratedAccount,
         sealed_credentials: &[u8],
     ) -> Result<SecretString, crate::calls::CallFailure> {
+        if account.status == AccountStatus::NeedsCredentials {
+            return Err(crate::calls::CallFailure::NeedsReauth(
+                "its stored credentials cannot be opened with this server's vault key; an operator must enter them again".into(),
+            ));
+        }
         match account.auth_type {
             AuthType::Oauth2 => self.oauth_bearer(account, sealed_credentials).await,
             AuthType::ApiKey => match self.open_sealed(account, sealed_credentials)? {

@@ -60,7 +60,12 @@ pub async fn start(app: &App) -> anyhow::Result<Demo> {
         }
     }
     let (_, api_token) = app
-        .mint_api_token(DEMO_TOKEN_NAME)
+        .mint_api_token(crate::api::tokens::CreateApiToken {
+            name: DEMO_TOKEN_NAME.to_owned(),
+            scope: None,
+            mcp_server_ids: None,
+            integrated_account_ids: None,
+        })
         .await
         .map_err(|e| anyhow::anyhow!("could not mint the demo API token: {e}"))?;
 

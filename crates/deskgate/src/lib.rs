@@ -3,7 +3,8 @@
 //!
 //! Map of the crate:
 //! - `cli`, `commands`, `config`: the `deskgate` command line and what each command does.
-//! - `app`, `server`: the shared state built once, and the HTTP server with its background work.
+//! - `app`, `server`: the shared state built once, and the HTTP server with its background work
+//!   (`server::connections`: sockets served within timeouts and a connection cap).
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
@@ -11,13 +12,16 @@
 //! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
 //! - `upstream`: the one HTTP client that talks to Gorgias.
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
-//! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed tokens, stored instants.
+//! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed and scoped tokens, stored
+//!   instants. `auth_throttle`: failed authentication counted per client address.
+//! - `vault_check`: at start-up, refuse (or mark) credentials no vault key opens.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 
 pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod auth_throttle;
 pub mod bridge;
 pub mod calls;
 pub mod cli;
@@ -38,3 +42,4 @@ pub mod tokens;
 pub mod ui;
 pub mod upstream;
 pub mod vault;
+pub mod vault_check;

@@ -238,6 +238,7 @@ impl crate::app::App {
             return Err(crate::error::ApiError::NotFound("MCP server"));
         }
         self.tenants.invalidate_all();
+        self.end_orphaned_sse_streams().await;
         Ok(server)
     }
 
@@ -250,6 +251,7 @@ impl crate::app::App {
             return Err(crate::error::ApiError::NotFound("MCP server"));
         }
         self.tenants.invalidate_all();
+        self.end_orphaned_sse_streams().await;
         tracing::info!(mcp_server.id = %id, "MCP server deleted");
         Ok(())
     }
@@ -262,6 +264,7 @@ impl crate::app::App {
             .await?;
         if !gone.is_empty() {
             self.tenants.invalidate_all();
+            self.end_orphaned_sse_streams().await;
             tracing::info!(count = gone.len(), ids = ?gone, "expired MCP servers deleted");
         }
         Ok(gone.len())

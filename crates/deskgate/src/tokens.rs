@@ -3,6 +3,11 @@
 //! A token is 32 random bytes, base64url, behind a short prefix that says what it is (so secret
 //! scanners and humans can tell them apart). Only its SHA-256 is stored: a token has 256 bits of
 //! entropy, so a fast hash is enough (no password hashing needed) and a lookup costs one hash.
+//!
+//! API tokens have a scope: `admin` (the management API and the console) or `mcp` (only MCP
+//! requests, for servers minted with `require_api_token_auth`, optionally only some servers or
+//! accounts). The one token whose value an operator chooses, `DESKGATE_ADMIN_TOKEN`, must carry
+//! at least [`MIN_ADMIN_TOKEN_BITS`] (see [`admin_token_strength`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,6 +67,99 @@ pub fn looks_like(kind: TokenKind, candidate: &str) -> bool {
     })
 }
 
+/// What an API token may be used for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// The management API and the console (and MCP requests to any server).
+    Admin,
+    /// Only MCP requests to servers minted with `require_api_token_auth`.
+    Mcp,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Admin => "admin",
+            TokenScope::Mcp => "mcp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "mcp" => Some(Self::Mcp),
+            _ => None,
+        }
+    }
+}
+
+impl crate::store::ApiToken {
+    /// Whether this token authenticates an MCP request to `server` (a server minted with
+    /// `require_api_token_auth`).
+    pub fn covers_mcp_server(&self, server: &crate::mcp_servers::McpServer) -> bool {
+        match self.scope {
+            TokenScope::Admin => true,
+            TokenScope::Mcp => match (&self.mcp_server_ids, &self.integrated_account_ids) {
+                (None, None) => true,
+                (servers, accounts) => {
+                    servers.as_ref().is_some_and(|ids| ids.contains(&server.id))
+                        || accounts
+                            .as_ref()
+                            .is_some_and(|ids| ids.contains(&server.integrated_account_id))
+                }
+            },
+        }
+    }
+}
+
+/// The least an operator-chosen admin token must carry.
+pub const MIN_ADMIN_TOKEN_BITS: f64 = 128.0;
+
+/// Refuses a `DESKGATE_ADMIN_TOKEN` too weak to be an admin credential; the error says why
+/// without repeating the value.
+///
+/// The value's strength is estimated from its length and the smallest common alphabet that
+/// holds all of its characters (digits, hex, lowercase, alphanumeric, base64, printable ASCII):
+/// `openssl rand -hex 16` (32 hex digits) is exactly 128 bits, `openssl rand -base64 24` is
+/// 192. A value of few distinct characters (`aaaa…`) is refused whatever its length.
+pub fn admin_token_strength(value: &str) -> Result<f64, String> {
+    let len = value.chars().count();
+    let has = |f: fn(char) -> bool| value.chars().any(f);
+    let only = |f: fn(char) -> bool| value.chars().all(f);
+    let alphabet: f64 = if only(|c| c.is_ascii_digit()) {
+        10.0
+    } else if only(|c| c.is_ascii_hexdigit())
+        && !(has(|c| c.is_ascii_lowercase()) && has(|c| c.is_ascii_uppercase()))
+    {
+        16.0
+    } else if only(|c| c.is_ascii_lowercase()) || only(|c| c.is_ascii_uppercase()) {
+        26.0
+    } else if only(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        || only(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        36.0
+    } else if only(|c| c.is_ascii_alphanumeric()) {
+        62.0
+    } else if only(|c| c.is_ascii_alphanumeric() || "+/=-_".contains(c)) {
+        64.0
+    } else {
+        95.0
+    };
+    let bits = len as f64 * alphabet.log2();
+    let mut distinct: Vec<char> = value.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if bits < MIN_ADMIN_TOKEN_BITS || distinct.len() < 8 {
+        return Err(format!(
+            "DESKGATE_ADMIN_TOKEN is too weak to be an admin credential: {len} characters carry about              {bits:.0} bits, and at least {MIN_ADMIN_TOKEN_BITS:.0} are required. Generate one with              `openssl rand -hex 32`, or unset the variable and mint tokens with `deskgate token create`"
+        ));
+    }
+    Ok(bits)
+}
+
 /// A random URL-safe string for non-token nonces (CSRF tokens, OAuth state, session ids).
 pub fn random_urlsafe(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -96,6 +194,32 @@ mod tests {
         assert_eq!(TokenHash::of(reveal(&t.secret)), t.hash);
         assert_eq!(t.hash.0.len(), 64);
         assert_ne!(reveal(&mint(TokenKind::Mcp).secret), reveal(&t.secret));
+    }
+
+    #[test]
+    fn weak_admin_tokens_are_refused_and_generated_ones_pass() {
+        for weak in [
+            "a",
+            "changeme",
+            &"a".repeat(100),
+            "0123456789abcdef0123456789abcde", // 31 hex digits: 124 bits
+            "P@ssw0rd!2024",
+        ] {
+            let refused = admin_token_strength(weak).unwrap_err();
+            assert!(refused.contains("at least 128"), "{refused}");
+            assert!(
+                !refused.contains(weak) || weak.len() < 2,
+                "the value was echoed"
+            );
+        }
+        for strong in [
+            "0123456789abcdef0123456789abcdef",     // openssl rand -hex 16
+            "Q2hlY2sgdGhpcyBvdXQ6IDI0IGJ5dGVzIQ==", // base64 of 24+ bytes
+            &format!("admin-{}", random_urlsafe(24)),
+            &hex(&rand::random::<[u8; 32]>()),
+        ] {
+            assert!(admin_token_strength(strong).unwrap() >= 128.0, "{strong}");
+        }
     }
 
     #[test]

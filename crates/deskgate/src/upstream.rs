@@ -174,11 +174,13 @@ fn multipart_form(body: &serde_json::Value) -> Result<reqwest::multipart::Form, 
                             "`{name}.content_base64` is not valid base64"
                         ))
                     })?;
-                let file_name = value
-                    .get("name")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("file")
-                    .to_owned();
+                let file_name = checked_file_name(
+                    name,
+                    value
+                        .get("name")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("file"),
+                )?;
                 let mut part = reqwest::multipart::Part::bytes(bytes).file_name(file_name);
                 if let Some(content_type) = value
                     .get("content_type")
@@ -200,6 +202,28 @@ fn multipart_form(body: &serde_json::Value) -> Result<reqwest::multipart::Form, 
         };
     }
     Ok(form)
+}
+
+/// Longest file name sent upstream, in characters (what file systems commonly allow).
+const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// A part's file name goes into the part's `Content-Disposition` header. A CR or LF there would
+/// end that header and let the name write headers (or a whole part) of its own into the request
+/// Gorgias receives, so a name with any control character is refused, and nothing is sent:
+/// refusing tells the model what to fix, where silently rewriting the name would upload a file
+/// under a name nobody chose.
+fn checked_file_name(part: &str, file_name: &str) -> Result<String, UpstreamError> {
+    if file_name.chars().any(char::is_control) {
+        return Err(UpstreamError::BadBody(format!(
+            "`{part}.name` must not contain control characters such as line breaks"
+        )));
+    }
+    if file_name.trim().is_empty() || file_name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(UpstreamError::BadBody(format!(
+            "`{part}.name` must be 1 to {MAX_FILE_NAME_CHARS} characters"
+        )));
+    }
+    Ok(file_name.to_owned())
 }
 
 fn describe_connect_error(e: &reqwest::Error) -> String {
@@ -227,4 +251,33 @@ pub fn basic_authorization(user: &str, password: &str) -> SecretString {
 
 pub fn bearer_authorization(token: &str) -> SecretString {
     SecretString::from(format!("Bearer {token}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_carry_headers() {
+        for bad in [
+            "a\r\nContent-Type: text/html",
+            "a\nb",
+            "a\rb",
+            "nul\0",
+            "tab\there",
+            "",
+        ] {
+            assert!(checked_file_name("file", bad).is_err(), "{bad:?}");
+        }
+        assert!(checked_file_name("file", &"x".repeat(256)).is_err());
+        assert_eq!(
+            checked_file_name("file", "rapport été.pdf").unwrap(),
+            "rapport été.pdf"
+        );
+        let body = serde_json::json!({"file": {"name": "x\r\nX-Injected: 1", "content_type": "text/plain", "content_base64": "aGk="}});
+        assert!(matches!(
+            multipart_form(&body),
+            Err(UpstreamError::BadBody(_))
+        ));
+    }
 }

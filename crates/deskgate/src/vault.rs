@@ -25,6 +25,12 @@ pub enum VaultError {
     UnknownKeyId(u8),
     #[error("sealed value is damaged or was sealed for another owner")]
     Corrupt,
+    #[error(
+        "the vault key file {path} is missing, but the database holds credentials sealed with a vault key; \
+         a new key would open none of them. Restore the key file (or set DESKGATE_VAULT_KEY to the key \
+         that sealed them); deskgate generates a key file only for a database without sealed data"
+    )]
+    KeyFileMissing { path: String },
     #[error("could not read or write the vault key file {path}: {source}")]
     KeyFile {
         path: String,
@@ -91,10 +97,11 @@ impl Vault {
     }
 
     /// Loads the key from the environment value when given, else from `path`, generating that
-    /// file (0600) on first run.
+    /// file (0600) on first run, that is only when `may_generate` (nothing sealed exists yet).
     pub fn open_or_create(
         env_spec: Option<&str>,
         path: &Path,
+        may_generate: bool,
     ) -> Result<(Self, KeySource), VaultError> {
         if let Some(spec) = env_spec.filter(|s| !s.trim().is_empty()) {
             return Ok((Self::from_spec(spec)?, KeySource::Environment));
@@ -109,6 +116,9 @@ impl Vault {
                 Self::from_spec(&spec)?,
                 KeySource::ExistingFile(display.clone()),
             )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_generate => {
+                Err(VaultError::KeyFileMissing { path: display })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate_key_spec();
                 write_private_file(path, &key).map_err(io_err)?;
@@ -119,6 +129,24 @@ impl Vault {
             }
             Err(e) => Err(io_err(e)),
         }
+    }
+
+    /// The ids of the keys this vault holds, the sealing one first.
+    pub fn key_ids(&self) -> Vec<u8> {
+        let mut ids: Vec<u8> = self
+            .keys
+            .keys()
+            .copied()
+            .filter(|id| *id != self.current)
+            .collect();
+        ids.sort_unstable();
+        ids.insert(0, self.current);
+        ids
+    }
+
+    /// The key id a sealed value names (its first byte), if it has one.
+    pub fn sealed_key_id(sealed: &[u8]) -> Option<u8> {
+        sealed.first().copied()
     }
 
     /// A fresh `1:BASE64` key spec.
@@ -263,7 +291,15 @@ mod tests {
     fn generated_key_file_is_private() {
         let dir = std::env::temp_dir().join(format!("deskgate-vault-{}", uuid::Uuid::new_v4()));
         let path = dir.join("deskgate.key");
-        let (_, source) = Vault::open_or_create(None, &path).unwrap();
+        assert!(matches!(
+            Vault::open_or_create(None, &path, false),
+            Err(VaultError::KeyFileMissing { .. })
+        ));
+        assert!(
+            !path.exists(),
+            "a key file was generated although sealed data exists"
+        );
+        let (_, source) = Vault::open_or_create(None, &path, true).unwrap();
         assert!(matches!(source, KeySource::GeneratedFile(_)));
         #[cfg(unix)]
         {
@@ -271,7 +307,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (_, again) = Vault::open_or_create(None, &path).unwrap();
+        let (_, again) = Vault::open_or_create(None, &path, false).unwrap();
         assert!(matches!(again, KeySource::ExistingFile(_)));
         std::fs::remove_dir_all(dir).unwrap();
     }

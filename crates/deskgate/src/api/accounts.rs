@@ -19,8 +19,10 @@ use crate::timestamp::Timestamp;
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// The integration to connect; only `gorgias` exists.
+    #[schema(pattern = "^gorgias$", example = "gorgias")]
     pub integration: String,
     /// A name for this connection; defaults to the subdomain.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub credentials: ApiKeyCredentials,
     /// Replaces `https://<subdomain>.gorgias.com`, e.g. `http://127.0.0.1:8081` for the sandbox.
@@ -31,6 +33,7 @@ pub struct CreateAccount {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccount {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// New API-key credentials; checked against Gorgias before they replace the old ones.
     pub credentials: Option<ApiKeyCredentials>,
@@ -66,7 +69,7 @@ impl From<IntegratedAccount> for AccountView {
     }
 }
 
-#[utoipa::path(post, path = "/integrated-account", tag = "integrated accounts", request_body = CreateAccount,
+#[utoipa::path(post, path = "/integrated-account", operation_id = "connect_account", tag = "integrated accounts", request_body = CreateAccount,
     responses((status = 201, body = AccountView), (status = 400, body = crate::error::ErrorBody),
               (status = 502, description = "Gorgias could not be reached", body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
@@ -86,7 +89,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
-#[utoipa::path(get, path = "/integrated-account", tag = "integrated accounts", params(PageQuery),
+#[utoipa::path(get, path = "/integrated-account", operation_id = "list_accounts", tag = "integrated accounts", params(PageQuery),
     responses((status = 200, body = Page<AccountView>)), security(("api_token" = [])))]
 pub async fn list(
     _caller: Caller,
@@ -111,7 +114,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/integrated-account/{id}", tag = "integrated accounts",
+#[utoipa::path(get, path = "/integrated-account/{id}", operation_id = "get_account", tag = "integrated accounts",
     responses((status = 200, body = AccountView), (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn get(
@@ -122,7 +125,7 @@ pub async fn get(
     Ok(Json(app.account(&id).await?.account.into()))
 }
 
-#[utoipa::path(patch, path = "/integrated-account/{id}", tag = "integrated accounts", request_body = UpdateAccount,
+#[utoipa::path(patch, path = "/integrated-account/{id}", operation_id = "update_account", tag = "integrated accounts", request_body = UpdateAccount,
     responses((status = 200, body = AccountView), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
@@ -136,7 +139,7 @@ pub async fn update(
     Ok(Json(account.into()))
 }
 
-#[utoipa::path(delete, path = "/integrated-account/{id}", tag = "integrated accounts",
+#[utoipa::path(delete, path = "/integrated-account/{id}", operation_id = "delete_account", tag = "integrated accounts",
     responses((status = 204, description = "Deleted with its MCP servers and their logs"),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
@@ -150,6 +153,7 @@ pub async fn delete(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsQuery {
     /// Comma-separated method selectors: `read`, `write`, `custom` or method names.
@@ -168,7 +172,7 @@ pub struct ToolsPreview {
     pub tools: Vec<serde_json::Value>,
 }
 
-#[utoipa::path(get, path = "/integrated-account/{id}/tools", tag = "integrated accounts", params(ToolsQuery),
+#[utoipa::path(get, path = "/integrated-account/{id}/tools", operation_id = "preview_tools", tag = "integrated accounts", params(ToolsQuery),
     responses((status = 200, body = ToolsPreview), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]

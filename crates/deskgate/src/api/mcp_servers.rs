@@ -18,6 +18,7 @@ use crate::timestamp::Timestamp;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMcpServer {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub config: McpServerConfig,
@@ -32,6 +33,7 @@ pub struct CreateMcpServer {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMcpServer {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub config: Option<McpServerConfig>,
     pub require_api_token_auth: Option<bool>,
@@ -86,7 +88,7 @@ pub struct CreatedMcpServer {
     pub url: String,
 }
 
-#[utoipa::path(post, path = "/integrated-account/{id}/mcp", tag = "mcp servers", request_body = CreateMcpServer,
+#[utoipa::path(post, path = "/integrated-account/{id}/mcp", operation_id = "create_mcp_server", tag = "mcp servers", request_body = CreateMcpServer,
     responses((status = 201, body = CreatedMcpServer), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
@@ -116,7 +118,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/integrated-account/{id}/mcp", tag = "mcp servers",
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp", operation_id = "list_mcp_servers", tag = "mcp servers",
     responses((status = 200, body = Page<McpServerView>), (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn list(
@@ -140,7 +142,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}", operation_id = "get_mcp_server", tag = "mcp servers",
     responses((status = 200, body = McpServerView), (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn get(
@@ -151,7 +153,7 @@ pub async fn get(
     Ok(Json(app.mcp_server(&account_id, &id).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+#[utoipa::path(patch, path = "/integrated-account/{id}/mcp/{mcp_id}", operation_id = "update_mcp_server", tag = "mcp servers",
     request_body = UpdateMcpServer,
     responses((status = 200, body = McpServerView), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
@@ -177,7 +179,7 @@ pub async fn update(
     Ok(Json(server.into()))
 }
 
-#[utoipa::path(delete, path = "/integrated-account/{id}/mcp/{mcp_id}", tag = "mcp servers",
+#[utoipa::path(delete, path = "/integrated-account/{id}/mcp/{mcp_id}", operation_id = "delete_mcp_server", tag = "mcp servers",
     responses((status = 204, description = "Deleted; its URL stops answering at once"),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
@@ -191,10 +193,12 @@ pub async fn delete(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogsQuery {
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub tool: Option<String>,
     /// `ok`, `invalid_arguments`, `rate_limited`, `upstream_client_error`, `upstream_failure`,
@@ -202,7 +206,7 @@ pub struct LogsQuery {
     pub outcome: Option<String>,
 }
 
-#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}/logs", tag = "mcp servers", params(LogsQuery),
+#[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}/logs", operation_id = "list_tool_calls", tag = "mcp servers", params(LogsQuery),
     responses((status = 200, body = Page<ToolCallRecord>), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]

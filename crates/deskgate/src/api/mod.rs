@@ -11,12 +11,14 @@ pub mod oauth_app;
 pub mod openapi;
 pub mod tokens;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
@@ -61,19 +63,32 @@ pub fn router() -> Router<Arc<App>> {
         .route("/openapi.json", get(openapi::document))
 }
 
-/// The API token a request was made with. Looked up on every request, so a revoked token stops
-/// working at once.
+/// The admin API token a request was made with. Looked up on every request, so a revoked token
+/// stops working at once. An `mcp`-scoped token is refused here: it only opens MCP servers.
 pub struct Caller(pub ApiToken);
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        app.authenticate_api_token(token)
-            .await?
-            .map(Caller)
-            .ok_or(ApiError::Unauthorized)
+        let client = app.client_address(&parts.headers, &parts.extensions);
+        let token = app
+            .authenticate_api_token(bearer_token(&parts.headers), client)
+            .await?;
+        token.require_admin()?;
+        Ok(Caller(token))
+    }
+}
+
+impl ApiToken {
+    /// Refuses a token that may not act as an admin (the API, the console).
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.scope {
+            crate::tokens::TokenScope::Admin => Ok(()),
+            crate::tokens::TokenScope::Mcp => Err(ApiError::Forbidden(
+                "this API token's scope is `mcp`: it only authenticates MCP requests; the management API and the console need an `admin` token".into(),
+            )),
+        }
     }
 }
 
@@ -91,8 +106,37 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 impl App {
-    pub async fn authenticate_api_token(&self, token: &str) -> Result<Option<ApiToken>, ApiError> {
-        Ok(self.store.find_api_token(&TokenHash::of(token)).await?)
+    /// The API token presented, if it exists. Failures are counted per client address, and an
+    /// address past its budget is refused before its token is even looked up (see
+    /// `auth_throttle`). A missing token is not a failed guess and is not counted.
+    pub async fn authenticate_api_token(
+        &self,
+        token: Option<&str>,
+        client: IpAddr,
+    ) -> Result<ApiToken, ApiError> {
+        let token = token.ok_or(ApiError::Unauthorized)?;
+        if let Some(retry_after_secs) = self.auth_throttle.blocked(client) {
+            return Err(ApiError::TooManyRequests { retry_after_secs });
+        }
+        match self
+            .store
+            .find_api_token(&TokenHash::of(token.trim()))
+            .await?
+        {
+            Some(found) => Ok(found),
+            None => {
+                self.auth_throttle.failed(client);
+                Err(ApiError::Unauthorized)
+            }
+        }
+    }
+
+    /// The address a request comes from, as the throttle counts it (see `auth_throttle`).
+    pub fn client_address(&self, headers: &HeaderMap, extensions: &Extensions) -> IpAddr {
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        crate::auth_throttle::client_address(headers, peer, &self.config.trusted_proxies)
     }
 }
 
@@ -163,11 +207,13 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

@@ -48,7 +48,7 @@ fn known(app: &App, integration: &str) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(put, path = "/oauth-app/{integration}", tag = "oauth", request_body = SetOAuthApp,
+#[utoipa::path(put, path = "/oauth-app/{integration}", operation_id = "set_oauth_app", tag = "oauth", request_body = SetOAuthApp,
     responses((status = 200, body = OAuthAppView), (status = 400, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn set(
@@ -67,7 +67,7 @@ pub async fn set(
     get(_caller, State(app), Path(integration)).await
 }
 
-#[utoipa::path(get, path = "/oauth-app/{integration}", tag = "oauth",
+#[utoipa::path(get, path = "/oauth-app/{integration}", operation_id = "get_oauth_app", tag = "oauth",
     responses((status = 200, body = OAuthAppView), (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn get(

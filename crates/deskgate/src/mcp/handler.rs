@@ -5,8 +5,7 @@
 //! comes from the request's extensions, put there by `tenant_layer`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ContentBlock, DiscoverResult, Implementation,
@@ -18,6 +17,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
 use super::RateLimitSlot;
+use super::clients::ClientDirectory;
 use crate::app::App;
 use crate::calls::{CallResult, ClientInfo, ToolCall};
 use crate::integration::AccountCatalog;
@@ -32,36 +32,6 @@ pub struct Gateway {
 impl Gateway {
     pub fn new(app: Arc<App>, clients: Arc<ClientDirectory>) -> Self {
         Self { app, clients }
-    }
-}
-
-/// Stateless serving forgets `initialize` as soon as it is answered, so the client's name and
-/// version (for the audit log) are remembered here, keyed by MCP token and User-Agent, and
-/// looked up on later calls. A client that is never seen initializing (another replica got
-/// it) is logged by its User-Agent instead.
-#[derive(Default)]
-pub struct ClientDirectory {
-    known: Mutex<HashMap<(String, String), ClientInfo>>,
-}
-
-/// Past this many remembered clients the directory starts afresh.
-const MAX_REMEMBERED_CLIENTS: usize = 10_000;
-
-impl ClientDirectory {
-    fn remember(&self, key: (String, String), client: ClientInfo) {
-        let mut known = self.known.lock().expect("client directory poisoned");
-        if known.len() >= MAX_REMEMBERED_CLIENTS {
-            known.clear();
-        }
-        known.insert(key, client);
-    }
-
-    fn recall(&self, key: &(String, String)) -> Option<ClientInfo> {
-        self.known
-            .lock()
-            .expect("client directory poisoned")
-            .get(key)
-            .cloned()
     }
 }
 

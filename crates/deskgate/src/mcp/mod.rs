@@ -5,6 +5,7 @@
 //!   origins that are allowed; the outermost layers of every MCP route.
 //! - `streamable`: the Streamable HTTP endpoint: `Accept` and reply framing, body limits, the
 //!   JSON-RPC checks (-32700/-32600/-32602), batches; then the fast path or rmcp.
+//! - `clients`: which client is behind a URL and User-Agent (for the audit log), bounded in bytes.
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
 //! - `fast_path`: plain older-era stateless `tools/call` POSTs, answered without rmcp's
 //!   per-request service and with the upstream's JSON unparsed; everything else goes to rmcp.
@@ -18,6 +19,7 @@
 //! Streamable HTTP is served statelessly with JSON replies: any replica can answer any request,
 //! and clients that lose or never echo `Mcp-Session-Id` (ChatGPT) cannot trip over sessions.
 
+mod clients;
 mod fast_path;
 mod guard;
 mod handler;
@@ -38,12 +40,13 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
 
 use crate::app::App;
+use crate::error::ApiError;
 use crate::tenants::Tenant;
 use crate::tokens::TokenKind;
 
+pub use clients::ClientDirectory;
 pub use guard::HOSTED_CLIENT_ORIGINS;
-pub use handler::ClientDirectory;
-pub use sse::{RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
+pub use sse::{Caps as SseCaps, RENEW_EVERY as SSE_RENEW_EVERY, Sessions as SseSessions};
 
 type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 
@@ -144,9 +147,19 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
         .to_owned();
+    let client = state
+        .app
+        .client_address(request.headers(), request.extensions());
     let tenant = match state.app.resolve_tenant(&token).await {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
+            // A known URL is served whatever its address did before (see `auth_throttle`); an
+            // unknown one counts against it, and past its budget gets a 429 instead of a 404.
+            let throttle = &state.app.auth_throttle;
+            if let Some(retry_after_secs) = throttle.blocked(client) {
+                return too_many_failures(retry_after_secs);
+            }
+            throttle.failed(client);
             return refuse(
                 StatusCode::NOT_FOUND,
                 "Not Found: no MCP server at this URL",
@@ -161,18 +174,31 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         }
     };
     if tenant.server.require_api_token_auth {
-        let authorized = match crate::api::bearer_token(request.headers()) {
-            Some(api_token) => matches!(
-                state.app.authenticate_api_token(api_token).await,
-                Ok(Some(_))
-            ),
-            None => false,
-        };
-        if !authorized {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized: this MCP server also requires `Authorization: Bearer <deskgate API token>`",
-            );
+        let presented = crate::api::bearer_token(request.headers());
+        match state.app.authenticate_api_token(presented, client).await {
+            Ok(api_token) if api_token.covers_mcp_server(&tenant.server) => {}
+            Ok(_) => {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: this API token is limited to other MCP servers",
+                );
+            }
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                return too_many_failures(retry_after_secs);
+            }
+            Err(ApiError::Unauthorized) => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized: this MCP server also requires `Authorization: Bearer <deskgate API token>` (an `admin` token, or an `mcp` token that covers it)",
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not check an API token");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable: try again",
+                );
+            }
         }
     }
     let slot = RateLimitSlot::default();
@@ -182,6 +208,20 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
     if let Some(limit) = slot.take() {
         set_rate_limit_headers(response.headers_mut(), limit);
     }
+    response
+}
+
+fn too_many_failures(retry_after_secs: u64) -> Response {
+    let mut response = refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too Many Requests: too many failed authentications from this address; retry in {retry_after_secs} s"
+        ),
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs),
+    );
     response
 }
 

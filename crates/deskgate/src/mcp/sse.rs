@@ -15,6 +15,14 @@
 //! `store::postgres`). The queue carries the reply because one can be far larger than a NOTIFY
 //! payload may be. A replica that dies stops renewing, so its sessions lapse and POSTs to them
 //! get 404 like any unknown session. On SQLite there is one process and the map below is all.
+//!
+//! Each stream holds a socket and a task for as long as the client keeps it open, so a replica
+//! holds at most `sse_max_streams` of them, and at most `sse_max_streams_per_server` for one MCP
+//! server (one URL cannot take them all); past either cap the GET gets a clear 429 or 503. A
+//! stream ends when its server expires (a timer), and when its server is deleted or its account
+//! is: after such a change on this replica, and on PostgreSQL after every change another replica
+//! announces, the servers of the streams held here are looked up again and the streams of those
+//! that are gone are ended.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -54,6 +62,7 @@ pub struct Sessions(Arc<Hub>);
 
 struct Hub {
     local: Mutex<HashMap<String, Session>>,
+    caps: Caps,
     /// This process's name among the replicas (`sse_sessions.replica_id`).
     replica_id: String,
     /// The database replicas share; `None` on SQLite.
@@ -74,10 +83,21 @@ enum Target {
     Relay { replica_id: String },
 }
 
+/// How many streams one replica holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub per_server: usize,
+    pub total: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum SseError {
     #[error("unknown SSE session")]
     UnknownSession,
+    #[error("this MCP server already has {0} open SSE streams here, the most it may have")]
+    TooManyForServer(usize),
+    #[error("this replica already holds {0} open SSE streams, the most it may hold")]
+    TooManyInTotal(usize),
     #[error("the SSE stream is closed or not being read")]
     StreamClosed,
     #[error(transparent)]
@@ -90,6 +110,23 @@ impl IntoResponse for SseError {
             SseError::UnknownSession => {
                 (StatusCode::NOT_FOUND, "Not Found: unknown SSE session").into_response()
             }
+            SseError::TooManyForServer(limit) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too Many Requests: this MCP server already has {limit} open SSE streams (the limit); \
+                     close one first, or use Streamable HTTP at the server's URL"
+                ),
+            )
+                .into_response(),
+            SseError::TooManyInTotal(limit) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "30")],
+                format!(
+                    "Service Unavailable: this server holds {limit} open SSE streams, the most it may; \
+                     try again later, or use Streamable HTTP at the server's URL"
+                ),
+            )
+                .into_response(),
             SseError::StreamClosed => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the SSE stream is closed or not being read",
@@ -108,9 +145,10 @@ impl IntoResponse for SseError {
 }
 
 impl Sessions {
-    pub fn new(store: &Store, replica_id: String) -> Self {
+    pub fn new(store: &Store, replica_id: String, caps: Caps) -> Self {
         Self(Arc::new(Hub {
             local: Mutex::default(),
+            caps,
             replica_id,
             shared: store.shared().cloned(),
         }))
@@ -120,20 +158,31 @@ impl Sessions {
         self.0.local.lock().expect("sse sessions poisoned")
     }
 
-    /// Opens a session here and, on PostgreSQL, registers it for every replica to see.
+    /// Opens a session here (within the caps) and, on PostgreSQL, registers it for every
+    /// replica to see.
     async fn register(
         &self,
         id: &str,
         server_id: &str,
         sender: mpsc::Sender<String>,
-    ) -> Result<Registration, StoreError> {
-        self.local().insert(
-            id.to_owned(),
-            Session {
-                server_id: server_id.to_owned(),
-                sender,
-            },
-        );
+    ) -> Result<Registration, SseError> {
+        {
+            let mut local = self.local();
+            let caps = self.0.caps;
+            if local.len() >= caps.total {
+                return Err(SseError::TooManyInTotal(caps.total));
+            }
+            if local.values().filter(|s| s.server_id == server_id).count() >= caps.per_server {
+                return Err(SseError::TooManyForServer(caps.per_server));
+            }
+            local.insert(
+                id.to_owned(),
+                Session {
+                    server_id: server_id.to_owned(),
+                    sender,
+                },
+            );
+        }
         let registration = Registration {
             sessions: self.clone(),
             id: id.to_owned(),
@@ -253,6 +302,49 @@ impl Sessions {
             .await
     }
 
+    /// How many streams this replica holds.
+    pub fn open_streams(&self) -> usize {
+        self.local().len()
+    }
+
+    /// Ends the streams held here whose MCP server is gone (deleted, expired, or deleted with
+    /// its account); returns how many ended.
+    pub async fn end_orphaned(&self, store: &Store) -> Result<usize, StoreError> {
+        let held: Vec<(String, String)> = self
+            .local()
+            .iter()
+            .map(|(id, s)| (id.clone(), s.server_id.clone()))
+            .collect();
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let mut servers: Vec<String> = held.iter().map(|(_, server)| server.clone()).collect();
+        servers.sort_unstable();
+        servers.dedup();
+        let now = crate::timestamp::Timestamp::now();
+        let live: std::collections::HashSet<String> = store
+            .find_mcp_servers(&servers)
+            .await?
+            .into_iter()
+            .filter(|s| !s.is_expired(now))
+            .map(|s| s.id)
+            .collect();
+        let mut local = self.local();
+        let mut ended = 0;
+        for (session, server) in held {
+            if !live.contains(&server) && local.remove(&session).is_some() {
+                ended += 1;
+            }
+        }
+        if ended > 0 {
+            tracing::info!(
+                count = ended,
+                "ended the SSE streams of deleted or expired MCP servers"
+            );
+        }
+        Ok(ended)
+    }
+
     /// Ends every stream held here and forgets their sessions (shutting down: an open stream
     /// would otherwise hold the graceful shutdown forever).
     pub async fn close_all(&self) -> Result<(), StoreError> {
@@ -299,7 +391,7 @@ pub async fn open(
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
     let registration = match state.app.sse.register(&id, &tenant.server.id, sender).await {
         Ok(registration) => registration,
-        Err(e) => return SseError::Store(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     // Under the public URL's own path, so a deskgate its proxy mounts under a prefix
     // (`--public-url https://host/helpdesk`) hands out a path that reaches it again.
@@ -313,7 +405,20 @@ pub async fn open(
         let _alive = &registration;
         Ok::<_, Infallible>(Event::default().event("message").data(message))
     });
-    let stream = futures::stream::once(async move { Ok(endpoint) }).chain(messages);
+    // A server that expires ends its streams then, on the dot; deletion ends them through
+    // `end_orphaned`.
+    let expiry = match tenant.server.expires_at {
+        Some(at) => {
+            let left = at
+                .millis()
+                .saturating_sub(crate::timestamp::Timestamp::now().millis());
+            tokio::time::Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0))
+        }
+        None => tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400),
+    };
+    let stream = futures::stream::once(async move { Ok(endpoint) })
+        .chain(messages)
+        .take_until(tokio::time::sleep_until(expiry));
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

@@ -41,13 +41,25 @@ pub enum Store {
     Postgres(postgres::PgStore),
 }
 
+/// A management API token as stored (never its value: only the hash is kept).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
+    /// `admin`: the management API and the console. `mcp`: only MCP requests.
+    pub scope: TokenScope,
+    /// For an `mcp` token: the MCP servers it may call (absent: no limit by server).
+    pub mcp_server_ids: Option<Vec<String>>,
+    /// For an `mcp` token: the integrated accounts whose servers it may call (absent: no limit
+    /// by account).
+    pub integrated_account_ids: Option<Vec<String>>,
+    /// Registered from `DESKGATE_ADMIN_TOKEN`; retired when the variable changes.
+    pub bootstrap: bool,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
+
+pub use crate::tokens::TokenScope;
 
 /// Runs the same call on whichever backend this store is.
 macro_rules! on_backend {
@@ -126,13 +138,13 @@ impl Store {
         on_backend!(self, s => s.insert_api_token(token, hash).await)
     }
 
-    /// Inserts the token unless one with this hash exists; returns whether it inserted.
-    pub async fn ensure_api_token(
+    /// Makes the bootstrap token the one given (inserted unless a token with its hash exists),
+    /// or none; every other bootstrap token is deleted. Returns (inserted, retired).
+    pub async fn sync_bootstrap_token(
         &self,
-        token: &ApiToken,
-        hash: &TokenHash,
-    ) -> Result<bool, StoreError> {
-        on_backend!(self, s => s.ensure_api_token(token, hash).await)
+        token: Option<(&ApiToken, &TokenHash)>,
+    ) -> Result<(bool, u64), StoreError> {
+        on_backend!(self, s => s.sync_bootstrap_token(token).await)
     }
 
     pub async fn find_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
@@ -197,6 +209,12 @@ impl Store {
         on_backend!(self, s => s.delete_account(id).await)
     }
 
+    /// How many rows hold sealed secrets that must outlive a restart (account credentials, the
+    /// OAuth app's secret).
+    pub async fn sealed_row_count(&self) -> Result<i64, StoreError> {
+        on_backend!(self, s => s.sealed_row_count().await)
+    }
+
     pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         on_backend!(self, s => s.mcp_server_counts().await)
     }
@@ -229,6 +247,16 @@ impl Store {
 
     pub async fn delete_mcp_server(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
         on_backend!(self, s => s.delete_mcp_server(account_id, id).await)
+    }
+
+    /// The servers among `ids` that exist (expired or not).
+    pub async fn find_mcp_servers(&self, ids: &[String]) -> Result<Vec<McpServer>, StoreError> {
+        on_backend!(self, s => s.find_mcp_servers(ids).await)
+    }
+
+    /// A server by its id alone (whatever its account).
+    pub async fn find_mcp_server(&self, id: &str) -> Result<Option<McpServer>, StoreError> {
+        on_backend!(self, s => s.find_mcp_server(id).await)
     }
 
     pub async fn find_mcp_server_by_token(
@@ -439,17 +467,41 @@ pub struct OAuthStateRow {
 struct ApiTokenRow {
     id: String,
     name: String,
+    scope: String,
+    mcp_server_ids: Option<String>,
+    integrated_account_ids: Option<String>,
+    bootstrap: bool,
     created_at: i64,
 }
 
-impl From<ApiTokenRow> for ApiToken {
-    fn from(r: ApiTokenRow) -> Self {
-        ApiToken {
-            id: r.id,
+impl TryFrom<ApiTokenRow> for ApiToken {
+    type Error = StoreError;
+
+    fn try_from(r: ApiTokenRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("API token {}: {what}", r.id));
+        let ids = |column: Option<String>| -> Result<Option<Vec<String>>, StoreError> {
+            column
+                .map(|json| {
+                    serde_json::from_str(&json).map_err(|_| corrupt("id list is not valid"))
+                })
+                .transpose()
+        };
+        Ok(ApiToken {
+            scope: TokenScope::parse(&r.scope).ok_or_else(|| corrupt("unknown scope"))?,
+            mcp_server_ids: ids(r.mcp_server_ids)?,
+            integrated_account_ids: ids(r.integrated_account_ids)?,
+            bootstrap: r.bootstrap,
+            id: r.id.clone(),
             name: r.name,
             created_at: Timestamp(r.created_at),
-        }
+        })
     }
+}
+
+/// An optional id list as stored: a JSON array, or NULL.
+fn id_list(ids: &Option<Vec<String>>) -> Option<String> {
+    ids.as_ref()
+        .map(|ids| serde_json::to_string(ids).expect("a list of strings serializes"))
 }
 
 #[derive(sqlx::FromRow)]

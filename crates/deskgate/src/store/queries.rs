@@ -15,54 +15,79 @@ macro_rules! portable_queries {
                 token: &$crate::store::ApiToken,
                 hash: &$crate::tokens::TokenHash,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&token.id)
-                    .bind(&token.name)
-                    .bind(&hash.0)
-                    .bind(token.created_at.millis())
-                    .execute(&self.pool)
-                    .await?;
+                Self::insert_api_token_on(&self.pool, token, hash).await?;
                 Ok(())
             }
 
-            pub async fn ensure_api_token(
-                &self,
+            async fn insert_api_token_on<'e>(
+                executor: impl sqlx::Executor<'e, Database = $db>,
                 token: &$crate::store::ApiToken,
                 hash: &$crate::tokens::TokenHash,
             ) -> Result<bool, $crate::store::StoreError> {
                 let done = sqlx::query(
-                    "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
+                    "INSERT INTO api_tokens (id, name, token_hash, created_at, scope, mcp_server_ids,
+                        integrated_account_ids, bootstrap)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (token_hash) DO NOTHING",
                 )
                 .bind(&token.id)
                 .bind(&token.name)
                 .bind(&hash.0)
                 .bind(token.created_at.millis())
-                .execute(&self.pool)
+                .bind(token.scope.as_str())
+                .bind($crate::store::id_list(&token.mcp_server_ids))
+                .bind($crate::store::id_list(&token.integrated_account_ids))
+                .bind(token.bootstrap)
+                .execute(executor)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn sync_bootstrap_token(
+                &self,
+                token: Option<(&$crate::store::ApiToken, &$crate::tokens::TokenHash)>,
+            ) -> Result<(bool, u64), $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = match token {
+                    Some((token, hash)) => Self::insert_api_token_on(&mut *tx, token, hash).await?,
+                    None => false,
+                };
+                let retired = sqlx::query(
+                    "DELETE FROM api_tokens WHERE bootstrap AND ($1 IS NULL OR token_hash <> $1)",
+                )
+                .bind(token.map(|(_, hash)| hash.0.as_str()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok((inserted, retired))
             }
 
             pub async fn find_api_token(
                 &self,
                 hash: &$crate::tokens::TokenHash,
             ) -> Result<Option<$crate::store::ApiToken>, $crate::store::StoreError> {
-                let row = sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
-                    "SELECT id, name, created_at FROM api_tokens WHERE token_hash = $1",
+                sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
+                    "SELECT id, name, scope, mcp_server_ids, integrated_account_ids, bootstrap, created_at
+                     FROM api_tokens WHERE token_hash = $1",
                 )
                 .bind(&hash.0)
                 .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(Into::into))
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
             }
 
             pub async fn list_api_tokens(&self) -> Result<Vec<$crate::store::ApiToken>, $crate::store::StoreError> {
-                let rows = sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
-                    "SELECT id, name, created_at FROM api_tokens ORDER BY created_at, id",
+                sqlx::query_as::<$db, $crate::store::ApiTokenRow>(
+                    "SELECT id, name, scope, mcp_server_ids, integrated_account_ids, bootstrap, created_at
+                     FROM api_tokens ORDER BY created_at, id",
                 )
                 .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
             }
 
             pub async fn delete_api_token(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
@@ -193,6 +218,14 @@ macro_rules! portable_queries {
                 Ok(done.rows_affected() == 1)
             }
 
+            pub async fn sealed_row_count(&self) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar::<$db, i64>(
+                    "SELECT (SELECT COUNT(*) FROM integrated_accounts) + (SELECT COUNT(*) FROM oauth_apps)",
+                )
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             pub async fn mcp_server_counts(&self) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
                 Ok(sqlx::query_as::<$db, (String, i64)>(
                     "SELECT integrated_account_id, COUNT(*) FROM mcp_servers GROUP BY integrated_account_id",
@@ -286,6 +319,42 @@ macro_rules! portable_queries {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn find_mcp_server(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                sqlx::query_as::<$db, $crate::store::McpServerRow>("SELECT * FROM mcp_servers WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            pub async fn find_mcp_servers(
+                &self,
+                ids: &[String],
+            ) -> Result<Vec<$crate::mcp_servers::McpServer>, $crate::store::StoreError> {
+                let mut found = Vec::new();
+                // Well under either backend's limit on bound parameters.
+                for chunk in ids.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT * FROM mcp_servers WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id);
+                    }
+                    list.push_unseparated(")");
+                    for row in query
+                        .build_query_as::<$crate::store::McpServerRow>()
+                        .fetch_all(&self.pool)
+                        .await?
+                    {
+                        found.push(row.try_into()?);
+                    }
+                }
+                Ok(found)
             }
 
             pub async fn find_mcp_server_by_token(

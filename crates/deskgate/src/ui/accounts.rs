@@ -325,6 +325,9 @@ pub async fn overview(
                     }
                 }
             }
+            @if a.status == crate::accounts::AccountStatus::NeedsCredentials {
+                (credentials_form(&operator, a, None))
+            }
             div.columns {
                 section.card aria-labelledby="connection-heading" {
                     h2 #connection-heading { "Connection" }
@@ -388,6 +391,89 @@ pub async fn overview(
             }
         },
     ))
+}
+
+/// What an account whose credentials cannot be opened shows: why, and a form to enter an API
+/// key again (checked with Gorgias before it replaces the unreadable one). An OAuth account can
+/// also be reconnected through OAuth.
+fn credentials_form(
+    operator: &Operator,
+    a: &crate::accounts::IntegratedAccount,
+    error: Option<&str>,
+) -> Markup {
+    let c = &a.context;
+    html! {
+        div.alert role="alert" #needs-credentials {
+            p {
+                strong { "This account's credentials must be entered again." }
+                " They were sealed with a vault key this server does not hold (the key was lost or changed), "
+                "so its MCP servers' tool calls fail until new credentials are saved."
+            }
+            (form_error(error))
+            form method="post" action={ "/ui/accounts/" (a.id) "/credentials" } #reenter-credentials {
+                (csrf_field(operator))
+                div.field {
+                    label for="reenter-email" { "Email" }
+                    input #reenter-email type="email" name="email" required value=(c.email.clone().unwrap_or_default()) autocomplete="off";
+                }
+                div.field {
+                    label for="reenter-api_key" { "API key" }
+                    input #reenter-api_key type="password" name="api_key" required autocomplete="off" spellcheck="false";
+                    p.hint { "In Gorgias (" code { (c.subdomain) } "): Settings → REST API." }
+                }
+                button.button.primary type="submit" { "Check and save" }
+            }
+            @if a.auth_type == AuthType::Oauth2 {
+                form method="post" action="/ui/accounts/oauth" {
+                    (csrf_field(operator))
+                    input type="hidden" name="subdomain" value=(c.subdomain);
+                    input type="hidden" name="account_id" value=(a.id);
+                    @if let Some(base) = &c.api_base_url {
+                        input type="hidden" name="api_base_url" value=(base);
+                    }
+                    button.button type="submit" { "Or reconnect with OAuth" }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /ui/accounts/{id}/credentials`: new API-key credentials for an account, checked with
+/// Gorgias first (the account's subdomain and API address stay).
+pub async fn update_credentials(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    let f = &form.fields;
+    let result = app
+        .update_account(
+            &id,
+            None,
+            Some(ApiKeyCredentials {
+                subdomain: stored.account.context.subdomain.clone(),
+                email: f.text("email").unwrap_or_default(),
+                api_key: SecretString::from(f.get("api_key").unwrap_or_default().to_owned()),
+            }),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/ui/accounts/{id}?notice=credentials-updated")).into_response(),
+        ),
+        Err(e) => {
+            let (status, message) = form_failure(e);
+            let page = account_page(
+                "Enter credentials",
+                &form.operator,
+                &stored.account,
+                Tab::Overview,
+                credentials_form(&form.operator, &stored.account, Some(&message)),
+            );
+            Ok((status, page).into_response())
+        }
+    }
 }
 
 /// `GET /ui/accounts/{id}/delete`: what deleting takes with it, and the button.

@@ -71,6 +71,8 @@ pub fn form_failure(error: ApiError) -> (StatusCode, String) {
         ApiError::UpstreamUnavailable(_) => (StatusCode::BAD_GATEWAY, error.to_string()),
         ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, error.to_string()),
         ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, error.to_string()),
+        ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, error.to_string()),
+        ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, error.to_string()),
         ApiError::BadRequest(_) | ApiError::Invalid { .. } => {
             (StatusCode::BAD_REQUEST, error.to_string())
         }

@@ -71,8 +71,9 @@ impl FromRequest<Arc<App>> for CheckedForm {
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let client = app.client_address(req.headers(), req.extensions());
         let operator = app
-            .operator(req.headers())
+            .operator(req.headers(), client)
             .await
             .map_err(IntoResponse::into_response)?;
         let body = Bytes::from_request(req, app)

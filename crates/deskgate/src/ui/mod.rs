@@ -8,6 +8,7 @@
 //! - `accounts`: the account list, connecting Gorgias, the Overview tab, deleting an account.
 //! - `servers`: the MCP Servers tab (create with a live preview, the URL shown once, edit,
 //!   delete). `logs`: the Logs tab. `tools`: the Tools tab.
+//! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
 //! - `connect`: the OAuth connect flow's browser endpoints.
 //! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
 //! - `error`: how a console page fails.
@@ -22,6 +23,7 @@ pub mod page;
 pub mod servers;
 pub mod session;
 pub mod sign_in;
+pub mod tokens;
 pub mod tools;
 
 use std::sync::Arc;
@@ -43,6 +45,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/oauth", post(accounts::start_oauth))
         .route("/ui/accounts/{id}", get(accounts::overview))
         .route(
+            "/ui/accounts/{id}/credentials",
+            post(accounts::update_credentials),
+        )
+        .route(
             "/ui/accounts/{id}/delete",
             get(accounts::confirm_delete).post(accounts::delete),
         )
@@ -63,6 +69,11 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/{id}/logs", get(logs::page))
         .route("/ui/accounts/{id}/tools", get(tools::list))
         .route("/ui/accounts/{id}/tools/{name}", get(tools::detail))
+        .route("/ui/tokens", get(tokens::list).post(tokens::create))
+        .route(
+            "/ui/tokens/{id}/revoke",
+            get(tokens::confirm_revoke).post(tokens::revoke),
+        )
         .layer(axum::middleware::map_response(page::security_headers));
     Router::new()
         .merge(pages)

@@ -22,6 +22,7 @@ pub fn console(title: &str, operator: &Operator, body: Markup) -> Markup {
     let top = html! {
         nav.top-nav aria-label="Console" {
             a href="/ui" { "Accounts" }
+            a href="/ui/tokens" { "Tokens" }
             form.sign-out method="post" action="/ui/sign-out" {
                 (csrf_field(operator))
                 button.link-button type="submit" { "Sign out" }
@@ -152,6 +153,7 @@ pub fn status_badge(status: AccountStatus) -> Markup {
     match status {
         AccountStatus::Active => html! { span.badge.ok { "Active" } },
         AccountStatus::NeedsReauth => html! { span.badge.warn { "Needs reconnecting" } },
+        AccountStatus::NeedsCredentials => html! { span.badge.warn { "Needs credentials" } },
     }
 }
 
@@ -191,6 +193,8 @@ pub fn notice(code: Option<&str>) -> Markup {
         Some("server-updated") => "The MCP server was updated.",
         Some("server-deleted") => "The MCP server was deleted; its URL no longer works.",
         Some("signed-out") => "You are signed out.",
+        Some("credentials-updated") => "The credentials were checked with Gorgias and saved.",
+        Some("token-revoked") => "The API token was revoked; it no longer works.",
         _ => return html! {},
     };
     html! { p.notice role="status" { (text) } }

@@ -600,7 +600,7 @@ fn client_configs(name: &str, url: &str, token_auth: bool) -> (String, String) {
     )
 }
 
-fn copy_button(target: &str, label: &str) -> Markup {
+pub(super) fn copy_button(target: &str, label: &str) -> Markup {
     html! {
         span.copy-group.js-only {
             button.button.copy type="button" data-copy=(target) { (label) }

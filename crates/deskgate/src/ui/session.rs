@@ -5,6 +5,7 @@
 //! Every state-changing console request must carry the session's CSRF token (a hidden form
 //! field or the `X-CSRF-Token` header); `Operator::check_csrf` is the one place that checks it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
+use crate::error::ApiError;
 use crate::store::{ConsoleSessionRow, StoreError};
 use crate::timestamp::Timestamp;
 use crate::tokens::TokenHash;
@@ -34,6 +36,8 @@ pub struct Operator {
 pub enum SessionError {
     #[error("sign in first")]
     SignedOut,
+    #[error("{0}")]
+    Refused(crate::error::ApiError),
     #[error(
         "this form has expired or did not come from the console; reload the page and try again"
     )]
@@ -92,15 +96,12 @@ pub fn set_cookie(
 }
 
 impl App {
-    /// Opens a console session for a valid API token; returns the cookie value.
-    pub async fn sign_in(&self, api_token: &str) -> Result<Option<String>, SessionError> {
-        let Some(token) = self
-            .store
-            .find_api_token(&TokenHash::of(api_token.trim()))
-            .await?
-        else {
-            return Ok(None);
-        };
+    /// Opens a console session for a valid admin API token; returns the cookie value. A wrong
+    /// token counts against the client's address (see `auth_throttle`).
+    pub async fn sign_in(&self, api_token: &str, client: IpAddr) -> Result<String, ApiError> {
+        let api_token = Some(api_token.trim()).filter(|t| !t.is_empty());
+        let token = self.authenticate_api_token(api_token, client).await?;
+        token.require_admin()?;
         let id = crate::tokens::random_urlsafe(32);
         let now = Timestamp::now();
         self.store
@@ -112,7 +113,7 @@ impl App {
                 expires_at: now.plus_secs(SESSION_HOURS * 3600).millis(),
             })
             .await?;
-        Ok(Some(id))
+        Ok(id)
     }
 
     pub async fn sign_out(&self, session_id: &str) -> Result<(), SessionError> {
@@ -122,8 +123,13 @@ impl App {
         Ok(())
     }
 
-    /// The operator behind a request: a console session cookie, or a bearer API token.
-    pub async fn operator(&self, headers: &HeaderMap) -> Result<Operator, SessionError> {
+    /// The operator behind a request: a console session cookie, or a bearer admin API token
+    /// (counted against `client` when wrong).
+    pub async fn operator(
+        &self,
+        headers: &HeaderMap,
+        client: IpAddr,
+    ) -> Result<Operator, SessionError> {
         if let Some(session) = cookie(headers, SESSION_COOKIE)
             && let Some(row) = self
                 .store
@@ -135,15 +141,21 @@ impl App {
                 csrf_token: Some(row.csrf_token),
             });
         }
-        if let Some(token) = crate::api::bearer_token(headers)
-            && let Some(token) = self.store.find_api_token(&TokenHash::of(token)).await?
-        {
-            return Ok(Operator {
-                api_token_id: token.id,
-                csrf_token: None,
-            });
+        let Some(bearer) = crate::api::bearer_token(headers) else {
+            return Err(SessionError::SignedOut);
+        };
+        match self.authenticate_api_token(Some(bearer), client).await {
+            Ok(token) => {
+                token.require_admin().map_err(SessionError::Refused)?;
+                Ok(Operator {
+                    api_token_id: token.id,
+                    csrf_token: None,
+                })
+            }
+            Err(ApiError::Unauthorized) => Err(SessionError::SignedOut),
+            Err(ApiError::Internal(cause)) => Err(SessionError::Refused(ApiError::Internal(cause))),
+            Err(refused) => Err(SessionError::Refused(refused)),
         }
-        Err(SessionError::SignedOut)
     }
 }
 
@@ -152,6 +164,28 @@ impl axum::response::IntoResponse for SessionError {
         use axum::http::StatusCode;
         match self {
             SessionError::SignedOut => axum::response::Redirect::to("/ui/sign-in").into_response(),
+            SessionError::Refused(ApiError::Internal(cause)) => {
+                tracing::error!(error = %cause, "console session lookup failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    super::page::error_page("Something went wrong", "Try again in a moment."),
+                )
+                    .into_response()
+            }
+            SessionError::Refused(refused) => {
+                let status = match &refused {
+                    ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                let mut response =
+                    (status, super::page::error_page("Refused", &refused.to_string())).into_response();
+                if let ApiError::TooManyRequests { retry_after_secs } = refused {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                }
+                response
+            }
             SessionError::BadCsrf => (
                 StatusCode::FORBIDDEN,
                 super::page::error_page(
@@ -176,6 +210,7 @@ impl FromRequestParts<Arc<App>> for Operator {
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, SessionError> {
-        app.operator(&parts.headers).await
+        let client = app.client_address(&parts.headers, &parts.extensions);
+        app.operator(&parts.headers, client).await
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use subtle::ConstantTimeEq;
@@ -16,6 +16,7 @@ use super::form::{CheckedForm, FormFields};
 use super::page::{error_page, frame, notice};
 use super::session::{SESSION_COOKIE, SESSION_SECS, cookie, set_cookie};
 use crate::app::App;
+use crate::error::ApiError;
 
 /// The sign-in form's nonce cookie, scoped to the sign-in path.
 const NONCE_COOKIE: &str = "dg_signin";
@@ -29,16 +30,23 @@ pub struct SignInQuery {
 pub async fn form(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    extensions: Extensions,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, UiError> {
     // Already signed in: straight to the console.
-    if cookie(&headers, SESSION_COOKIE).is_some() && app.operator(&headers).await.is_ok() {
+    let client = app.client_address(&headers, &extensions);
+    if cookie(&headers, SESSION_COOKIE).is_some() && app.operator(&headers, client).await.is_ok() {
         return Ok(Redirect::to("/ui").into_response());
     }
     Ok(render(&app, StatusCode::OK, query.notice.as_deref(), None))
 }
 
-pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Bytes,
+) -> Response {
     let fields = FormFields::parse(&body);
     let nonce_ok = match (cookie(&headers, NONCE_COOKIE), fields.get("nonce")) {
         (Some(c), Some(f)) => !c.is_empty() && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
@@ -55,8 +63,9 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
             .into_response();
     }
     let token = fields.text("api_token").unwrap_or_default();
-    match app.sign_in(&token).await {
-        Ok(Some(session)) => {
+    let client = app.client_address(&headers, &extensions);
+    match app.sign_in(&token, client).await {
+        Ok(session) => {
             let mut response = Redirect::to("/ui").into_response();
             let h = response.headers_mut();
             h.append(
@@ -70,7 +79,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
             tracing::info!("console session opened");
             response
         }
-        Ok(None) => render(
+        Err(ApiError::Unauthorized) => render(
             &app,
             StatusCode::UNAUTHORIZED,
             None,
@@ -78,6 +87,21 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
                 "That API token is not valid. Use a token from `deskgate token create` (or the one `deskgate serve --demo` printed).",
             ),
         ),
+        Err(ApiError::Forbidden(why)) => render(&app, StatusCode::FORBIDDEN, None, Some(&why)),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => {
+            let mut response = render(
+                &app,
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(&format!(
+                    "Too many wrong API tokens were tried from your address. Try again in {retry_after_secs} s."
+                )),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+        }
         Err(e) => UiError::from(e).into_response(),
     }
 }

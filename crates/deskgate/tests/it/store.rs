@@ -93,14 +93,14 @@ async fn story(backend: Backend) {
     let token = ApiToken {
         id: "t1".into(),
         name: "ci".into(),
+        scope: deskgate::tokens::TokenScope::Mcp,
+        mcp_server_ids: Some(vec!["s1".into()]),
+        integrated_account_ids: None,
+        bootstrap: false,
         created_at: now,
     };
     let hash = TokenHash::of("dga_secret");
     store.insert_api_token(&token, &hash).await.unwrap();
-    assert!(
-        !store.ensure_api_token(&token, &hash).await.unwrap(),
-        "ensure inserted a duplicate"
-    );
     assert_eq!(
         store.find_api_token(&hash).await.unwrap(),
         Some(token.clone())

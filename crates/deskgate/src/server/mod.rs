@@ -1,6 +1,8 @@
-//! The HTTP server: the routes of every part, the middleware they share, TCP_NODELAY on accepted
-//! sockets, background work (once across replicas), listening to other replicas, and graceful
-//! shutdown.
+//! The HTTP server: the routes of every part, the middleware they share, background work (once
+//! across replicas), listening to other replicas, and graceful shutdown. `connections` accepts
+//! and serves the sockets within bounds (timeouts, a connection cap).
+
+pub mod connections;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,7 +12,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -74,19 +75,14 @@ pub async fn serve(
             tracing::warn!(error = %e, "could not unregister this replica's SSE sessions; they lapse by themselves");
         }
     };
-    // Without TCP_NODELAY, small replies on keep-alive connections wait ~40 ms for Nagle and
-    // delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // `into_make_service`: served as a plain `Router`, axum rebuilds the route table for every
-    // accepted connection (about 25 KB and its CPU per connection); the router is already
-    // complete, so each connection can share it.
-    let result = axum::serve(listener, router(app).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = connections::Limits {
+        max_connections: app.config.max_connections,
+        header_read_timeout: app.config.header_read_timeout,
+        body_read_timeout: app.config.body_read_timeout,
+        idle_timeout: app.config.idle_timeout,
+    };
+    // The router is built once and shared by every connection (cloning it is an `Arc` clone).
+    let result = connections::serve(listener, router(app), limits, shutdown).await;
     for task in background {
         task.abort();
     }
@@ -171,8 +167,14 @@ async fn listen_to_replicas(app: Arc<App>, notices: Option<Notices>) {
     let mut next = Ok(Notice::Missed);
     loop {
         match next {
-            Ok(Notice::Changed(Change::McpServers)) => app.tenants.invalidate_all(),
-            Ok(Notice::Changed(Change::Account(id))) => app.after_credentials_change(&id),
+            Ok(Notice::Changed(Change::McpServers)) => {
+                app.tenants.invalidate_all();
+                app.end_orphaned_sse_streams().await;
+            }
+            Ok(Notice::Changed(Change::Account(id))) => {
+                app.after_credentials_change(&id);
+                app.end_orphaned_sse_streams().await;
+            }
             Ok(Notice::SseMessages(session)) => {
                 if let Err(e) = app.sse.deliver(&session).await {
                     tracing::warn!(error = %e, "could not deliver relayed SSE messages");
@@ -180,6 +182,7 @@ async fn listen_to_replicas(app: Arc<App>, notices: Option<Notices>) {
             }
             Ok(Notice::Missed) => {
                 app.tenants.invalidate_all();
+                app.end_orphaned_sse_streams().await;
                 if let Err(e) = app.sse.deliver_all().await {
                     tracing::warn!(error = %e, "could not deliver relayed SSE messages");
                 }

@@ -1,0 +1,486 @@
+//! Accepting and serving HTTP connections within bounds. `axum::serve` sets no timer and no
+//! limit: a client that opens a socket and sends nothing (or a header a byte at a time, or a
+//! body a byte at a time) holds it forever, and enough of them use up the descriptors until
+//! `/healthz` stops answering. Here every connection is in one of three phases:
+//!
+//! - **idle**: no request in flight and no byte of the next one read. Closed after
+//!   `idle_timeout` (longer than a balancer's upstream keep-alive, so pooled connections are
+//!   reused rather than raced).
+//! - **reading**: the first byte of a request arrived, its head has not. Closed after
+//!   `header_read_timeout` (slowloris).
+//! - **busy**: a request is being served (its body must arrive within `body_read_timeout` of
+//!   its head). Never closed by a timer: an SSE stream is busy for as long as it is open, and the
+//!   SSE caps bound those (see `mcp::sse`).
+//!
+//! At most `max_connections` are open. When one more arrives, the connection that has been idle
+//! or reading the longest is closed to make room for it, so a flood of idle or slow sockets can
+//! never lock out a new client such as a health check; only when every connection is busy is
+//! the new one refused with a 503.
+//!
+//! hyper has a header-read timer, but it also runs between keep-alive requests (it starts as
+//! soon as hyper waits for a head), so it cannot give idle connections a longer life than slow
+//! heads; no library closes the longest-idle connection at a cap. Hence this module.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The bounds every connection is served within.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+const IDLE: u8 = 0;
+const READING: u8 = 1;
+const BUSY: u8 = 2;
+
+/// How long a connection told to close (timed out or evicted) may take to do so before it is
+/// dropped outright. It has no request in flight, so nothing is lost.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// What one connection is doing, shared between its socket, its requests and its task.
+struct Activity {
+    /// Milliseconds since `epoch` when the current phase began.
+    since_ms: AtomicU64,
+    phase: AtomicU8,
+    in_flight: AtomicU64,
+    /// Told to make room for a new connection.
+    evicted: AtomicBool,
+    /// Wakes the connection's task when the phase changes or it is evicted.
+    changed: Notify,
+    epoch: Instant,
+}
+
+impl Activity {
+    fn new(epoch: Instant) -> Self {
+        Self {
+            since_ms: AtomicU64::new(millis_since(epoch)),
+            phase: AtomicU8::new(IDLE),
+            in_flight: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            changed: Notify::new(),
+            epoch,
+        }
+    }
+
+    fn enter(&self, phase: u8) {
+        self.since_ms
+            .store(millis_since(self.epoch), Ordering::Release);
+        self.phase.store(phase, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    /// Bytes arrived: on an idle connection, that is the start of a request head.
+    fn bytes_read(&self) {
+        if self.phase.load(Ordering::Acquire) == IDLE {
+            self.enter(READING);
+        }
+    }
+
+    fn request_started(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.enter(BUSY);
+        InFlight(self.clone())
+    }
+
+    /// When the current phase times out; `None` while busy.
+    fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        let since = self.epoch + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
+        match self.phase.load(Ordering::Acquire) {
+            IDLE => Some(since + limits.idle_timeout),
+            READING => Some(since + limits.header_read_timeout),
+            _ => None,
+        }
+    }
+
+    /// Idle or reading, and since when (for choosing whom to evict).
+    fn evictable_since(&self) -> Option<u64> {
+        (self.phase.load(Ordering::Acquire) != BUSY && !self.evicted.load(Ordering::Acquire))
+            .then(|| self.since_ms.load(Ordering::Acquire))
+    }
+}
+
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One request being served; its connection goes idle when the last one ends (the response
+/// body is dropped once sent, or when the connection dies).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.enter(IDLE);
+        }
+    }
+}
+
+/// Every open connection, to find one to evict and to wait for all of them at shutdown.
+#[derive(Default)]
+struct Registry {
+    open: Mutex<HashMap<u64, Arc<Activity>>>,
+    next_id: AtomicU64,
+    all_closed: Notify,
+    at_capacity: AtomicBool,
+}
+
+enum Admission {
+    Admitted(u64),
+    /// Every connection is busy: nothing can be closed for this one.
+    Full,
+}
+
+impl Registry {
+    fn admit(&self, activity: Arc<Activity>, max: usize) -> Admission {
+        let mut open = self.open.lock().expect("connection registry poisoned");
+        if open.len() >= max {
+            let oldest = open
+                .values()
+                .filter_map(|a| a.evictable_since().map(|since| (since, a)))
+                .min_by_key(|(since, _)| *since);
+            match oldest {
+                Some((_, victim)) => {
+                    victim.evicted.store(true, Ordering::Release);
+                    victim.changed.notify_one();
+                }
+                None => return Admission::Full,
+            }
+            if !self.at_capacity.swap(true, Ordering::AcqRel) {
+                tracing::warn!(
+                    max_connections = max,
+                    "connection limit reached: closing the longest-idle connections to make room"
+                );
+            }
+        } else if open.len() < max / 2 {
+            self.at_capacity.store(false, Ordering::Release);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        open.insert(id, activity);
+        Admission::Admitted(id)
+    }
+
+    fn remove(&self, id: u64) {
+        self.open
+            .lock()
+            .expect("connection registry poisoned")
+            .remove(&id);
+        self.all_closed.notify_waiters();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.open
+            .lock()
+            .expect("connection registry poisoned")
+            .is_empty()
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then closes every connection
+/// gracefully (requests in flight finish) and returns once all are closed.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let registry = Arc::new(Registry::default());
+    let stopping = CancellationToken::new();
+    let epoch = Instant::now();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or memory: wait for connections to close rather than spin.
+                    if !is_connection_error(&e) {
+                        tracing::warn!(error = %e, "accepting a connection failed; pausing for 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        // Without TCP_NODELAY, small replies on keep-alive connections wait ~40 ms for Nagle
+        // and delayed ACKs.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let activity = Arc::new(Activity::new(epoch));
+        let id = match registry.admit(activity.clone(), limits.max_connections) {
+            Admission::Admitted(id) => id,
+            Admission::Full => {
+                refuse(tcp);
+                continue;
+            }
+        };
+        let registered = Registered {
+            registry: registry.clone(),
+            id,
+        };
+        let router = router.clone();
+        let stopping = stopping.clone();
+        tokio::spawn(async move {
+            // Dropped however the task ends, a panicking handler included.
+            let _registered = registered;
+            serve_one(tcp, peer, router, activity, limits, stopping).await;
+        });
+    }
+    drop(listener);
+    stopping.cancel();
+    loop {
+        let closed = registry.all_closed.notified();
+        if registry.is_empty() {
+            break;
+        }
+        closed.await;
+    }
+    Ok(())
+}
+
+/// A connection's place in the registry, given back when its task ends.
+struct Registered {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.registry.remove(self.id);
+    }
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+/// A connection that cannot be served gets a short 503 (best effort: the socket is new, so its
+/// send buffer has room) and is closed.
+fn refuse(tcp: TcpStream) {
+    const BUSY_REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\nContent-Length: 53\r\nConnection: close\r\n\r\nService Unavailable: too many connections; try again\n";
+    let _ = tcp.try_write(BUSY_REPLY);
+    tracing::debug!("connection refused: every connection is busy");
+}
+
+async fn serve_one(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    activity: Arc<Activity>,
+    limits: Limits,
+    stopping: CancellationToken,
+) {
+    let io = TokioIo::new(WatchedIo {
+        inner: tcp,
+        activity: activity.clone(),
+    });
+    let requests = activity.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let in_flight = requests.request_started();
+        let mut request = request.map(|body| {
+            Body::new(DeadlineBody {
+                inner: body,
+                limit: limits.body_read_timeout,
+                deadline: None,
+            })
+        });
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let router = router.clone();
+        async move {
+            let response = match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            // The request counts as in flight until its response body is dropped: fully sent,
+            // or abandoned with the connection.
+            Ok::<_, Infallible>(response.map(|body| {
+                body.map_frame(move |frame| {
+                    let _in_flight = &in_flight;
+                    frame
+                })
+            }))
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    // Set once the connection is told to close (timed out, evicted, or the server stopping).
+    let mut closing: Option<Instant> = None;
+    loop {
+        let busy = activity.phase.load(Ordering::Acquire) == BUSY;
+        let deadline = match closing {
+            // A request in flight finishes, however long it takes (open SSE streams are ended
+            // by the server itself); hyper closes the connection after it.
+            Some(_) if busy => None,
+            // Anything else gets a short grace: hyper does not close a connection that has not
+            // sent a complete request yet.
+            Some(since) => Some(since + CLOSE_GRACE),
+            None => activity.deadline(&limits),
+        };
+        let changed = activity.changed.notified();
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::trace!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = changed => {
+                if closing.is_none() && activity.evicted.load(Ordering::Acquire) {
+                    connection.as_mut().graceful_shutdown();
+                    closing = Some(Instant::now());
+                }
+            }
+            () = sleep_until(deadline) => {
+                let busy = activity.phase.load(Ordering::Acquire) == BUSY;
+                if closing.is_some() {
+                    if !busy {
+                        // No request in flight: dropping it loses nothing.
+                        return;
+                    }
+                } else if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                    // (The phase may have changed since the deadline was read.)
+                    connection.as_mut().graceful_shutdown();
+                    closing = Some(Instant::now());
+                }
+            }
+            () = stopping.cancelled(), if closing.is_none() => {
+                connection.as_mut().graceful_shutdown();
+                closing = Some(Instant::now());
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The socket, telling its connection's [`Activity`] when bytes arrive.
+struct WatchedIo {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for WatchedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for WatchedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// A request body that must arrive in full within `limit` of the first time the handler had to
+/// wait for it (a body sent with its head never starts the clock). Past that, reading it fails
+/// and the handler answers as for any broken body; the connection then closes.
+struct DeadlineBody {
+    inner: Incoming,
+    limit: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => {
+                let limit = self.limit;
+                let deadline = self
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
