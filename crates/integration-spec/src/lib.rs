@@ -14,6 +14,7 @@
 //! - [`plan`]: arguments -> upstream request ([`PlannedRequest`], [`ArgumentError`]).
 //! - [`custom_fields`]: account-specific schema completion ([`CustomFields`]).
 //! - [`names`]: names instead of ids (teams, users, tags), resolved against account directories.
+//! - [`filter_expr`]: the view filter expression language (parsed here, checked by the planner).
 //! - [`filter`]: which tools an MCP server offers ([`ToolFilter`]).
 //! - [`connection`]: base URL, rate limits, pagination, OAuth2 ([`Connection`]).
 //! - [`examples`]: example arguments for tests and diagnostics.
@@ -28,6 +29,7 @@ mod custom_fields;
 mod definition;
 mod examples;
 mod filter;
+pub mod filter_expr;
 mod format;
 mod names;
 mod naming;
