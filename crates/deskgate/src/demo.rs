@@ -73,6 +73,11 @@ pub async fn start(app: &App) -> anyhow::Result<Demo> {
     Ok(Demo { _sandbox: sandbox })
 }
 
+/// The name the printed client configs give the server: short, because clients prefix every
+/// tool name with it within 60 (Cursor) or 64 (Claude Code) characters, and tool names are at
+/// most 45 (see integrations/README.md, "Tool names").
+const CLIENT_SERVER_NAME: &str = "gorgias";
+
 fn banner(
     app: &App,
     sandbox: &gorgias_sandbox::Sandbox,
@@ -81,8 +86,9 @@ fn banner(
     api_token: &str,
 ) -> String {
     let base = &app.public_url;
-    let claude = serde_json::json!({"mcpServers": {"deskgate-demo": {"command": "deskgate", "args": ["connect", url]}}});
-    let cursor = serde_json::json!({"mcpServers": {"deskgate-demo": {"url": url}}});
+    let name = CLIENT_SERVER_NAME;
+    let claude = serde_json::json!({"mcpServers": {name: {"command": "deskgate", "args": ["connect", url]}}});
+    let cursor = serde_json::json!({"mcpServers": {name: {"url": url}}});
     format!(
         r#"
 deskgate demo is ready.
@@ -99,15 +105,20 @@ MCP server URL (its token is the whole credential; keep it secret):
 Try it:
   npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list
 
-ChatGPT (Settings -> Apps -> Advanced -> Developer mode -> Create app): paste the URL as the MCP
-  server URL, authentication "No authentication". ChatGPT needs a public HTTPS URL: run deskgate
-  behind your HTTPS proxy or tunnel and start it with --public-url https://your.host.
+Claude Code:
+  claude mcp add --transport http {name} {url}
 
 Claude Desktop (claude_desktop_config.json):
   {claude}
 
 Cursor (.cursor/mcp.json):
   {cursor}
+
+claude.ai and ChatGPT call from their own servers, so they need a public HTTPS URL: run deskgate
+  behind your HTTPS proxy or tunnel and start it with --public-url https://your.host. Then paste
+  the URL into claude.ai (Settings -> Connectors -> Add custom connector) or ChatGPT (Settings ->
+  Apps -> Advanced settings -> Developer mode -> Create app, authentication "No authentication").
+  ChatGPT's deep research and connectors in chat need a server minted with "chatgpt": true.
 "#,
         sandbox_url = sandbox.base_url(),
     )
