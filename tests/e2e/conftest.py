@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Deskgate:
     admin_token: str
     account_id: str
     logs: list[str] = field(default_factory=list)
+    banner: list[str] = field(default_factory=list)
 
     @property
     def log_text(self) -> str:
@@ -61,6 +63,14 @@ class Deskgate:
         except urllib.error.HTTPError as error:
             raw = error.read()
             return error.code, (json.loads(raw) if raw else None)
+
+    def tools_preview(self, **query: str) -> dict:
+        """What `GET /integrated-account/:id/tools` says a config exposes (count, bytes, tools):
+        the server's own account of its catalog, so tests need not hard-code a tool count."""
+        suffix = ("?" + urllib.parse.urlencode(query)) if query else ""
+        status, preview = self.api("GET", f"/integrated-account/{self.account_id}/tools{suffix}")
+        assert status == 200, preview
+        return preview
 
     def mint(self, config: dict | None = None, **extra) -> str:
         body = {"name": extra.pop("name", "e2e"), **extra}
@@ -133,7 +143,8 @@ def start_deskgate(extra_args: list[str] | None = None, env: dict | None = None)
         raise RuntimeError("deskgate did not print its demo banner:\n" + "\n".join(banner + logs))
     threading.Thread(target=drain, args=(process.stdout, banner), daemon=True).start()
     base = found["mcp"].split("/mcp/")[0]
-    return Deskgate(process, base, found["mcp"], found["sandbox"], found["token"], admin, found["account"], logs)
+    return Deskgate(process, base, found["mcp"], found["sandbox"], found["token"], admin, found["account"], logs,
+                    banner)
 
 
 def stop_deskgate(dg: Deskgate, name: str) -> None:
