@@ -21,7 +21,7 @@ pub enum Outcome {
     UpstreamFailure,
     /// The account must be reconnected (its OAuth grant is gone).
     NeedsReauth,
-    /// The tool is unknown or filtered out for this server.
+    /// The tool is unknown or filtered out for this server, or its policy refused the call.
     Refused,
 }
 
@@ -70,6 +70,11 @@ pub struct ToolCallRecord {
     pub outcome: Outcome,
     /// A short, secret-free reason for a failed call.
     pub error: Option<String>,
+    /// What the server's policy decided; absent when the call never reached it (an unknown
+    /// tool).
+    pub policy_decision: Option<crate::policy::PolicyOutcome>,
+    /// The policy rule that governed the call, e.g. `policies[0] (deny class write)`.
+    pub policy_rule: Option<String>,
 }
 
 /// Filters for reading the log.

@@ -9,6 +9,7 @@
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
 //! - `tenants`: resolving an MCP URL to its tenant. `calls`: one tool call, stage by stage.
+//! - `policy`: a server's policies (allow/deny per tool or class, argument rules), pure.
 //! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
 //! - `upstream`: the one HTTP client that talks to Gorgias.
 //! - `store`: persistence, one interface over SQLite and PostgreSQL.
@@ -34,6 +35,7 @@ pub mod integration;
 pub mod mcp;
 pub mod mcp_servers;
 pub mod oauth;
+pub mod policy;
 pub mod server;
 pub mod store;
 pub mod tenants;

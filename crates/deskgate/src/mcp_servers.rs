@@ -38,6 +38,12 @@ pub struct McpServerConfig {
     pub chatgpt: bool,
     #[serde(default)]
     pub tool_exposure: ToolExposure,
+    /// What the offered tools may do: per tool or per method class, `allow` or `deny`, with
+    /// argument rules (`pin`, `narrow`, `forbid`, `only`, `max_limit`). A tool follows the rule
+    /// that names it, else its class's rule; clients see the narrowed schemas, and every call
+    /// is checked against the same rules before anything is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<crate::policy::PolicyRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +101,8 @@ pub enum ServerConfigError {
         tags: String,
         tools: String,
     },
+    #[error("{0}")]
+    Policy(#[from] crate::policy::PolicyConfigError),
     #[error(
         "chatgpt: true needs `search` and `fetch`, which read tickets and customers; the filters leave them out (allow read methods and the tickets or customers tag, or list them in tools)"
     )]
@@ -158,6 +166,17 @@ impl McpServerConfig {
         }
         Ok(filter)
     }
+
+    /// The tool filter and the policies together, checked against a catalog: what a server
+    /// offers, and what each call is checked against.
+    pub fn server_filter(
+        &self,
+        catalog: &integration_spec::Catalog,
+    ) -> Result<crate::policy::ServerFilter, ServerConfigError> {
+        let tools = self.tool_filter(catalog)?;
+        let policy = crate::policy::Policy::compile(&self.policies, catalog, &tools)?;
+        Ok(crate::policy::ServerFilter { tools, policy })
+    }
 }
 
 impl From<ServerConfigError> for crate::error::ApiError {
@@ -189,7 +208,7 @@ impl crate::app::App {
         let now = Timestamp::now();
         let name = validate_name(&new.name)?;
         validate_expiry(new.expires_at, now)?;
-        new.config.tool_filter(self.integration.catalog())?;
+        new.config.server_filter(self.integration.catalog())?;
         let minted = crate::tokens::mint(crate::tokens::TokenKind::Mcp);
         let server = McpServer {
             id: uuid::Uuid::now_v7().to_string(),
@@ -223,7 +242,7 @@ impl crate::app::App {
             server.name = validate_name(&name)?;
         }
         if let Some(config) = changes.config {
-            config.tool_filter(self.integration.catalog())?;
+            config.server_filter(self.integration.catalog())?;
             server.config = config;
         }
         if let Some(require) = changes.require_api_token_auth {

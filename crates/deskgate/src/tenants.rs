@@ -35,7 +35,8 @@ pub struct Tenant {
     pub account: IntegratedAccount,
     /// The account's credentials as stored (sealed); opened only for the call that needs them.
     pub sealed_credentials: Vec<u8>,
-    pub filter: integration_spec::ToolFilter,
+    /// The server's filters and policies, compiled.
+    pub filter: crate::policy::ServerFilter,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -73,7 +74,7 @@ impl App {
         else {
             return Ok(None);
         };
-        let filter = match server.config.tool_filter(self.integration.catalog()) {
+        let filter = match server.config.server_filter(self.integration.catalog()) {
             Ok(filter) => filter,
             Err(e) => {
                 // The definition changed under a stored config (a tag or method went away):

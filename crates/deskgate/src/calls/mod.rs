@@ -3,7 +3,8 @@
 //! [`App::call_tool`], and that function is the order of the stages, top to bottom:
 //!
 //! 1. resolve — the account's catalog (completed with its custom fields);
-//! 2. authorize (`authorize`) — the server's filter: a tool it filters out does not exist;
+//! 2. authorize (`authorize`) — the server's filter (a tool it filters out does not exist),
+//!    then its policy (`crate::policy`): a denied call ends here, naming the rule;
 //! 3. names (`names`) — teams, users and tags given by name become what Gorgias takes;
 //! 4. plan — arguments to one upstream request, pure, in `integration-spec`;
 //! 5. send (`send`) — one request with the account's credentials, never retried;
@@ -63,6 +64,13 @@ impl App {
         };
 
         let mut arguments = call.arguments;
+        let decision = authorize::policy(tenant, tool, &mut arguments);
+        draft.policy(&decision);
+        if let crate::policy::Decision::Denied { rule, reason } = &decision {
+            let result = shape::denied(&self.integration, &tool.name, rule, reason);
+            self.record(draft.finished(&result)).await;
+            return Ok(result);
+        }
         if let Some(task) = tool.task() {
             let result = self
                 .run_task(tenant, &catalog, tool, task, arguments, &mut draft)

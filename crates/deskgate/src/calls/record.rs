@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::result::{CallResult, ClientInfo};
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallRecord};
+use crate::policy::{Decision, PolicyOutcome};
 use crate::tenants::Tenant;
 use crate::timestamp::Timestamp;
 use crate::upstream;
@@ -19,6 +20,7 @@ pub(super) struct Draft {
     client: Option<ClientInfo>,
     upstream_method: Option<String>,
     upstream_path: Option<String>,
+    policy: Option<(PolicyOutcome, Option<String>)>,
 }
 
 impl Draft {
@@ -31,7 +33,13 @@ impl Draft {
             client: client.cloned(),
             upstream_method: None,
             upstream_path: None,
+            policy: None,
         }
+    }
+
+    /// What the server's policy decided.
+    pub(super) fn policy(&mut self, decision: &Decision) {
+        self.policy = Some((decision.into(), decision.rule().map(str::to_owned)));
     }
 
     /// The request about to be sent upstream.
@@ -60,6 +68,8 @@ impl Draft {
             duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outcome,
             error,
+            policy_decision: self.policy.as_ref().map(|p| p.0),
+            policy_rule: self.policy.and_then(|p| p.1),
         }
     }
 
@@ -92,6 +102,7 @@ impl App {
             tool.name = %record.tool,
             upstream.status = record.upstream_status,
             outcome = record.outcome.as_str(),
+            policy.rule = record.policy_rule.as_deref(),
             duration_ms = record.duration_ms,
             "tool call"
         );

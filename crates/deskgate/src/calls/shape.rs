@@ -84,6 +84,23 @@ pub(super) fn invalid_arguments(
     )
 }
 
+/// A call the server's policy refused: the rule that refused it, and that nothing was sent.
+pub(super) fn denied(
+    integration: &Integration,
+    tool: &str,
+    rule: &str,
+    reason: &str,
+) -> CallResult {
+    CallResult::error(
+        Outcome::Refused,
+        format!(
+            "Refused by this server's policy: {reason}. Nothing was sent to {}. This server's operator set the rule; do not try to get around it with another tool.",
+            integration.title()
+        ),
+        json!({"error": {"kind": "policy_denied", "tool": tool, "rule": rule, "message": reason}}),
+    )
+}
+
 /// A success in the form the call asked for: the tool's concise answer (its view, or a short
 /// confirmation of a write), or the upstream's body exactly as sent.
 pub(super) fn success(

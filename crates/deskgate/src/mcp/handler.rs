@@ -118,7 +118,7 @@ impl Gateway {
                 .tools()
                 .iter()
                 .filter(|t| tenant.filter.matches(t))
-                .map(to_mcp_tool)
+                .map(|t| to_mcp_tool(t, tenant.filter.policy.schema(t)))
                 .collect(),
             ToolExposure::Discovery => discovery_tools(
                 self.app.integration.title(),
@@ -378,7 +378,7 @@ impl Gateway {
                 match allowed().find(|t| t.name == tool_name) {
                     Some(t) => Ok(structured(json!({
                         "name": t.name, "title": t.title, "description": t.description,
-                        "inputSchema": Value::Object((*t.input_schema).clone()),
+                        "inputSchema": Value::Object((*caller.tenant.filter.policy.schema(t)).clone()),
                         "annotations": t.annotations.to_json(),
                     }))),
                     None => Ok(argument_error(
@@ -453,7 +453,11 @@ fn structured(value: Value) -> CallToolResult {
 
 // --- mapping the catalog and call results onto MCP ---
 
-fn to_mcp_tool(tool: &integration_spec::Tool) -> Tool {
+/// A tool as `tools/list` shows it, with the input schema the server's policy leaves.
+fn to_mcp_tool(
+    tool: &integration_spec::Tool,
+    input_schema: Arc<serde_json::Map<String, Value>>,
+) -> Tool {
     let mut annotations = ToolAnnotations::with_title(tool.title.clone());
     annotations.read_only_hint = Some(tool.annotations.read_only);
     annotations.destructive_hint = Some(tool.annotations.destructive);
@@ -462,7 +466,7 @@ fn to_mcp_tool(tool: &integration_spec::Tool) -> Tool {
     let mut mcp = Tool::new(
         Cow::Owned(tool.name.clone()),
         Cow::Owned(tool.description.clone()),
-        tool.input_schema.clone(),
+        input_schema,
     )
     .with_annotations(annotations);
     mcp.title = Some(tool.title.clone());

@@ -592,13 +592,25 @@ struct ToolCallRow {
     duration_ms: i64,
     outcome: String,
     error: Option<String>,
+    policy_decision: Option<String>,
+    policy_rule: Option<String>,
 }
 
 impl TryFrom<ToolCallRow> for ToolCallRecord {
     type Error = StoreError;
 
     fn try_from(r: ToolCallRow) -> Result<Self, StoreError> {
+        let policy_decision = r
+            .policy_decision
+            .as_deref()
+            .map(|d| {
+                crate::policy::PolicyOutcome::parse(d).ok_or_else(|| {
+                    StoreError::Corrupt(format!("tool call {}: unknown policy decision", r.id))
+                })
+            })
+            .transpose()?;
         Ok(ToolCallRecord {
+            policy_decision,
             outcome: Outcome::parse(&r.outcome).ok_or_else(|| {
                 StoreError::Corrupt(format!("tool call {}: unknown outcome", r.id))
             })?,
@@ -614,6 +626,7 @@ impl TryFrom<ToolCallRow> for ToolCallRecord {
             upstream_status: r.upstream_status.and_then(|s| u16::try_from(s).ok()),
             duration_ms: u64::try_from(r.duration_ms).unwrap_or(0),
             error: r.error,
+            policy_rule: r.policy_rule,
         })
     }
 }

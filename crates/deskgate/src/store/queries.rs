@@ -405,8 +405,9 @@ macro_rules! portable_queries {
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
                     "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
-                        client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+                        client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
+                        policy_decision, policy_rule)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
                      WHERE EXISTS (SELECT 1 FROM mcp_servers WHERE id = $2)",
                 )
                 .bind(&r.id)
@@ -422,6 +423,8 @@ macro_rules! portable_queries {
                 .bind(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
                 .bind(r.outcome.as_str())
                 .bind(&r.error)
+                .bind(r.policy_decision.map(|d| d.as_str()))
+                .bind(&r.policy_rule)
                 .execute(executor)
                 .await?;
                 Ok(())

@@ -179,6 +179,8 @@ pub fn config_from(fields: &FormFields) -> McpServerConfig {
             Some("discovery") => ToolExposure::Discovery,
             _ => ToolExposure::All,
         },
+        // Policies are set through the API (`config.policies`); the form has no editor yet.
+        policies: Vec::new(),
     }
 }
 

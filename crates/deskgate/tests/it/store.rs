@@ -76,6 +76,8 @@ fn call(id: &str, server: &str, account: &str, outcome: Outcome) -> ToolCallReco
         duration_ms: 3,
         outcome,
         error: None,
+        policy_decision: Some(deskgate::policy::PolicyOutcome::Allowed),
+        policy_rule: Some("policies[0] (allow list_all_gorgias_tickets)".into()),
     }
 }
 
@@ -241,6 +243,15 @@ async fn story(backend: Backend) {
     assert_eq!(
         limited.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         ["c3"]
+    );
+    // The policy's decision round-trips.
+    assert_eq!(
+        limited[0].policy_decision,
+        Some(deskgate::policy::PolicyOutcome::Allowed)
+    );
+    assert_eq!(
+        limited[0].policy_rule.as_deref(),
+        Some("policies[0] (allow list_all_gorgias_tickets)")
     );
     let paged = store
         .list_tool_calls(
