@@ -104,7 +104,8 @@ function setUpPreview() {
         var strong = document.createElement("strong");
         strong.textContent = count.textContent;
         line.appendChild(strong);
-        line.appendChild(document.createTextNode(" · about " + (tokens ? tokens.textContent : "")));
+        // The count is exact (o200k_base), so no "about".
+        line.appendChild(document.createTextNode(" · " + (tokens ? tokens.textContent : "")));
       } else {
         line.textContent = "This config exposes no tools.";
       }

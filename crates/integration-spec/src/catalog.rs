@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 use crate::custom_fields::{self, CustomFields};
 use crate::definition::{Binding, Body, CURSOR_ARG, Definition, LIMIT_ARG, Method, SchemaExtras};
 use crate::filter::ToolFilter;
+use crate::filter_expr::FilterLanguage;
 use crate::names::{self, Directory, DirectorySource, NameSlot, SlotKind};
 use crate::naming::MethodKind;
 use crate::plan::ArgumentError;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
 use crate::schema::ref_name;
-use crate::schema::{EFFECT_KEYWORD, EFFECTS_KEYWORD, NAMES_KEYWORD};
+use crate::schema::{EFFECT_KEYWORD, EFFECTS_KEYWORD, FILTER_LANGUAGE_KEYWORD, NAMES_KEYWORD};
 use crate::tasks::Task;
 use crate::views::{self, ResultShape, ShapeContext, Views};
 
@@ -127,6 +128,8 @@ pub(crate) struct Template {
     pub views: Arc<Views>,
     /// Where the arguments may name a team, user or tag instead of giving its id.
     pub name_slots: Vec<NameSlot>,
+    /// Where the arguments are written in a filter language.
+    pub filter_slots: Vec<FilterSlot>,
     pub directories: Arc<Vec<DirectorySource>>,
 }
 
@@ -683,8 +686,17 @@ fn build_tool(
     }
     root.insert("additionalProperties".into(), Value::Bool(false));
     let mut input_schema = inline_shared(&Value::Object(root), &definition.schemas);
-    let mut name_slots = Vec::new();
-    take_name_slots(&mut input_schema, Vec::new(), &mut name_slots);
+    let mut slots = Slots::default();
+    take_slots(
+        &mut input_schema,
+        Vec::new(),
+        &definition.filter_languages,
+        &mut slots,
+    );
+    let Slots {
+        names: name_slots,
+        filters: filter_slots,
+    } = slots;
     let mut effects = method.effects.clone();
     take_effects(&mut input_schema, &mut effects);
     let effects = admitted(&method.tool_name, effects, &method.annotations)?;
@@ -736,6 +748,7 @@ fn build_tool(
         link: method.link.clone(),
         views: views.clone(),
         name_slots,
+        filter_slots,
         directories: Arc::new(directories.clone()),
     };
     Ok(Tool {
@@ -781,8 +794,17 @@ fn build_task(
     }
     root.insert("additionalProperties".into(), Value::Bool(false));
     let mut schema = inline_shared(&Value::Object(root), &definition.schemas);
-    let mut name_slots = Vec::new();
-    take_name_slots(&mut schema, Vec::new(), &mut name_slots);
+    let mut slots = Slots::default();
+    take_slots(
+        &mut schema,
+        Vec::new(),
+        &definition.filter_languages,
+        &mut slots,
+    );
+    let Slots {
+        names: name_slots,
+        filters: filter_slots,
+    } = slots;
     let mut effects = Vec::new();
     take_effects(&mut schema, &mut effects);
     let effects = admitted(&task.name, effects, &task.annotations)?;
@@ -836,6 +858,7 @@ fn build_task(
         link: None,
         views: views.clone(),
         name_slots,
+        filter_slots,
         directories: Arc::new(directories.clone()),
     };
     Ok(Tool {
@@ -947,12 +970,38 @@ fn admitted(
     Ok(effects)
 }
 
-/// Collects the `names:` markers of an inlined schema (and removes them: they are for deskgate,
-/// not for the model).
-fn take_name_slots(schema: &mut Value, path: Vec<Step>, out: &mut Vec<NameSlot>) {
+/// A string argument written in a filter language: checked against it before a call is sent.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterSlot {
+    pub path: Vec<Step>,
+    pub language: Arc<FilterLanguage>,
+}
+
+/// The markers an inlined schema carries for deskgate rather than for the model.
+#[derive(Default)]
+struct Slots {
+    names: Vec<NameSlot>,
+    filters: Vec<FilterSlot>,
+}
+
+/// Collects the `names:` and `filter_language:` markers of an inlined schema, and removes them.
+fn take_slots(
+    schema: &mut Value,
+    path: Vec<Step>,
+    languages: &IndexMap<String, Arc<FilterLanguage>>,
+    out: &mut Slots,
+) {
     let Value::Object(map) = schema else {
         return;
     };
+    if let Some(Value::String(language)) = map.remove(FILTER_LANGUAGE_KEYWORD)
+        && let Some(language) = languages.get(&language)
+    {
+        out.filters.push(FilterSlot {
+            path: path.clone(),
+            language: language.clone(),
+        });
+    }
     if let Some(Value::String(directory)) = map.remove(NAMES_KEYWORD) {
         let has = |k: &str| map.get("properties").and_then(|p| p.get(k)).is_some();
         let integer = match map.get("type") {
@@ -969,7 +1018,7 @@ fn take_name_slots(schema: &mut Value, path: Vec<Step>, out: &mut Vec<NameSlot>)
         } else {
             SlotKind::Text
         };
-        out.push(NameSlot {
+        out.names.push(NameSlot {
             path: path.clone(),
             directory,
             kind,
@@ -979,17 +1028,17 @@ fn take_name_slots(schema: &mut Value, path: Vec<Step>, out: &mut Vec<NameSlot>)
         for (k, v) in props.iter_mut() {
             let mut p = path.clone();
             p.push(Step::Key(k.clone()));
-            take_name_slots(v, p, out);
+            take_slots(v, p, languages, out);
         }
     }
     if let Some(items) = map.get_mut("items") {
         let mut p = path.clone();
         p.push(Step::Each);
-        take_name_slots(items, p, out);
+        take_slots(items, p, languages, out);
     }
     if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
         for a in alternatives {
-            take_name_slots(a, path.clone(), out);
+            take_slots(a, path.clone(), languages, out);
         }
     }
 }

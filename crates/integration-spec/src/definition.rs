@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
@@ -19,6 +20,7 @@ use crate::connection::{
     Connection, CustomFieldSource, OAuth2Settings, Pagination, RateLimitHeaders,
     SUBDOMAIN_PATTERNS, VerifyRequest,
 };
+use crate::filter_expr::FilterLanguage;
 use crate::format::{
     self, IntegrationFile, MethodDoc, NamedSchemaDoc, Noun, PaginationKind, ResourceFile,
 };
@@ -93,6 +95,7 @@ pub struct Definition {
     pub(crate) methods: Vec<Method>,
     pub(crate) views: Views,
     pub(crate) tasks: Vec<TaskDef>,
+    pub(crate) filter_languages: IndexMap<String, Arc<FilterLanguage>>,
 }
 
 /// A task as loaded: its tool's facts, its arguments, and its compiled steps.
@@ -293,6 +296,7 @@ impl Definition {
 #[derive(Default)]
 struct Loader {
     directories: Vec<String>,
+    filter_languages: IndexMap<String, Arc<FilterLanguage>>,
     create_flags: Vec<String>,
     described: IndexMap<String, bool>,
     schemas: IndexMap<String, Value>,
@@ -325,6 +329,8 @@ impl Loader {
             tags.insert(tag.clone(), description.value.trim().to_owned());
         }
 
+        self.filter_languages = load_filter_languages(files)?;
+
         // Shared schemas first: every file may refer to any of them.
         let mut shared_docs: Vec<(&str, &String, &Spanned<NamedSchemaDoc>)> = Vec::new();
         let mut origin: HashMap<&str, &str> = HashMap::new();
@@ -349,6 +355,7 @@ impl Loader {
             let shared = Shared {
                 described: &self.described,
                 directories: &self.directories,
+                filter_languages: &self.filter_languages,
             };
             let what = format!("schema `{name}`");
             let value = convert(file, &doc.value.schema, &shared, &what)?;
@@ -446,6 +453,7 @@ impl Loader {
             schema_extras: self.extras,
             methods,
             views,
+            filter_languages: self.filter_languages,
         })
     }
 
@@ -464,6 +472,7 @@ impl Loader {
         let shared = Shared {
             described: &self.described,
             directories: &self.directories,
+            filter_languages: &self.filter_languages,
         };
         let mut out = Vec::new();
         for (file, content) in files {
@@ -928,6 +937,7 @@ impl Loader {
         let shared = Shared {
             described: &self.described,
             directories: &self.directories,
+            filter_languages: &self.filter_languages,
         };
         let summary = doc.description.value.trim().to_owned();
         if summary.is_empty()
@@ -1304,6 +1314,75 @@ fn check_view(file: &str, name: &Spanned<String>, views: &Views) -> Result<(), L
         ));
     }
     Ok(())
+}
+
+/// Every file's `filter_languages:`: names unique, operators and attributes well formed.
+fn load_filter_languages(
+    files: &[(&str, ResourceFile)],
+) -> Result<IndexMap<String, Arc<FilterLanguage>>, LoadError> {
+    let mut out: IndexMap<String, Arc<FilterLanguage>> = IndexMap::new();
+    for (file, content) in files {
+        for (name, doc) in &content.filter_languages {
+            check_identifier("filter language name", name, 40)
+                .map_err(|m| loc_error(file, doc, m))?;
+            if out.contains_key(name) {
+                return Err(loc_error(
+                    file,
+                    doc,
+                    format!("filter language `{name}` is declared twice"),
+                ));
+            }
+            let d = &doc.value;
+            for (op, args) in &d.operators {
+                if op.is_empty()
+                    || !op.chars().all(|c| c.is_ascii_alphanumeric())
+                    || args.is_empty()
+                {
+                    return Err(loc_error(
+                        file,
+                        doc,
+                        format!(
+                            "operator `{op}`: a name of letters and digits, and at least one argument"
+                        ),
+                    ));
+                }
+            }
+            for path in d.attributes.keys() {
+                let ok = path.split('.').all(|s| {
+                    s == "*"
+                        || (!s.is_empty()
+                            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                });
+                if !ok {
+                    return Err(loc_error(
+                        file,
+                        doc,
+                        format!(
+                            "attribute `{path}`: dotted segments of letters, digits and _ (or *)"
+                        ),
+                    ));
+                }
+            }
+            out.insert(
+                name.clone(),
+                Arc::new(FilterLanguage {
+                    name: name.clone(),
+                    summary: d.summary.trim().to_owned(),
+                    operators: d
+                        .operators
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    attributes: d
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
+                        .collect(),
+                }),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Every file's `views:`, compiled and checked: names unique, sub-views defined, no cycles,

@@ -269,3 +269,87 @@ impl Expr {
         }
     }
 }
+
+/// A filter language as a definition declares it (`filter_languages:`): the operators with
+/// their argument names, and the attribute paths a filter may read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterLanguage {
+    pub name: String,
+    pub summary: String,
+    pub operators: Vec<(String, Vec<String>)>,
+    /// Path → what it holds; a `*` segment matches any one segment.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl FilterLanguage {
+    /// The grammar as the model reads it, generated from the declaration so the two cannot
+    /// drift apart.
+    pub fn grammar(&self) -> String {
+        let operators: Vec<String> = self
+            .operators
+            .iter()
+            .map(|(name, args)| format!("{name}({})", args.join(", ")))
+            .collect();
+        let attributes: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|(path, holds)| {
+                if holds.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{path} ({holds})")
+                }
+            })
+            .collect();
+        format!(
+            "{} Operators: {}. Combine with &&, ||, ! and parentheses; quote strings with '. Attributes: {}.",
+            self.summary.trim(),
+            operators.join(", "),
+            attributes.join("; ")
+        )
+    }
+
+    /// Checks an expression: it parses, every operator is declared with its arity, and every
+    /// attribute it reads is declared. The error says what to write instead.
+    pub fn check(&self, src: &str) -> Result<(), String> {
+        let arities: Vec<(&str, usize)> = self
+            .operators
+            .iter()
+            .map(|(name, args)| (name.as_str(), args.len()))
+            .collect();
+        let expr = parse(src, &arities).map_err(|e| match e {
+            FilterError::UnknownOperator(op) => {
+                let known: Vec<&str> = arities.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown operator `{op}`; the operators are {}",
+                    known.join(", ")
+                )
+            }
+            e => format!(
+                "{e}; write e.g. eq(ticket.status, 'open') && isEmpty(ticket.assignee_user)"
+            ),
+        })?;
+        for path in expr.paths() {
+            let wanted = path.join(".");
+            if !self.attributes.iter().any(|(a, _)| matches_path(a, path)) {
+                let mut closest: Vec<(f64, &str)> = self
+                    .attributes
+                    .iter()
+                    .map(|(a, _)| (strsim::jaro_winkler(a, &wanted), a.as_str()))
+                    .collect();
+                closest.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let closest: Vec<&str> = closest.iter().take(3).map(|(_, a)| *a).collect();
+                return Err(format!(
+                    "unknown attribute `{wanted}` (it would match nothing); closest: {}",
+                    closest.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn matches_path(pattern: &str, path: &[String]) -> bool {
+    let segments: Vec<&str> = pattern.split('.').collect();
+    segments.len() == path.len() && segments.iter().zip(path).all(|(s, p)| *s == "*" || s == p)
+}

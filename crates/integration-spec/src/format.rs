@@ -38,6 +38,9 @@ pub(crate) struct ResourceFile {
     /// Task-shaped tools: compositions of the API tools.
     #[serde(default)]
     pub tasks: Vec<Spanned<TaskDoc>>,
+    /// Filter languages, by name, that string arguments may be written in.
+    #[serde(default)]
+    pub filter_languages: IndexMap<String, Spanned<FilterLanguageDoc>>,
 }
 
 /// A task: its own arguments, steps calling API tools, and a result.
@@ -447,6 +450,22 @@ pub(crate) struct SchemaDoc {
     /// The same, per value of an enum (`{deleteTicket: deletes, applyMacro: sends}`).
     #[serde(default)]
     pub effects: Option<Spanned<IndexMap<String, String>>>,
+    /// A filter language (declared under `filter_languages:`) this string is written in: its
+    /// grammar is added to the description and a call is checked against it before it is sent.
+    #[serde(default)]
+    pub filter_language: Option<Spanned<String>>,
+}
+
+/// A filter language: the operators and attribute paths an upstream's filter expressions take.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FilterLanguageDoc {
+    /// One line said before the operators and attributes.
+    pub summary: String,
+    /// Operator name → its arguments, e.g. `eq: [attribute, value]`.
+    pub operators: IndexMap<String, Vec<String>>,
+    /// Attribute path → what it holds (a `*` segment stands for any one segment).
+    pub attributes: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

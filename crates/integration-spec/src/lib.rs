@@ -27,6 +27,7 @@ mod catalog;
 mod connection;
 mod custom_fields;
 mod definition;
+pub mod discovery;
 mod examples;
 mod filter;
 pub mod filter_expr;

@@ -155,7 +155,7 @@ fn name_in(kind: SlotKind, value: &Value) -> Option<&str> {
 }
 
 /// Visits every instance at `path`, with its displayed location (`tags[2].name`).
-fn each_at(
+pub(crate) fn each_at(
     value: &mut Value,
     path: &[Step],
     at: String,

@@ -172,6 +172,16 @@ impl Tool {
                 return Err(e);
             }
         }
+        let mut args = args;
+        for slot in &template.filter_slots {
+            crate::names::each_at(&mut args, &slot.path, String::new(), &mut |v, at| match v
+                .as_str()
+                .map(|src| slot.language.check(src))
+            {
+                Some(Err(message)) => Err(ArgumentError::new(at, message)),
+                _ => Ok(()),
+            })?;
+        }
         let Value::Object(args) = args else {
             unreachable!("arguments are an object")
         };

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
 
 use crate::definition::LoadError;
+use crate::filter_expr::FilterLanguage;
 use crate::format::SchemaDoc;
 use crate::naming::check_property_name;
 
@@ -26,6 +27,8 @@ pub(crate) struct Shared<'a> {
     pub described: &'a IndexMap<String, bool>,
     /// The directories the connection declares (what `names:` may say).
     pub directories: &'a [String],
+    /// The filter languages the definition declares (what `filter_language:` may say).
+    pub filter_languages: &'a IndexMap<String, std::sync::Arc<FilterLanguage>>,
 }
 
 /// Where a `names:` marker travels in a converted schema, until the catalog collects it.
@@ -33,6 +36,8 @@ pub(crate) const NAMES_KEYWORD: &str = "x-names";
 /// Where `effect:` and `effects:` markers travel, until the catalog collects them.
 pub(crate) const EFFECT_KEYWORD: &str = "x-effect";
 pub(crate) const EFFECTS_KEYWORD: &str = "x-effects";
+/// Where a `filter_language:` marker travels, until the catalog collects it.
+pub(crate) const FILTER_LANGUAGE_KEYWORD: &str = "x-filter-language";
 /// What an argument can do that its tool's annotations must admit.
 pub(crate) const EFFECTS: &[&str] = &["deletes", "replaces", "sends"];
 
@@ -269,6 +274,31 @@ pub(crate) fn convert(
     if let Some(effect) = &doc.effect {
         check_effect(file, effect, what)?;
         out.insert(EFFECT_KEYWORD.into(), json!(effect.value));
+    }
+    if let Some(name) = &doc.filter_language {
+        let Some(language) = shared.filter_languages.get(&name.value) else {
+            let known: Vec<&str> = shared.filter_languages.keys().map(String::as_str).collect();
+            return Err(loc_error(
+                file,
+                name,
+                format!(
+                    "{what}: `filter_language: {}` is not declared under `filter_languages`; declared: {}",
+                    name.value,
+                    known.join(", ")
+                ),
+            ));
+        };
+        if types != ["string"] {
+            return Err(err("`filter_language` goes on a string".into()));
+        }
+        // The model writes the expression, so it reads the grammar where it writes it.
+        let described = out
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let text = format!("{described} {}", language.grammar());
+        out.insert("description".into(), Value::String(text.trim().to_owned()));
+        out.insert(FILTER_LANGUAGE_KEYWORD.into(), json!(name.value));
     }
     if let Some(effects) = &doc.effects {
         let values = doc.enumeration.as_ref();

@@ -1232,3 +1232,53 @@ fn descriptions_and_effects_agree() {
         }
     }
 }
+
+#[test]
+fn view_filters_are_checked_against_the_declared_language() {
+    let search = "search_gorgias_view_items";
+    let schema = serde_json::to_string(&*tool(search).input_schema).unwrap();
+    // The grammar is in the schema, generated from the declaration.
+    for needle in [
+        "containsAny(attribute, list)",
+        "ticket.assignee_user.id",
+        "ticket.tags.name",
+    ] {
+        assert!(schema.contains(needle), "{needle} missing from the schema");
+    }
+    let ok = plan(
+        search,
+        json!({"view_id": 0, "view": {"filters":
+            "eq(ticket.status, 'open') && (isEmpty(ticket.assignee_user) || containsAny(ticket.tags.name, ['vip']))"}}),
+    );
+    assert_eq!(ok.method, "PUT");
+
+    let (field, message) = refuse(
+        search,
+        json!({"view_id": 0, "view": {"filters": "eq(ticket.assignee, null)"}}),
+    );
+    assert_eq!(field, "view.filters");
+    assert!(
+        message.contains("unknown attribute `ticket.assignee`"),
+        "{message}"
+    );
+    assert!(message.contains("ticket.assignee_user"), "{message}");
+
+    let (_, message) = refuse(
+        search,
+        json!({"view_id": 0, "view": {"filters": "like(ticket.subject, 'refund')"}}),
+    );
+    assert!(message.contains("unknown operator `like`"), "{message}");
+    assert!(message.contains("contains"), "{message}");
+
+    let (_, message) = refuse(
+        search,
+        json!({"view_id": 0, "view": {"filters": "eq(ticket.status, 'open'"}}),
+    );
+    assert!(message.contains("unexpected end"), "{message}");
+    // Views keep the same check where they are created.
+    let (field, _) = refuse(
+        "create_a_gorgias_view",
+        json!({"type": "ticket-list", "name": "x", "filters": "eq(ticket.stats, 'open')"}),
+    );
+    assert_eq!(field, "filters");
+}
