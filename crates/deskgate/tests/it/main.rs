@@ -9,5 +9,6 @@ mod catalog;
 mod hardening;
 mod mcp;
 mod oauth;
+mod policies;
 mod replicas;
 mod store;

@@ -1,0 +1,331 @@
+//! Server policies (issue 15) end to end in-process: checked when a server is minted or changed
+//! (a clear 400 naming the rule, nothing stored), narrowed schemas in `tools/list` and in
+//! discovery, every call checked before anything reaches the sandbox (the fast path, rmcp and
+//! discovery's `call_tool` alike), and the decision in the audit log.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{RawMcp, TestServer};
+
+/// Notes and triage only: every write denied but the note, the triage task and a narrowed
+/// ticket update.
+fn notes_only(exposure: &str) -> Value {
+    json!({
+        "tool_exposure": exposure,
+        "policies": [
+            {"class": "write", "mode": "deny"},
+            {"tool": "create_a_gorgias_message", "mode": "deny"},
+            {"tool": "reply_to_gorgias_customer", "mode": "deny"},
+            {"tool": "add_gorgias_internal_note", "mode": "allow"},
+            {"tool": "triage_gorgias_ticket", "mode": "allow"},
+            {"tool": "update_a_gorgias_ticket_by_id", "mode": "allow",
+             "only": ["tags", "priority", "status", "assignee_team"]},
+            {"tool": "list_all_gorgias_tickets", "max_limit": 5,
+             "narrow": {"order_by": ["created_datetime:desc", "updated_datetime:desc"]}}
+        ]
+    })
+}
+
+async fn first_ticket_id(s: &TestServer) -> i64 {
+    *s.sandbox.state().ticket_ids().first().unwrap()
+}
+
+fn tool<'a>(tools: &'a [Value], name: &str) -> Option<&'a Value> {
+    tools.iter().find(|t| t["name"] == name)
+}
+
+fn refused_by(reply: &crate::support::RawReply, rule: &str) {
+    let result = &reply.body["result"];
+    assert_eq!(result["isError"], true, "{}", reply.body);
+    assert_eq!(
+        result["structuredContent"]["error"]["kind"], "policy_denied",
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        result["structuredContent"]["error"]["rule"], rule,
+        "{}",
+        reply.body
+    );
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains(rule), "{text}");
+}
+
+#[tokio::test]
+async fn policies_narrow_what_clients_see_and_hold_on_every_call() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (id, url) = s
+        .mint(
+            &account,
+            json!({"name": "notes", "config": notes_only("all")}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let tools = mcp.list_tools().await;
+    for denied in [
+        "create_a_gorgias_message",
+        "reply_to_gorgias_customer",
+        "create_a_gorgias_ticket",
+        "create_a_gorgias_job",
+        "delete_a_gorgias_ticket_by_id",
+    ] {
+        assert!(tool(&tools, denied).is_none(), "{denied} is listed");
+    }
+    assert!(tool(&tools, "add_gorgias_internal_note").is_some());
+    assert!(tool(&tools, "get_single_gorgias_ticket_by_id").is_some());
+    let update = tool(&tools, "update_a_gorgias_ticket_by_id").unwrap();
+    let mut props: Vec<&str> = update["inputSchema"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    props.sort_unstable();
+    assert_eq!(
+        props,
+        [
+            "assignee_team",
+            "id",
+            "priority",
+            "response_format",
+            "status",
+            "tags"
+        ]
+    );
+    let list = tool(&tools, "list_all_gorgias_tickets").unwrap();
+    assert_eq!(list["inputSchema"]["properties"]["limit"]["maximum"], 5);
+    assert_eq!(
+        list["inputSchema"]["properties"]["order_by"]["enum"],
+        json!(["created_datetime:desc", "updated_datetime:desc"])
+    );
+
+    // Refused calls never reach the sandbox, whatever the arguments.
+    let ticket = first_ticket_id(&s).await;
+    let before = s.sandbox.state().request_count();
+    let reply = mcp
+        .call(
+            "create_a_gorgias_message",
+            json!({"ticket_id": ticket, "channel": "email", "public": true, "from_agent": true,
+                   "body_text": "refund link"}),
+        )
+        .await;
+    refused_by(&reply, "policies[1] (deny create_a_gorgias_message)");
+    let reply = mcp
+        .call(
+            "create_a_gorgias_job",
+            json!({"type": "applyMacro", "params": {"ticket_ids": [ticket], "macro_id": 1}}),
+        )
+        .await;
+    refused_by(&reply, "policies[0] (deny class write)");
+    let reply = mcp
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket, "subject": "pwned"}),
+        )
+        .await;
+    refused_by(&reply, "policies[5] (allow update_a_gorgias_ticket_by_id)");
+    let reply = mcp
+        .call("list_all_gorgias_tickets", json!({"limit": 50}))
+        .await;
+    refused_by(&reply, "policies[6] (allow list_all_gorgias_tickets)");
+    assert_eq!(
+        s.sandbox.state().request_count(),
+        before,
+        "a refused call reached the sandbox"
+    );
+
+    // Allowed calls run, with the cap applied when no limit is given.
+    let reply = mcp.call("list_all_gorgias_tickets", json!({})).await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    assert_eq!(
+        reply.body["result"]["structuredContent"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let reply = mcp
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket, "priority": "high"}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    let reply = mcp
+        .call(
+            "add_gorgias_internal_note",
+            json!({"ticket_id": ticket, "body_text": "checked by the agent"}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+
+    // The audit log keeps each decision and the rule.
+    let (_, logs) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/mcp/{id}/logs"),
+            None,
+        )
+        .await;
+    let records = logs["result"].as_array().unwrap();
+    let denied: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["policy_decision"] == "denied")
+        .collect();
+    assert_eq!(denied.len(), 4, "{logs}");
+    assert!(denied.iter().all(|r| r["outcome"] == "refused"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["tool"] == "create_a_gorgias_message"
+                && r["policy_rule"] == "policies[1] (deny create_a_gorgias_message)"),
+        "{logs}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["tool"] == "add_gorgias_internal_note"
+                && r["policy_decision"] == "allowed"
+                && r["policy_rule"] == "policies[3] (allow add_gorgias_internal_note)"),
+        "{logs}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_shows_and_checks_the_same_policy() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "notes", "config": notes_only("discovery")}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let reply = mcp
+        .call("search_tools", json!({"query": "message", "limit": 50}))
+        .await;
+    let found = reply.body["result"]["structuredContent"]["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        !found
+            .iter()
+            .any(|t| t["name"] == "create_a_gorgias_message"),
+        "{found:?}"
+    );
+    let reply = mcp
+        .call(
+            "get_tool_schema",
+            json!({"name": "update_a_gorgias_ticket_by_id"}),
+        )
+        .await;
+    let schema = &reply.body["result"]["structuredContent"]["inputSchema"];
+    assert!(schema["properties"]["subject"].is_null(), "{schema}");
+    assert!(schema["properties"]["status"].is_object(), "{schema}");
+
+    let before = s.sandbox.state().request_count();
+    let ticket = first_ticket_id(&s).await;
+    let reply = mcp
+        .call(
+            "call_tool",
+            json!({"name": "create_a_gorgias_message", "arguments": {"ticket_id": ticket,
+                   "channel": "email", "public": true, "body_text": "hi"}}),
+        )
+        .await;
+    refused_by(&reply, "policies[1] (deny create_a_gorgias_message)");
+    let reply = mcp
+        .call(
+            "call_tool",
+            json!({"name": "create_a_gorgias_ticket", "arguments": {"messages": [
+                {"channel": "email", "via": "api", "from_agent": true, "body_text": "hi"}]}}),
+        )
+        .await;
+    refused_by(&reply, "policies[0] (deny class write)");
+    assert_eq!(s.sandbox.state().request_count(), before);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_policies_are_refused_naming_the_rule_and_nothing_is_stored() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let path = format!("/integrated-account/{account}/mcp");
+    let cases = [
+        (
+            json!([{"tool": "create_a_gorgias_mesage", "mode": "deny"}]),
+            "policies[0]: unknown tool `create_a_gorgias_mesage`",
+        ),
+        (
+            json!([{"class": "read"}, {"tool": "update_a_gorgias_ticket_by_id", "only": ["tagz"]}]),
+            "policies[1]: `update_a_gorgias_ticket_by_id` has no argument `tagz`",
+        ),
+        (
+            json!([{"tool": "create_a_gorgias_message", "pin": {"channel": "carrier-pigeon"}}]),
+            "policies[0]: pin `channel`: \"carrier-pigeon\" is not a valid value",
+        ),
+        (
+            json!([{"tool": "create_a_gorgias_message", "pin": {"public": "no"}}]),
+            "policies[0]: pin `public`: \"no\" is not a valid value",
+        ),
+        (
+            json!([{"class": "read", "mode": "deny"}, {"class": "write", "mode": "deny"}]),
+            "the policies leave this server no tool: policies[0] (deny class read), policies[1] (deny class write)",
+        ),
+        (
+            json!([{"tool": "reply_to_gorgias_customer", "mode": "approve"}]),
+            "policies[0]: mode `approve`: approval is not available yet",
+        ),
+    ];
+    for (policies, expected) in cases {
+        let (status, error) = s
+            .api(
+                Method::POST,
+                &path,
+                Some(json!({"name": "x", "config": {"policies": policies}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{message}");
+    }
+    // An unknown field in a rule is refused by the strict body parser.
+    let (status, error) = s
+        .api(
+            Method::POST,
+            &path,
+            Some(json!({"name": "x", "config": {"policies": [{"tool": "create_a_gorgias_message", "mood": "deny"}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (_, servers) = s.api(Method::GET, &path, None).await;
+    assert_eq!(servers["result"].as_array().unwrap().len(), 0, "{servers}");
+
+    // PATCH checks the same way and a refused PATCH changes nothing.
+    let (id, _) = s
+        .mint(
+            &account,
+            json!({"name": "ok", "config": {"policies": [{"class": "write", "mode": "deny"}]}}),
+        )
+        .await;
+    let (status, _) = s
+        .api(
+            Method::PATCH,
+            &format!("{path}/{id}"),
+            Some(json!({"config": {"policies": [{"tool": "nope", "mode": "deny"}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, unchanged) = s.api(Method::GET, &format!("{path}/{id}"), None).await;
+    assert_eq!(
+        unchanged["config"]["policies"],
+        json!([{"class": "write", "mode": "deny"}])
+    );
+    s.stop().await;
+}
