@@ -795,7 +795,7 @@ def test_cursor_tool_count_with_discovery(deskgate):
     cursor = McpOver(Wire(deskgate.base), url, accept="application/json, text/event-stream", client_name="cursor-vscode")
     assert_served(cursor.start())
     tools = assert_served(cursor.list_tools())["tools"]
-    assert sorted(t["name"] for t in tools) == ["call_tool", "get_tool_schema", "search_tools"]
+    assert sorted(t["name"] for t in tools) == ["call_tool", "call_write_tool", "get_tool_schema", "search_tools"]
     hits = assert_served(cursor.call("search_tools", {"query": "list tags", "limit": 5}))["structuredContent"]["tools"]
     assert "list_all_gorgias_tags" in {h["name"] for h in hits}
     schema = assert_served(cursor.call("get_tool_schema", {"name": "list_all_gorgias_tags"}))["structuredContent"]

@@ -95,6 +95,11 @@ impl Integration {
         self.definition.name()
     }
 
+    /// The definition the tools come from.
+    pub fn definition(&self) -> &Definition {
+        &self.definition
+    }
+
     pub fn title(&self) -> &str {
         self.definition.title()
     }

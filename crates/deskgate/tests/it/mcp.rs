@@ -452,6 +452,60 @@ async fn discovery_mode_shows_three_tools_over_the_same_catalog() {
 }
 
 #[tokio::test]
+async fn discovery_keeps_reads_apart_from_writes_and_ranks_task_tools() {
+    let (s, _, url) = server_with_url(json!({"tool_exposure": "discovery"})).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let tools = mcp.list_tools().await;
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "search_tools",
+            "get_tool_schema",
+            "call_tool",
+            "call_write_tool"
+        ]
+    );
+    // ChatGPT confirms every tool not marked read-only: reads must not need that.
+    assert_eq!(tools[2]["annotations"]["readOnlyHint"], true);
+    assert_eq!(tools[3]["annotations"]["readOnlyHint"], false);
+    assert_eq!(tools[3]["annotations"]["destructiveHint"], true);
+
+    let reply = mcp
+        .call(
+            "search_tools",
+            json!({"query": "show me the unassigned open tickets", "limit": 3}),
+        )
+        .await;
+    let found = &reply.body["result"]["structuredContent"]["tools"];
+    assert_eq!(found[0]["name"], "search_gorgias_tickets", "{found}");
+
+    // A write through the read-only door is refused before anything is sent.
+    let reply = mcp
+        .call(
+            "call_tool",
+            json!({"name": "update_a_gorgias_ticket_by_id", "arguments": {"id": 1, "status": "closed"}}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], true, "{}", reply.body);
+    assert!(
+        reply.body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("call_write_tool")
+    );
+    let reply = mcp
+        .call(
+            "call_write_tool",
+            json!({"name": "create_a_gorgias_tag", "arguments": {"name": "from_discovery"}}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn custom_fields_of_the_account_appear_in_schemas() {
     let (s, _, url) = server_with_url(Value::Null).await;
     let mcp = RawMcp::new(&url);
