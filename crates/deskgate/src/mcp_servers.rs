@@ -17,7 +17,8 @@ pub enum ToolExposure {
     Discovery,
 }
 
-/// Which tools a server exposes. Both filters must pass; an absent filter passes everything.
+/// Which tools a server exposes, and what they may do. Every filter given must pass (an absent
+/// filter passes everything); then `policies` may deny tools or narrow their arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerConfig {

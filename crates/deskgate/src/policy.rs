@@ -28,7 +28,9 @@ use integration_spec::{Catalog, Tool, ToolFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// What a rule does with the calls it governs.
+/// What a rule does with the calls it governs: `allow` (within its argument rules) or `deny`
+/// (not listed, calls refused naming the rule). `approve` (hold for a human) is not available
+/// yet and is refused when a server is minted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyMode {
@@ -81,11 +83,9 @@ pub struct PolicyRule {
     pub mode: PolicyMode,
     /// Arguments forced to a value; clients no longer see them. Needs `tool`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(value_type = Object)]
     pub pin: BTreeMap<String, Value>,
     /// Arguments limited to these values (an array argument: these items). Needs `tool`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(value_type = Object)]
     pub narrow: BTreeMap<String, Vec<Value>>,
     /// Arguments the tool may not be given. Needs `tool`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -101,6 +101,36 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
+    /// One line for people (the console): `allow update_a_gorgias_ticket_by_id (only tags, status)`.
+    pub fn summary(&self) -> String {
+        let mut line = label(0, self)
+            .trim_start_matches("policies[0] (")
+            .trim_end_matches(')')
+            .to_owned();
+        let mut parts = Vec::new();
+        if !self.pin.is_empty() {
+            let pins: Vec<String> = self.pin.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            parts.push(format!("pin {}", pins.join(", ")));
+        }
+        for (arg, values) in &self.narrow {
+            let values: Vec<String> = values.iter().map(show).collect();
+            parts.push(format!("{arg} only {}", values.join(" or ")));
+        }
+        if !self.forbid.is_empty() {
+            parts.push(format!("forbid {}", self.forbid.join(", ")));
+        }
+        if let Some(only) = &self.only {
+            parts.push(format!("only {}", only.join(", ")));
+        }
+        if let Some(n) = self.max_limit {
+            parts.push(format!("limit at most {n}"));
+        }
+        if !parts.is_empty() {
+            line = format!("{line} ({})", parts.join("; "));
+        }
+        line
+    }
+
     fn has_argument_rules(&self) -> bool {
         !self.pin.is_empty()
             || !self.narrow.is_empty()
@@ -911,6 +941,24 @@ mod tests {
         assert!(
             serde_json::from_value::<Vec<PolicyRule>>(json!([{"tool": "x", "mood": "deny"}]))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn rules_read_as_one_line() {
+        let rules = rules(json!([
+            {"class": "write", "mode": "deny"},
+            {"tool": "update_a_gorgias_ticket_by_id", "only": ["tags", "status"]},
+            {"tool": "create_a_gorgias_message", "pin": {"channel": "internal-note"}, "max_limit": 3}
+        ]));
+        let lines: Vec<String> = rules.iter().map(PolicyRule::summary).collect();
+        assert_eq!(
+            lines,
+            [
+                "deny class write",
+                "allow update_a_gorgias_ticket_by_id (only tags, status)",
+                "allow create_a_gorgias_message (pin channel=\"internal-note\"; limit at most 3)",
+            ]
         );
     }
 

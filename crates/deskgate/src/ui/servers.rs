@@ -728,6 +728,10 @@ fn edit_page(
                     dt { "Methods" } dd { (filter_text(&server.config.methods)) }
                     dt { "Tags" } dd { (filter_text(&server.config.tags)) }
                     dt { "Exposure" } dd { (exposure_label(server.config.tool_exposure)) }
+                    dt { "Policies" } dd {
+                        @if server.config.policies.is_empty() { "None" }
+                        @for rule in &server.config.policies { (rule.summary()) br; }
+                    }
                     dt { "Token auth" } dd { @if server.require_api_token_auth { "Required" } @else { "No" } }
                     dt { "Expires" } dd { @match server.expires_at { Some(at) => (when(at)), None => "Never" } }
                 }

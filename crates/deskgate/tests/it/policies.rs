@@ -242,7 +242,15 @@ async fn discovery_shows_and_checks_the_same_policy() {
     refused_by(&reply, "policies[1] (deny create_a_gorgias_message)");
     let reply = mcp
         .call(
-            "call_tool",
+            "call_write_tool",
+            json!({"name": "create_a_gorgias_message", "arguments": {"ticket_id": ticket,
+                   "channel": "email", "public": true, "body_text": "hi"}}),
+        )
+        .await;
+    refused_by(&reply, "policies[1] (deny create_a_gorgias_message)");
+    let reply = mcp
+        .call(
+            "call_write_tool",
             json!({"name": "create_a_gorgias_ticket", "arguments": {"messages": [
                 {"channel": "email", "via": "api", "from_agent": true, "body_text": "hi"}]}}),
         )
