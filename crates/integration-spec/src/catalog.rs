@@ -57,14 +57,24 @@ impl Annotations {
         }
     }
 
-    /// The MCP form: `{"readOnlyHint": .., "destructiveHint": .., "idempotentHint": .., "openWorldHint": ..}`.
+    /// The MCP form, saying only what is not the spec's default or what a client must not
+    /// guess. A read states `readOnlyHint: true` (the spec reads the other two write hints only
+    /// when it is false) and whether it reaches outside the helpdesk. A write states
+    /// `destructiveHint` and `openWorldHint` both ways (the spec's defaults are the cautious
+    /// true, but a client that ignores defaults must not read a missing one as false) and
+    /// `idempotentHint` only when true (false is the default).
     pub fn to_json(&self) -> Value {
-        json!({
-            "readOnlyHint": self.read_only,
-            "destructiveHint": self.destructive,
-            "idempotentHint": self.idempotent,
-            "openWorldHint": self.open_world,
-        })
+        let mut map = Map::new();
+        if self.read_only {
+            map.insert("readOnlyHint".into(), Value::Bool(true));
+        } else {
+            map.insert("destructiveHint".into(), Value::Bool(self.destructive));
+            if self.idempotent {
+                map.insert("idempotentHint".into(), Value::Bool(true));
+            }
+        }
+        map.insert("openWorldHint".into(), Value::Bool(self.open_world));
+        Value::Object(map)
     }
 }
 
@@ -135,6 +145,9 @@ pub(crate) struct Template {
 
 pub(crate) struct ToolInner {
     pub validator: jsonschema::Validator,
+    /// The schema the validator was compiled from: `Tool::input_schema` plus the keywords only
+    /// a validator needs (see [`for_model`]).
+    pub full_schema: Arc<Map<String, Value>>,
     pub template: Arc<Template>,
     /// This account's custom fields per binding source, when the schema was completed.
     pub fields: Option<Arc<CustomFields>>,
@@ -286,10 +299,11 @@ impl Tool {
     /// The MCP `tools/list` entry.
     pub fn to_json(&self) -> Value {
         let mut annotations = self.annotations.to_json();
+        // The title once, where every protocol revision has it (the top-level `title` of
+        // 2025-06-18 would say it a second time).
         annotations["title"] = Value::String(self.title.clone());
         json!({
             "name": self.name,
-            "title": self.title,
             "description": self.description,
             "inputSchema": Value::Object((*self.input_schema).clone()),
             "annotations": annotations,
@@ -456,9 +470,10 @@ impl Catalog {
                     return tool.clone();
                 };
                 Tool {
-                    input_schema: Arc::new(schema),
+                    input_schema: Arc::new(for_model(&schema)),
                     inner: Arc::new(ToolInner {
                         validator,
+                        full_schema: Arc::new(schema),
                         template: template.clone(),
                         fields: Some(fields.clone()),
                         task: None,
@@ -641,14 +656,14 @@ fn build_tool(
                 "type": "integer",
                 "minimum": 1,
                 "maximum": method.max_limit,
-                "description": format!("Page size, 1 to {} (default {}).", method.max_limit, pagination.default_limit),
+                "description": format!("Page size (default {}).", pagination.default_limit),
             }),
         );
         properties.insert(
             CURSOR_ARG.into(),
             json!({
                 "type": "string",
-                "description": "Omit for the first page; then pass the last response's meta.next_cursor exactly as received (opaque: never build or edit it).",
+                "description": "The last page's meta.next_cursor, exactly as received; omit for the first page.",
             }),
         );
     }
@@ -759,12 +774,13 @@ fn build_tool(
         method: method.method.clone(),
         kind: method.kind,
         tags: method.tags.clone(),
-        input_schema,
+        input_schema: Arc::new(for_model(&input_schema)),
         annotations: method.annotations,
         offered_with: None,
         effects,
         inner: Arc::new(ToolInner {
             validator,
+            full_schema: input_schema,
             template: Arc::new(template),
             fields: None,
             task: None,
@@ -869,12 +885,13 @@ fn build_task(
         method: task.method.clone(),
         kind: MethodKind::Task,
         tags: task.tags.clone(),
-        input_schema: schema,
+        input_schema: Arc::new(for_model(&schema)),
         annotations: task.annotations,
         offered_with: task.offered_with.clone(),
         effects,
         inner: Arc::new(ToolInner {
             validator,
+            full_schema: schema,
             template: Arc::new(template),
             fields: None,
             task: Some(Arc::new(task.task.clone())),
@@ -1040,6 +1057,51 @@ fn take_slots(
         for a in alternatives {
             take_slots(a, path.clone(), languages, out);
         }
+    }
+}
+
+/// Keywords a validator needs and a model does not: deskgate checks every call against the
+/// full schema and names the broken limit in its error, so sending these would only spend the
+/// model's context (they were 7 % of the full tools/list). Types, enums, consts, formats,
+/// numeric ranges and defaults stay: they say what a valid value is.
+const VALIDATOR_ONLY: &[&str] = &[
+    "additionalProperties",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+];
+
+/// The schema as `tools/list` shows it: the full schema without [`VALIDATOR_ONLY`] keywords.
+pub(crate) fn for_model(schema: &Map<String, Value>) -> Map<String, Value> {
+    fn strip(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, v)| !(VALIDATOR_ONLY.contains(&k.as_str()) && !v.is_object()))
+                    .map(|(k, v)| {
+                        // `properties` maps names to schemas: a property may be called `pattern`.
+                        if k == "properties" {
+                            let Value::Object(props) = v else {
+                                return (k.clone(), v.clone());
+                            };
+                            let props = props.iter().map(|(n, p)| (n.clone(), strip(p))).collect();
+                            (k.clone(), Value::Object(props))
+                        } else {
+                            (k.clone(), strip(v))
+                        }
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    match strip(&Value::Object(schema.clone())) {
+        Value::Object(map) => map,
+        _ => unreachable!("an object stays an object"),
     }
 }
 

@@ -20,7 +20,7 @@ impl Tool {
     /// of the field its id argument names (a choice of a dropdown, a number in range...).
     pub fn example_arguments(&self, ids: &dyn Fn(&str) -> Option<Value>) -> Map<String, Value> {
         let template = &self.inner.template;
-        let root = &*self.input_schema;
+        let root = &*self.inner.full_schema;
         let mut args = template.example.clone().unwrap_or_default();
         let properties = root
             .get("properties")

@@ -454,6 +454,10 @@ pub(crate) struct SchemaDoc {
     /// grammar is added to the description and a call is checked against it before it is sent.
     #[serde(default)]
     pub filter_language: Option<Spanned<String>>,
+    /// `false` keeps the grammar out of the description (checked all the same) where another
+    /// tool's schema already shows it, to say it once in a tool list.
+    #[serde(default)]
+    pub filter_grammar: Option<bool>,
 }
 
 /// A filter language: the operators and attribute paths an upstream's filter expressions take.

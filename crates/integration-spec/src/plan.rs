@@ -134,7 +134,7 @@ impl Tool {
         let problems: Vec<Problem> = inner
             .validator
             .iter_errors(&args)
-            .flat_map(|e| describe(&e, &self.input_schema))
+            .flat_map(|e| describe(&e, &inner.full_schema))
             .take(MAX_PROBLEMS)
             .collect();
         if !problems.is_empty() {
@@ -185,7 +185,7 @@ impl Tool {
         let Value::Object(args) = args else {
             unreachable!("arguments are an object")
         };
-        let properties = self.input_schema.get("properties");
+        let properties = self.inner.full_schema.get("properties");
         for (k, v) in &args {
             if let Some(schema) = properties.and_then(|p| p.get(k)) {
                 check_integers(v, schema, k.clone())?;

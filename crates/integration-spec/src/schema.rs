@@ -296,8 +296,10 @@ pub(crate) fn convert(
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let text = format!("{described} {}", language.grammar());
-        out.insert("description".into(), Value::String(text.trim().to_owned()));
+        if doc.filter_grammar != Some(false) {
+            let text = format!("{described} {}", language.grammar());
+            out.insert("description".into(), Value::String(text.trim().to_owned()));
+        }
         out.insert(FILTER_LANGUAGE_KEYWORD.into(), json!(name.value));
     }
     if let Some(effects) = &doc.effects {

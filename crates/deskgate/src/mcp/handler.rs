@@ -487,19 +487,21 @@ fn to_mcp_tool(
     tool: &integration_spec::Tool,
     input_schema: Arc<serde_json::Map<String, Value>>,
 ) -> Tool {
+    // The hints as the catalog states them (only what a client must not guess), the title
+    // once, in the annotations, where every protocol revision has it.
+    let hints = tool.annotations.to_json();
+    let hint = |key: &str| hints.get(key).and_then(Value::as_bool);
     let mut annotations = ToolAnnotations::with_title(tool.title.clone());
-    annotations.read_only_hint = Some(tool.annotations.read_only);
-    annotations.destructive_hint = Some(tool.annotations.destructive);
-    annotations.idempotent_hint = Some(tool.annotations.idempotent);
-    annotations.open_world_hint = Some(tool.annotations.open_world);
-    let mut mcp = Tool::new(
+    annotations.read_only_hint = hint("readOnlyHint");
+    annotations.destructive_hint = hint("destructiveHint");
+    annotations.idempotent_hint = hint("idempotentHint");
+    annotations.open_world_hint = hint("openWorldHint");
+    Tool::new(
         Cow::Owned(tool.name.clone()),
         Cow::Owned(tool.description.clone()),
         input_schema,
     )
-    .with_annotations(annotations);
-    mcp.title = Some(tool.title.clone());
-    mcp
+    .with_annotations(annotations)
 }
 
 fn to_mcp_result(result: CallResult) -> CallToolResult {
