@@ -297,8 +297,10 @@ pub(crate) fn complete(
                         })
                     })
                     .collect();
+                // Each alternative names its field (a const id with the label as its
+                // description) and its value's type and choices: a listing in the array's
+                // description would say all of it a second time.
                 prop["items"] = json!({"anyOf": alternatives});
-                append_description(prop, &listing(active));
             }
             BindingTarget::Id { id, value } => {
                 if let Some(prop) = properties.get_mut(id) {
