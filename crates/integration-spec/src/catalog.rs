@@ -798,10 +798,14 @@ fn build_task(
     views: &Arc<Views>,
 ) -> Result<Tool, BuildError> {
     let mut properties: Map<String, Value> = task.arguments.clone().into_iter().collect();
-    properties.insert(
-        RESPONSE_FORMAT_ARG.into(),
-        json!({"enum": ["concise", "detailed"]}),
-    );
+    // A group's tools have the shape their client requires (ChatGPT's `search` and `fetch`
+    // take one string and answer one form), so no second form.
+    if task.offered_with.is_none() {
+        properties.insert(
+            RESPONSE_FORMAT_ARG.into(),
+            json!({"enum": ["concise", "detailed"]}),
+        );
+    }
     let mut root = Map::new();
     root.insert("type".into(), json!("object"));
     root.insert("properties".into(), Value::Object(properties));

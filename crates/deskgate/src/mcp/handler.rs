@@ -122,7 +122,19 @@ impl Gateway {
                 .map(|t| to_mcp_tool(t, tenant.filter.policy.schema(t)))
                 .collect(),
             ToolExposure::Discovery => {
-                discovery_tools(self.app.integration.title(), &write_scope(tenant, catalog))
+                let mut tools =
+                    discovery_tools(self.app.integration.title(), &write_scope(tenant, catalog));
+                // A group's tools are listed as themselves: ChatGPT's deep research looks
+                // for tools named `search` and `fetch`, not for a way to reach them.
+                tools.extend(
+                    catalog
+                        .catalog
+                        .tools()
+                        .iter()
+                        .filter(|t| t.offered_with.is_some() && tenant.filter.matches(t))
+                        .map(|t| to_mcp_tool(t, tenant.filter.policy.schema(t))),
+                );
+                tools
             }
         }
     }
@@ -452,6 +464,9 @@ impl Gateway {
                         &format!("no tool named {tool_name:?} is available here; use search_tools"),
                     )),
                 }
+            }
+            listed if allowed().any(|t| t.name == listed && t.offered_with.is_some()) => {
+                self.run_call(caller, listed, arguments, client).await
             }
             other => Err(ErrorData::invalid_params(
                 format!("unknown tool: {other}"),

@@ -620,7 +620,10 @@ fn created_page(
     preview: &Result<Preview, String>,
 ) -> Markup {
     let account = &stored.account;
-    let (claude, cursor) = client_configs(&server.name, url, server.require_api_token_auth);
+    // Clients prefix every tool name with this key (`mcp__gorgias__...`) within a budget of 60
+    // to 64 characters, so it is the integration's short name, never the server's own name.
+    let (claude, cursor) =
+        client_configs(app.integration.name(), url, server.require_api_token_auth);
     let https = app.public_url.starts_with("https://");
     account_page(
         "MCP server created",
@@ -890,15 +893,15 @@ mod tests {
     #[test]
     fn client_configs_never_hold_a_real_api_token() {
         let url = "https://dg.example/mcp/dgm_abc";
-        let (claude, cursor) = client_configs("Support", url, false);
+        let (claude, cursor) = client_configs("gorgias", url, false);
         let claude: serde_json::Value = serde_json::from_str(&claude).unwrap();
         assert_eq!(
-            claude["mcpServers"]["support"]["args"],
+            claude["mcpServers"]["gorgias"]["args"],
             json!(["connect", url])
         );
         let cursor: serde_json::Value = serde_json::from_str(&cursor).unwrap();
-        assert_eq!(cursor["mcpServers"]["support"]["url"], url);
-        let (claude, cursor) = client_configs("Support", url, true);
+        assert_eq!(cursor["mcpServers"]["gorgias"]["url"], url);
+        let (claude, cursor) = client_configs("gorgias", url, true);
         assert!(claude.contains("--header") && claude.contains("<YOUR_API_TOKEN>"));
         assert!(cursor.contains("Bearer <YOUR_API_TOKEN>"));
     }
