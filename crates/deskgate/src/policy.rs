@@ -632,19 +632,21 @@ fn check_arguments(
     let p = &rule.rule;
     let required = required(&tool.input_schema);
     for (arg, value) in arguments.iter() {
+        // A pinned argument given with its pinned value is harmless, whatever `only` says.
+        if let Some(pinned) = p.pin.get(arg) {
+            if pinned != value {
+                return Err(format!(
+                    "{} fixes `{arg}` to {}; leave it out",
+                    rule.label,
+                    show(pinned)
+                ));
+            }
+            continue;
+        }
         if p.forbid.iter().any(|f| f == arg) || !kept_by_only(p, &required, arg) {
             return Err(format!(
                 "{} does not allow the argument `{arg}` for {}",
                 rule.label, tool.name
-            ));
-        }
-        if let Some(pinned) = p.pin.get(arg)
-            && pinned != value
-        {
-            return Err(format!(
-                "{} fixes `{arg}` to {}; leave it out",
-                rule.label,
-                show(pinned)
             ));
         }
         if let Some(allowed) = p.narrow.get(arg) {
