@@ -132,7 +132,7 @@ def start_deskgate(extra_args: list[str] | None = None, env: dict | None = None)
             found["sandbox"] = m.group(1)
         if m := re.search(r"Demo account id:\s+(\S+)", line):
             found["account"] = m.group(1)
-        if m := re.search(r"API token \(shown once\):\s+(\S+)", line):
+        if m := re.search(r"API token:\s+(\S+)", line):
             found["token"] = m.group(1)
         if m := re.match(r"\s+(http://\S+/mcp/dgm_\S+)$", line):
             found["mcp"] = m.group(1)

@@ -24,8 +24,9 @@ use tokio::sync::{Mutex, RwLock};
 
 #[derive(Debug, clap::Args)]
 pub struct ConnectArgs {
-    /// The MCP URL, e.g. `https://deskgate.example.com/mcp/dgm_…`.
-    pub url: url::Url,
+    /// The MCP URL, e.g. `https://deskgate.example.com/mcp/dgm_…`. Read as text and parsed
+    /// here, so that a mistyped URL is never echoed with its token (clap quotes bad values).
+    pub url: String,
     /// Extra request header, `Name: value` (repeatable), e.g. for `require_api_token_auth`:
     /// `--header "Authorization: Bearer dga_…"`.
     #[arg(long = "header", value_name = "NAME: VALUE")]
@@ -44,10 +45,13 @@ struct Bridge {
 }
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
+    let url = url::Url::parse(&args.url).map_err(|e| {
+        anyhow::anyhow!("the MCP URL is not a URL ({e}); expected https://<host>/mcp/<token>")
+    })?;
     anyhow::ensure!(
-        matches!(args.url.scheme(), "http" | "https"),
+        matches!(url.scheme(), "http" | "https"),
         "the MCP URL must be http(s), got {}",
-        args.url.scheme()
+        url.scheme()
     );
     let mut headers = reqwest::header::HeaderMap::new();
     for raw in &args.headers {
@@ -65,7 +69,7 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
             .timeout(Duration::from_secs(args.timeout_secs))
             .tcp_nodelay(true)
             .build()?,
-        url: args.url,
+        url,
         headers,
         protocol_version: RwLock::new(None),
         stdout: Mutex::new(tokio::io::stdout()),

@@ -37,6 +37,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway: management API, MCP endpoint and web console.
+    #[command(after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
     /// Run the Gorgias sandbox (a local emulator of the Gorgias API) on its own.
     Sandbox(gorgias_sandbox::cli::SandboxArgs),
@@ -50,21 +51,35 @@ pub enum Command {
     Connect(crate::bridge::ConnectArgs),
 }
 
+const SERVE_AFTER_HELP: &str = "\
+Signing in:
+  The console and the management API take an admin API token. Set DESKGATE_ADMIN_TOKEN (at
+  least 128 bits, e.g. `export DESKGATE_ADMIN_TOKEN=$(openssl rand -hex 24)`) to register it
+  at start-up, or mint one with `deskgate token create --name me` in the same directory.
+
+Secrets come only from the environment:
+  DESKGATE_ADMIN_TOKEN                  the bootstrap admin API token (stored hashed)
+  DESKGATE_VAULT_KEY                    the key sealing credentials (else --vault-key-file)
+  DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET  the Gorgias OAuth app's secret
+
+A first look: `deskgate serve --demo` starts a local Gorgias emulator, connects it and prints
+an MCP URL and a console token.";
+
+/// The database used when neither --database-url nor DESKGATE_DATABASE_URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:deskgate.db";
+
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite:<file>` (created when missing) or `postgres://…`.
-    #[arg(
-        long,
-        env = "DESKGATE_DATABASE_URL",
-        default_value = "sqlite:deskgate.db"
-    )]
+    /// `sqlite:<file>` (created by `serve` when missing) or `postgres://…`.
+    #[arg(long, env = "DESKGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Loopback by default; put a TLS proxy in front for public use.
-    #[arg(long, env = "DESKGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: `127.0.0.1:8080`, `localhost:8080`, `0.0.0.0:8080`, or a port
+    /// alone (on loopback). Loopback by default; put a TLS proxy in front for public use.
+    #[arg(long, env = "DESKGATE_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -91,6 +106,10 @@ pub struct ServeArgs {
     /// Seconds between sweeps of expired MCP servers.
     #[arg(long, env = "DESKGATE_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
+    /// Days the audit log keeps a call's record, whatever happens to its server or account
+    /// (0 keeps records forever). Old records are swept once across replicas.
+    #[arg(long, env = "DESKGATE_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u64,
     /// Seconds before an upstream request times out.
     #[arg(long, env = "DESKGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     pub upstream_timeout_secs: u64,
@@ -153,6 +172,8 @@ impl ServeArgs {
             vault_key_file: self.vault_key_file.clone(),
             admin_token: env_secret("DESKGATE_ADMIN_TOKEN"),
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
+            audit_retention: (self.audit_retention_days > 0)
+                .then(|| Duration::from_secs(self.audit_retention_days.saturating_mul(86_400))),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
             trusted_proxies: self.trusted_proxies.clone(),
@@ -210,6 +231,33 @@ pub enum TokenCommand {
     },
 }
 
+/// A listen address as people write it: `host:port` with an IP or a name (`localhost`), or a
+/// port alone, which listens on loopback (the safe default).
+pub fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = value.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return Err(format!(
+            "{value:?} is not an address: use host:port (127.0.0.1:8080, localhost:8080) or a port"
+        ));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{port:?} is not a port number (0-65535)"))?;
+    if host.eq_ignore_ascii_case("localhost") {
+        // Always IPv4 loopback: what `localhost` resolves to first varies between machines.
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host:?} resolves to no address"))
+}
+
 fn parse_scope(value: &str) -> Result<crate::tokens::TokenScope, String> {
     crate::tokens::TokenScope::parse(value)
         .ok_or_else(|| format!("{value:?} is not a scope: use admin or mcp"))
@@ -230,4 +278,28 @@ pub enum IntegrationsCommand {
         #[arg(long)]
         lines: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_addresses_as_people_write_them() {
+        assert_eq!(parse_listen("8080").unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            parse_listen("localhost:8080").unwrap().to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            parse_listen("0.0.0.0:9000").unwrap().to_string(),
+            "0.0.0.0:9000"
+        );
+        assert_eq!(
+            parse_listen("[::1]:8080").unwrap().to_string(),
+            "[::1]:8080"
+        );
+        assert!(parse_listen("localhost:http").unwrap_err().contains("port"));
+        assert!(parse_listen("nonsense").unwrap_err().contains("host:port"));
+    }
 }

@@ -5,7 +5,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::cli::{Command, IntegrationsCommand, LogFormat, ServeArgs, TokenCommand};
-use crate::store::Store;
+use crate::store::{OpenMode, Store};
 
 /// Log filter when `DESKGATE_LOG` is not set. rmcp logs three info lines for every request it
 /// serves statelessly (service initialized, input stream terminated, serve finished): they say
@@ -80,10 +80,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _demo = if args.demo {
         Some(crate::demo::start(&app).await?)
     } else {
+        println!("{}", first_steps(&app, &args).await?);
         None
     };
     crate::server::serve(app, listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// What a plain `serve` prints: where the console is and, while no admin token exists, how to
+/// get the first one.
+async fn first_steps(app: &App, args: &ServeArgs) -> anyhow::Result<String> {
+    let mut text = format!(
+        "\ndeskgate is serving.\n\n  Console:      {base}/ui\n  API and docs: {base}/openapi.json\n",
+        base = app.public_url
+    );
+    let has_admin = app
+        .store
+        .list_api_tokens()
+        .await?
+        .iter()
+        .any(|t| t.scope == crate::tokens::TokenScope::Admin);
+    if !has_admin {
+        let same_db = if args.database.database_url == crate::cli::DEFAULT_DATABASE_URL {
+            String::new()
+        } else {
+            " (with the same --database-url)".to_owned()
+        };
+        text.push_str(&format!(
+            "\nNo API token exists yet; the console and the API need one. Either mint one from another\n\
+             terminal, in this directory{same_db}:\n\n  \
+             deskgate token create --name me\n\n\
+             or restart with an admin token in the environment (at least 128 bits):\n\n  \
+             export DESKGATE_ADMIN_TOKEN=$(openssl rand -hex 24)\n\n\
+             To try everything against a local Gorgias emulator instead, run `deskgate serve --demo`.\n"
+        ));
+    }
+    Ok(text)
 }
 
 /// Every MCP client holds a socket, and a legacy SSE client holds one for as long as it listens:
@@ -151,20 +183,22 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             println!("{secret}");
         }
         TokenCommand::List { database } => {
-            let store = Store::connect(&database.database_url).await?;
+            let store = Store::open(&database.database_url, OpenMode::MustExist).await?;
+            let mut out = String::new();
             for t in store.list_api_tokens().await? {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\n",
                     t.id,
                     t.created_at.to_rfc3339(),
                     t.scope.as_str(),
                     describe_limits(&t),
                     t.name
-                );
+                ));
             }
+            print_out(&out)?;
         }
         TokenCommand::Revoke { id, database } => {
-            let store = Store::connect(&database.database_url).await?;
+            let store = Store::open(&database.database_url, OpenMode::MustExist).await?;
             anyhow::ensure!(
                 store.delete_api_token(&id).await?,
                 "no API token with id {id}"
@@ -199,18 +233,20 @@ fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
         IntegrationsCommand::Check => {
             let integration =
                 crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
-            println!("{}", integration.summary());
+            print_out(&format!("{}\n", integration.summary()))?;
         }
         IntegrationsCommand::Tokens { lines } => {
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+            let mut out = String::new();
             if lines {
                 for line in input.lines() {
-                    println!("{}", integration_spec::tokens::count(line));
+                    out.push_str(&format!("{}\n", integration_spec::tokens::count(line)));
                 }
             } else {
-                println!("{}", integration_spec::tokens::count(&input));
+                out = format!("{}\n", integration_spec::tokens::count(&input));
             }
+            print_out(&out)?;
         }
         IntegrationsCommand::ExportOpenapi { integration } => {
             anyhow::ensure!(
@@ -219,8 +255,25 @@ fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
             );
             let integration =
                 crate::integration::Integration::gorgias(std::time::Duration::from_secs(60))?;
-            println!("{}", serde_json::to_string_pretty(&integration.openapi())?);
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&integration.openapi())?
+            ))?;
         }
     }
     Ok(())
+}
+
+/// Writes a command's output to stdout. A reader that stops early (`| head`) closes the pipe:
+/// that ends the output, it is not an error (`println!` would panic).
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

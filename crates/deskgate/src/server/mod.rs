@@ -26,6 +26,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::api::router())
         .merge(crate::mcp::router(&app))
         .merge(crate::ui::router())
+        // A person who opens the bare address is looking for the console.
+        .route("/", get(|| async { axum::response::Redirect::to("/ui") }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(app.config.max_body_bytes))

@@ -33,6 +33,32 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    /// A read-only command was pointed at a SQLite file that does not exist: it is the wrong
+    /// directory, and creating an empty database there would only hide that.
+    #[error(
+        "no database here: {path} does not exist. Run the command where `deskgate serve` keeps \
+         its database, or point --database-url (DESKGATE_DATABASE_URL) at it"
+    )]
+    NoDatabase { path: String },
+    #[error("cannot create the SQLite database {path}: its directory {dir} does not exist")]
+    MissingDirectory { path: String, dir: String },
+    #[error("cannot open the SQLite database {path}: {source}")]
+    SqliteOpen { path: String, source: sqlx::Error },
+    #[error("cannot connect to PostgreSQL at {host}: {cause}")]
+    PostgresUnreachable { host: String, cause: String },
+}
+
+/// How long connecting to PostgreSQL at start-up may take before deskgate gives up and says
+/// where it tried (the pool's own wait, for requests, is longer).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether connecting may create the database (SQLite: the file) when it is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `serve`, `token create`: a missing SQLite file is created.
+    CreateIfMissing,
+    /// Read-only commands (`token list`, `token revoke`): a missing SQLite file is an error.
+    MustExist,
 }
 
 #[derive(Debug, Clone)]
@@ -74,13 +100,29 @@ macro_rules! on_backend {
 impl Store {
     /// Connects (creating a SQLite file when missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Store::Postgres(postgres::PgStore::connect(url).await?)
-        } else if url.starts_with("sqlite:") {
-            Store::Sqlite(sqlite::SqliteStore::connect(url).await?)
-        } else {
-            return Err(StoreError::UnsupportedUrl);
-        };
+        Self::open(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Connects and migrates; errors name the file or host and the cause, and an unreachable
+    /// PostgreSQL fails within [`CONNECT_TIMEOUT`].
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Self, StoreError> {
+        let store =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                postgres_reachable(url).await?;
+                Store::Postgres(postgres::PgStore::connect(url).await?)
+            } else if url.starts_with("sqlite:") {
+                let path = sqlite_file(url, mode)?;
+                Store::Sqlite(sqlite::SqliteStore::connect(url).await.map_err(|e| {
+                    match (e, path) {
+                        (StoreError::Database(source), Some(path)) => {
+                            StoreError::SqliteOpen { path, source }
+                        }
+                        (e, _) => e,
+                    }
+                })?)
+            } else {
+                return Err(StoreError::UnsupportedUrl);
+            };
         Ok(store)
     }
 
@@ -426,6 +468,76 @@ pub struct CredentialsUpdate<'a> {
     pub status: AccountStatus,
     pub access_token_expires_at: Option<Timestamp>,
     pub now: Timestamp,
+}
+
+/// Checks a SQLite URL's file before connecting: its directory must exist, and so must the file
+/// itself for [`OpenMode::MustExist`]. Returns the file's path (`None` for an in-memory
+/// database).
+fn sqlite_file(url: &str, mode: OpenMode) -> Result<Option<String>, StoreError> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    // Named absolute: "deskgate.db does not exist" does not say which directory was searched.
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let path = file.display().to_string();
+    if file.exists() {
+        return Ok(Some(path));
+    }
+    if mode == OpenMode::MustExist {
+        return Err(StoreError::NoDatabase { path });
+    }
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            Err(StoreError::MissingDirectory {
+                path,
+                dir: dir.display().to_string(),
+            })
+        }
+        _ => Ok(Some(path)),
+    }
+}
+
+/// Opens one connection to PostgreSQL, within [`CONNECT_TIMEOUT`], so that a wrong host, port or
+/// password is reported with the host and its cause at once (the pool would retry until its
+/// own timeout and report only that it timed out).
+async fn postgres_reachable(url: &str) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+    let host = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options)).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(StoreError::PostgresUnreachable {
+            host,
+            cause: error_chain(&e),
+        }),
+        Err(_) => Err(StoreError::PostgresUnreachable {
+            host,
+            cause: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// An error and its sources on one line (sqlx's I/O errors say "connection refused" only in
+/// their source).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 // --- rows: what the portable queries read, turned into domain types here ---

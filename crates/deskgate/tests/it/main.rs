@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod catalog;
+mod cli;
 mod hardening;
 mod mcp;
 mod oauth;
