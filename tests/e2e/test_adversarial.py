@@ -532,6 +532,58 @@ def test_line_breaks_in_a_file_name_never_reach_gorgias():
 
 
 # --- 7. audit log ------------------------------------------------------------------------------
-# The audit-log attacks (a write whose client hangs up mid-call has its record, huge strings are
-# bounded in the database, a deleted server's log stays readable) land here with the audit-log
-# rework.
+
+def test_the_audit_log_cannot_be_grown_evaded_or_erased():
+    """Issue 16, items 2, 3 and 6. Huge client-chosen strings (client name, version, tool name)
+    stay bounded in the database; a write whose client hangs up while the upstream is still
+    answering has its record; deleting the server through the API leaves its log readable."""
+    token = admin_token()
+    p = serve(demo=True, env={"DESKGATE_ADMIN_TOKEN": token})
+    try:
+        db = p.workdir / "deskgate.db"
+        huge = "x" * 60_000
+        start = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": huge, "version": huge}}}
+        assert request("POST", p.mcp_url, start, MCP_HEADERS)[0] == 200
+        headers = {**MCP_HEADERS, "Mcp-Protocol-Version": "2025-06-18"}
+        size_before = db.stat().st_size + sum(f.stat().st_size for f in p.workdir.glob("deskgate.db-*"))
+        for i in range(30):
+            call = {"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                    "params": {"name": huge + str(i), "arguments": {}}}
+            status, _, _ = request("POST", p.mcp_url, call, headers)
+            assert status in (200, 400, 413), status
+        servers = api(p, token, "GET", f"/integrated-account/{p.account_id}/mcp")[1]["result"]
+        assert len(servers) == 1, servers  # the demo's one server
+        server_id = servers[0]["id"]
+        records = api(p, token, "GET", f"/integrated-account/{p.account_id}/mcp/{server_id}/logs?limit=100")[1]["result"]
+        assert records, "the calls left no record"
+        for record in records:
+            for key in ("tool", "client_name", "client_version"):
+                assert record[key] is None or len(record[key]) <= 200, (key, len(record[key]))
+        size_after = db.stat().st_size + sum(f.stat().st_size for f in p.workdir.glob("deskgate.db-*"))
+        # 30 calls with 60 kB tool names, 60 kB client name and version: unbounded, ~5 MB (and more for
+        # name and version); bounded, the log grows by kilobytes (WAL pages included).
+        assert size_after - size_before < 1_000_000, size_after - size_before
+
+        # A write whose client gives up while Gorgias is still answering.
+        fault = {"delay_ms": 1500, "method": "POST", "path_prefix": "/api/tags"}
+        assert request("POST", p.sandbox + "/_sandbox/faults", fault)[0] in (200, 201)
+        call = {"jsonrpc": "2.0", "id": 99, "method": "tools/call",
+                "params": {"name": "create_a_gorgias_tag", "arguments": {"name": "client_gave_up"}}}
+        try:
+            request("POST", p.mcp_url, call, headers, timeout=0.3)
+            raise AssertionError("the client was meant to give up first")
+        except OSError:
+            pass
+        writes = api(p, token, "GET",
+                     f"/integrated-account/{p.account_id}/mcp/{server_id}/logs?tool=create_a_gorgias_tag")[1]["result"]
+        assert len(writes) == 1 and writes[0]["outcome"] in ("pending", "ok"), writes
+
+        # Deleting the server removes its URL, not its history.
+        assert api(p, token, "DELETE", f"/integrated-account/{p.account_id}/mcp/{server_id}")[0] in (200, 204)
+        assert request("POST", p.mcp_url, start, MCP_HEADERS)[0] == 404
+        status, kept = api(p, token, "GET", f"/integrated-account/{p.account_id}/mcp/{server_id}/logs?limit=100")
+        assert status == 200 and len(kept["result"]) >= len(records), kept
+    finally:
+        p.stop("audit")

@@ -5,8 +5,10 @@
   transport (the stream stays on one replica while the POSTs land on all of them), and requests
   land on every replica (read from the replicas' own logs).
 - A server deleted through one replica is refused through the balancer within one second.
-- A replica killed (SIGKILL) in the middle of a triage run loses no audit record of a call the
-  client saw complete, and the client carries on through the others.
+- A replica killed (SIGKILL) in the middle of a triage run loses no audit record of a write the
+  client saw complete (a write's record is committed before it is sent), at most the reads it
+  answered within the write-behind window (50 ms) before it died, and the client carries on
+  through the others.
 
 Needs DESKGATE_TEST_POSTGRES_URL (CI sets it); without it the module is skipped.
 """
@@ -117,6 +119,9 @@ class Cluster:
         return created["id"], created["url"]
 
     def audit(self, server_id: str) -> list[dict]:
+        # Each replica writes read records behind its answers within 50 ms; the replica that
+        # answers this request flushes its own, the others need the window to pass.
+        time.sleep(0.2)
         records, cursor = [], None
         while True:
             query = {"limit": 100, **({"cursor": cursor} if cursor else {})}
@@ -409,9 +414,14 @@ def test_a_replica_killed_mid_run_loses_no_audit_record(cluster):
     killed_after: list[int] = []
     since = cluster.marks()
 
+    answered_at: list[float] = []
+    killed_at: list[float] = []
+
     def on_call(tool, arguments, result):
         completed.append((tool, arguments))
+        answered_at.append(time.monotonic())
         if len(completed) == 5:
+            killed_at.append(time.monotonic())
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait(timeout=10)
             killed_after.append(len(completed))
@@ -424,6 +434,17 @@ def test_a_replica_killed_mid_run_loses_no_audit_record(cluster):
     assert ran[-1] > 0, f"the killed replica never served this run: {ran}"
     assert all(n > 0 for n in ran[:-1]), ran
     assert len(completed) > 10 and sum(ran) == len(completed), (ran, len(completed))
-    # Every call the client saw complete is in the audit log, whichever replica ran it.
+    # Every write the client saw complete is in the audit log, whichever replica ran it (its
+    # intent was committed before it was sent). Reads are written behind their answers within
+    # 50 ms: the victim may have taken the last such window of reads with it, never more.
     records = cluster.audit(server_id)
-    assert collections.Counter(r["tool"] for r in records) == collections.Counter(t for t, _ in completed)
+    is_read = lambda tool: tool.startswith(("list_all_", "get_single_", "search_", "get_"))
+    recorded = collections.Counter(r["tool"] for r in records)
+    seen = collections.Counter(t for t, _ in completed)
+    writes = lambda c: collections.Counter({t: n for t, n in c.items() if not is_read(t)})
+    assert writes(recorded) == writes(seen), (recorded, seen)
+    missing_reads = sum((seen - recorded).values())
+    assert not (recorded - seen), (recorded, seen)
+    # Slack of another window for scheduling between the answer and the kill.
+    in_window = sum(1 for t in answered_at if t >= killed_at[0] - 0.1)
+    assert missing_reads <= in_window, (missing_reads, in_window, recorded, seen)

@@ -1,7 +1,9 @@
 //! The audit log: one record per `tools/call`, never holding argument values.
 
 use serde::Serialize;
-use tokio::sync::oneshot;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
 
 use crate::store::Store;
 use crate::timestamp::Timestamp;
@@ -23,6 +25,10 @@ pub enum Outcome {
     NeedsReauth,
     /// The tool is unknown or filtered out for this server, or its policy refused the call.
     Refused,
+    /// A write about to be sent upstream: recorded before it is sent, completed with its
+    /// outcome afterwards. One that stays pending was sent (or about to be) and its outcome is
+    /// unknown: the client hung up, or the process died, before it was recorded.
+    Pending,
 }
 
 impl Outcome {
@@ -35,6 +41,7 @@ impl Outcome {
             Outcome::UpstreamFailure => "upstream_failure",
             Outcome::NeedsReauth => "needs_reauth",
             Outcome::Refused => "refused",
+            Outcome::Pending => "pending",
         }
     }
 
@@ -47,6 +54,7 @@ impl Outcome {
             Outcome::UpstreamFailure,
             Outcome::NeedsReauth,
             Outcome::Refused,
+            Outcome::Pending,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
@@ -88,17 +96,30 @@ pub struct ToolCallQuery {
     pub limit: u32,
 }
 
-/// Writes tool-call records with group commit. A call's record is committed before the call is
-/// answered (a completed call is never missing from the log, even if the process dies right
-/// after answering). Whoever finds the writer idle writes at once, so a lone
-/// call pays no hand-off; calls that arrive while a commit is running queue their records, and
-/// the first of them to get its turn writes everything queued in one transaction. Under load a
-/// commit (a WAL append on SQLite, a WAL flush on PostgreSQL) is paid once per batch.
+/// How long a read's record may wait to be written behind its answer, and how many wait at
+/// most in one batch. A crash (`kill -9`) loses at most the records of this window.
+pub const WRITE_BEHIND_WINDOW: Duration = Duration::from_millis(50);
+const WRITE_BEHIND_BATCH: usize = 256;
+/// Records queued behind answers at most; a call beyond this waits for room (back-pressure)
+/// rather than growing the queue.
+const WRITE_BEHIND_QUEUE: usize = 4096;
+
+/// Writes tool-call records, two ways:
+///
+/// - [`AuditLog::write`] commits before it returns, with group commit: whoever finds the writer
+///   idle writes at once, so a lone call pays no hand-off; calls that arrive while a commit
+///   runs queue their records, and the first of them to get its turn writes everything queued
+///   in one transaction. A write's intent goes this way, before the write is sent upstream.
+/// - [`AuditLog::write_behind`] queues the record and returns: a writer task commits the queue
+///   in batches within [`WRITE_BEHIND_WINDOW`]. Reads, refusals and a write's completion go
+///   this way; [`AuditLog::flush`] waits for everything queued before it (graceful shutdown,
+///   and before the log is read on this replica).
 pub struct AuditLog {
     store: Store,
     queue: std::sync::Mutex<Vec<Pending>>,
     /// Held while a batch is written; tokio's mutex is fair, so turns come in arrival order.
     writer: tokio::sync::Mutex<()>,
+    behind: mpsc::Sender<Behind>,
 }
 
 struct Pending {
@@ -106,17 +127,27 @@ struct Pending {
     written: oneshot::Sender<bool>,
 }
 
+enum Behind {
+    Record(Box<ToolCallRecord>),
+    Flush(oneshot::Sender<()>),
+}
+
 impl AuditLog {
+    /// Starts the write-behind task on the current runtime.
     pub fn new(store: Store) -> Self {
+        let (behind, queued) = mpsc::channel(WRITE_BEHIND_QUEUE);
+        tokio::spawn(write_behind_forever(store.clone(), queued));
         Self {
             store,
             queue: std::sync::Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
+            behind,
         }
     }
 
-    /// Writes one record; returns once it is committed. Failures are logged here.
-    pub async fn write(&self, record: ToolCallRecord) {
+    /// Writes one record; returns once it is committed, with whether it was. Failures are
+    /// logged here.
+    pub async fn write(&self, record: ToolCallRecord) -> bool {
         let server = record.mcp_server_id.clone();
         let (written, mut done) = oneshot::channel();
         self.queue
@@ -149,28 +180,84 @@ impl AuditLog {
         if !committed {
             tracing::error!(mcp_server.id = %server, "could not write the audit record");
         }
+        committed
+    }
+
+    /// Queues one record to be written behind the answer; waits only when the queue is full.
+    pub async fn write_behind(&self, record: ToolCallRecord) {
+        if self
+            .behind
+            .send(Behind::Record(Box::new(record)))
+            .await
+            .is_err()
+        {
+            tracing::error!("the audit writer has stopped; a record was lost");
+        }
+    }
+
+    /// Returns once every record queued before this call is written (or failed).
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.behind.send(Behind::Flush(done)).await.is_ok() {
+            let _ = flushed.await;
+        }
+    }
+}
+
+/// Commits queued records in batches: the first record opens a window of
+/// [`WRITE_BEHIND_WINDOW`]; what arrives within it (up to a batch) goes in the same commit.
+async fn write_behind_forever(store: Store, mut queued: mpsc::Receiver<Behind>) {
+    while let Some(first) = queued.recv().await {
+        let deadline = tokio::time::Instant::now() + WRITE_BEHIND_WINDOW;
+        let mut records = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Behind::Record(r) => records.push(*r),
+                Behind::Flush(done) => flushes.push(done),
+            }
+            if !flushes.is_empty() || records.len() >= WRITE_BEHIND_BATCH {
+                break;
+            }
+            next = tokio::time::timeout_at(deadline, queued.recv())
+                .await
+                .ok()
+                .flatten();
+        }
+        if !records.is_empty() {
+            commit(&store, &records).await;
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
     }
 }
 
 async fn write_batch(store: &Store, batch: Vec<Pending>) {
     let (records, acks): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|p| (p.record, p.written)).unzip();
-    match store.insert_tool_calls(&records).await {
-        Ok(()) => {
-            for ack in acks {
-                let _ = ack.send(true);
-            }
-        }
-        // One bad record must not cost the others theirs: write them one by one.
+    for (written, ack) in commit(store, &records).await.into_iter().zip(acks) {
+        let _ = ack.send(written);
+    }
+}
+
+/// Writes records in one transaction; if that fails, one by one, so that one bad record does
+/// not cost the others theirs. Returns whether each was written.
+async fn commit(store: &Store, records: &[ToolCallRecord]) -> Vec<bool> {
+    match store.insert_tool_calls(records).await {
+        Ok(()) => vec![true; records.len()],
         Err(e) => {
             tracing::warn!(error = %e, records = records.len(), "audit batch failed; writing its records one by one");
-            for (record, ack) in records.iter().zip(acks) {
-                let written = store.insert_tool_calls(std::slice::from_ref(record)).await;
-                if let Err(e) = &written {
+            let mut written = Vec::with_capacity(records.len());
+            for record in records {
+                let one = store.insert_tool_calls(std::slice::from_ref(record)).await;
+                if let Err(e) = &one {
                     tracing::error!(error = %e, "audit record rejected");
                 }
-                let _ = ack.send(written.is_ok());
+                written.push(one.is_ok());
             }
+            written
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// How often expired MCP servers are swept.
     pub sweep_interval: Duration,
+    /// How long audit records are kept (`None`: forever).
+    pub audit_retention: Option<Duration>,
     /// Timeout for one upstream (Gorgias) request.
     pub upstream_timeout: Duration,
     /// How long the account-specific catalog (custom fields) is cached.
@@ -95,6 +97,7 @@ impl Config {
             vault_key_file: PathBuf::from("deskgate.key"),
             admin_token: None,
             sweep_interval: Duration::from_secs(30),
+            audit_retention: Some(Duration::from_secs(90 * 86_400)),
             upstream_timeout: Duration::from_secs(30),
             custom_fields_ttl: Duration::from_secs(60),
             tenant_cache_ttl: Duration::from_secs(1),

@@ -1084,7 +1084,7 @@ pub(crate) fn for_model(schema: &Map<String, Value>) -> Map<String, Value> {
         match value {
             Value::Object(map) => Value::Object(
                 map.iter()
-                    .filter(|(k, v)| !(VALIDATOR_ONLY.contains(&k.as_str()) && !v.is_object()))
+                    .filter(|(k, v)| !VALIDATOR_ONLY.contains(&k.as_str()) || v.is_object())
                     .map(|(k, v)| {
                         // `properties` maps names to schemas: a property may be called `pattern`.
                         if k == "properties" {

@@ -10,7 +10,8 @@
 //! 5. send (`send`) — one request with the account's credentials, never retried;
 //! 6. shape (`shape`) — what happened, as a result the model can act on: a read's concise view
 //!    or the upstream's body as sent (`response_format`), a write's short confirmation;
-//! 7. record (`record`) — the audit record, committed before the call is answered.
+//! 7. record (`record`) — the audit record: a write's intent committed before step 5, every
+//!    other record written behind the answer (see `record` for the bound).
 //!
 //! A task tool (`tasks`) runs stages 3 to 6 once per step, each step's call planned and
 //! validated as the API tool it calls, and shapes its own result.
@@ -72,6 +73,10 @@ impl App {
             return Ok(result);
         }
         if let Some(task) = tool.task() {
+            // A task that may write is recorded before any of its steps is sent.
+            if !tool.annotations.read_only && !self.record_intent(draft.intent()).await {
+                return Ok(unrecorded(&self.integration));
+            }
             let result = self
                 .run_task(tenant, &catalog, tool, task, arguments, &mut draft)
                 .await;
@@ -93,11 +98,14 @@ impl App {
 
         let request = send::request(planned);
         draft.target(&request);
+        if !tool.annotations.read_only && !self.record_intent(draft.intent()).await {
+            return Ok(unrecorded(&self.integration));
+        }
         let result = match self.send_as_account(tenant, &request).await {
             Ok(response) => {
-                // A success is recorded before its reply is shaped: while the audit write
-                // waits for the database, the call holds the upstream's bytes rather than the
-                // shaped reply, several times larger (this bounds memory under a burst).
+                // A success is recorded before its reply is shaped: should the record wait
+                // for room in the audit queue, the call holds the upstream's bytes rather than
+                // the shaped reply, several times larger (this bounds memory under a burst).
                 if response.status.is_success() {
                     let status = response.status.as_u16();
                     self.record(draft.succeeded(status)).await;
@@ -117,4 +125,15 @@ impl App {
         self.record(draft.finished(&result)).await;
         Ok(result)
     }
+}
+
+/// The answer to a write that was not sent because its intent could not be recorded: an
+/// unrecorded write is worse than a refused one.
+fn unrecorded(integration: &crate::integration::Integration) -> CallResult {
+    shape::failure(
+        integration,
+        &CallFailure::Internal(
+            "the audit log could not record this write, so it was not sent".into(),
+        ),
+    )
 }

@@ -1,6 +1,13 @@
 //! The record stage: what the audit log keeps of a call. A draft is opened when the call
 //! starts and filled in by the stages as they learn things (the upstream request, its
 //! status); it never holds argument values.
+//!
+//! When it is written (issue 18's decision): a write's record is committed **before** the
+//! request goes upstream, as an intent (`pending`) with its target, and completed with the
+//! outcome afterwards, so a write that reached the helpdesk can never be missing from the log
+//! whatever the client or the process does. Every other record (reads, refusals, a write's
+//! completion) is written behind the answer within `audit::WRITE_BEHIND_WINDOW`; a crash loses
+//! at most that window of them.
 
 use std::time::Instant;
 
@@ -12,7 +19,28 @@ use crate::tenants::Tenant;
 use crate::timestamp::Timestamp;
 use crate::upstream;
 
+/// Longest text kept in a record's field: a client chooses its name, version and the tool name
+/// it asks for, and an upstream error can be long; none of them may grow the log unbounded.
+const MAX_FIELD: usize = 200;
+const MAX_ERROR: usize = 1000;
+
+/// `text` cut to at most `max` bytes, on a character boundary, marked when cut.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub(3);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}
+
 pub(super) struct Draft {
+    /// The record's id, chosen when the call starts: a write's intent and its completion are
+    /// the same record.
+    id: String,
     started: Instant,
     mcp_server_id: String,
     integrated_account_id: String,
@@ -26,6 +54,7 @@ pub(super) struct Draft {
 impl Draft {
     pub(super) fn open(tenant: &Tenant, tool: &str, client: Option<&ClientInfo>) -> Self {
         Draft {
+            id: uuid::Uuid::now_v7().to_string(),
             started: Instant::now(),
             mcp_server_id: tenant.server.id.clone(),
             integrated_account_id: tenant.account.id.clone(),
@@ -49,28 +78,34 @@ impl Draft {
     }
 
     fn record(
-        self,
+        &self,
         outcome: Outcome,
         upstream_status: Option<u16>,
         error: Option<String>,
     ) -> ToolCallRecord {
+        let text = |t: &Option<String>| t.clone().map(|t| bounded(t, MAX_FIELD));
         ToolCallRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            mcp_server_id: self.mcp_server_id,
-            integrated_account_id: self.integrated_account_id,
+            id: self.id.clone(),
+            mcp_server_id: self.mcp_server_id.clone(),
+            integrated_account_id: self.integrated_account_id.clone(),
             at: Timestamp::now(),
-            tool: self.tool,
-            client_name: self.client.as_ref().map(|c| c.name.clone()),
-            client_version: self.client.map(|c| c.version),
-            upstream_method: self.upstream_method,
-            upstream_path: self.upstream_path,
+            tool: bounded(self.tool.clone(), MAX_FIELD),
+            client_name: text(&self.client.as_ref().map(|c| c.name.clone())),
+            client_version: text(&self.client.as_ref().map(|c| c.version.clone())),
+            upstream_method: self.upstream_method.clone(),
+            upstream_path: self.upstream_path.clone().map(|p| bounded(p, MAX_ERROR)),
             upstream_status,
             duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outcome,
-            error,
+            error: error.map(|e| bounded(e, MAX_ERROR)),
             policy_decision: self.policy.as_ref().map(|p| p.0),
-            policy_rule: self.policy.and_then(|p| p.1),
+            policy_rule: text(&self.policy.as_ref().and_then(|p| p.1.clone())),
         }
+    }
+
+    /// A write's record before it is sent: what it is about to do, outcome `pending`.
+    pub(super) fn intent(&self) -> ToolCallRecord {
+        self.record(Outcome::Pending, None, None)
     }
 
     /// The record of a call refused before anything ran.
@@ -94,8 +129,13 @@ impl Draft {
 }
 
 impl App {
-    /// Writes the audit record. It is awaited (committed) before the call is answered, so a
-    /// completed call is never missing from the log, even if this process dies right after.
+    /// Commits a write's intent before it is sent; `false` if the log could not take it, in
+    /// which case the write must not be sent.
+    pub(super) async fn record_intent(&self, record: ToolCallRecord) -> bool {
+        self.audit_log.write(record).await
+    }
+
+    /// Writes a call's record behind its answer (see the module's note on when).
     pub(super) async fn record(&self, record: ToolCallRecord) {
         tracing::info!(
             mcp_server.id = %record.mcp_server_id,
@@ -106,6 +146,21 @@ impl App {
             duration_ms = record.duration_ms,
             "tool call"
         );
-        self.audit_log.write(record).await;
+        self.audit_log.write_behind(record).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(bounded("short".into(), 200), "short");
+        let cut = bounded("é".repeat(300), 200);
+        assert!(cut.len() <= 200, "{}", cut.len());
+        assert!(cut.ends_with("..."));
+        assert!(cut.trim_end_matches("...").chars().all(|c| c == 'é'));
+        assert_eq!(bounded("x".repeat(5_000_000), 1000).len(), 1000);
     }
 }

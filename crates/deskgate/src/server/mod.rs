@@ -84,10 +84,13 @@ pub async fn serve(
         idle_timeout: app.config.idle_timeout,
     };
     // The router is built once and shared by every connection (cloning it is an `Arc` clone).
+    let audit = app.clone();
     let result = connections::serve(listener, router(app), limits, shutdown).await;
     for task in background {
         task.abort();
     }
+    // Every answered call's record is written before the process goes.
+    audit.audit_log.flush().await;
     result
 }
 
@@ -144,6 +147,15 @@ async fn sweep(app: &App) {
         && let Err(e) = shared.delete_lapsed_sse_sessions().await
     {
         tracing::warn!(error = %e, "sweeping lapsed SSE sessions failed; will retry");
+    }
+    if let Some(retention) = app.config.audit_retention {
+        let before =
+            Timestamp::now().plus_secs(-i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));
+        match app.store.delete_tool_calls_before(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "audit records past their retention removed"),
+            Err(e) => tracing::warn!(error = %e, "audit retention sweep failed; will retry"),
+        }
     }
 }
 

@@ -324,6 +324,11 @@ impl Store {
         on_backend!(self, s => s.insert_tool_calls(records).await)
     }
 
+    /// Deletes audit records older than `before` (the retention sweep).
+    pub async fn delete_tool_calls_before(&self, before: Timestamp) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.delete_tool_calls_before(before).await)
+    }
+
     pub async fn list_tool_calls(
         &self,
         account_id: &str,

@@ -398,7 +398,8 @@ macro_rules! portable_queries {
                 Ok(())
             }
 
-            /// A record whose server is gone (deleted while the call ran) is dropped, not an error.
+            /// Inserts a record, or completes the one with its id (a write's intent). The log
+            /// outlives servers and accounts: a record whose server is gone is kept.
             async fn insert_tool_call<'e>(
                 executor: impl sqlx::Executor<'e, Database = $db>,
                 r: &$crate::audit::ToolCallRecord,
@@ -407,8 +408,12 @@ macro_rules! portable_queries {
                     "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
                         client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
                         policy_decision, policy_rule)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
-                     WHERE EXISTS (SELECT 1 FROM mcp_servers WHERE id = $2)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                     ON CONFLICT (id) DO UPDATE SET
+                        upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
+                        upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
+                        outcome = excluded.outcome, error = excluded.error,
+                        policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule",
                 )
                 .bind(&r.id)
                 .bind(&r.mcp_server_id)
@@ -455,6 +460,18 @@ macro_rules! portable_queries {
                 .into_iter()
                 .map(TryInto::try_into)
                 .collect()
+            }
+
+            /// Deletes records older than `before`; returns how many.
+            pub async fn delete_tool_calls_before(
+                &self,
+                before: $crate::timestamp::Timestamp,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query("DELETE FROM tool_calls WHERE at < $1")
+                    .bind(before.millis())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
 
             pub async fn tool_call_counts_since(

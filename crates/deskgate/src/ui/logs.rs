@@ -16,7 +16,7 @@ use crate::audit::{Outcome, ToolCallQuery};
 
 const PAGE_SIZE: u32 = 50;
 
-const OUTCOMES: [Outcome; 7] = [
+const OUTCOMES: [Outcome; 8] = [
     Outcome::Ok,
     Outcome::InvalidArguments,
     Outcome::RateLimited,
@@ -24,6 +24,7 @@ const OUTCOMES: [Outcome; 7] = [
     Outcome::UpstreamFailure,
     Outcome::NeedsReauth,
     Outcome::Refused,
+    Outcome::Pending,
 ];
 
 fn outcome_label(o: Outcome) -> &'static str {
@@ -35,13 +36,17 @@ fn outcome_label(o: Outcome) -> &'static str {
         Outcome::UpstreamFailure => "Gorgias failed",
         Outcome::NeedsReauth => "Needs reconnecting",
         Outcome::Refused => "Tool not allowed",
+        Outcome::Pending => "Sent, outcome unknown",
     }
 }
 
 fn outcome_badge(o: Outcome) -> Markup {
     let class = match o {
         Outcome::Ok => "badge ok",
-        Outcome::InvalidArguments | Outcome::UpstreamClientError | Outcome::Refused => "badge warn",
+        Outcome::InvalidArguments
+        | Outcome::UpstreamClientError
+        | Outcome::Refused
+        | Outcome::Pending => "badge warn",
         Outcome::RateLimited | Outcome::UpstreamFailure | Outcome::NeedsReauth => "badge bad",
     };
     html! { span class=(class) { (outcome_label(o)) } }
@@ -70,6 +75,7 @@ pub async fn page(
     Query(query): Query<LogsQuery>,
 ) -> Result<Markup, UiError> {
     let stored = app.account(&id).await?;
+    app.audit_log.flush().await;
     let server = blank_to_none(&query.server);
     let tool = blank_to_none(&query.tool);
     let outcome_raw = blank_to_none(&query.outcome);

@@ -418,7 +418,21 @@ async fn expired_servers_are_refused_and_swept(s: &TestServer) {
         )
         .await
         .unwrap();
-    assert!(records.is_empty(), "the expired server's records survived");
+    // The server and its URL are gone; its history is not (issue 16): still readable by
+    // server id through the API.
+    assert!(
+        !records.is_empty(),
+        "the expired server's records were erased"
+    );
+    let (status, page) = s
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp/{id}/logs"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["result"].as_array().unwrap().len(), records.len());
 }
 
 async fn revoked_api_tokens_stop_at_once(s: &TestServer) {

@@ -505,6 +505,70 @@ async fn discovery_keeps_reads_apart_from_writes_and_ranks_task_tools() {
     s.stop().await;
 }
 
+/// Issue 16 (item 2) and issue 18's audit decision: a write's record is committed before the
+/// request goes upstream, so a client that hangs up mid-call (its handler cancelled while the
+/// upstream is still answering) cannot leave a write unrecorded. Over the fast path (2025-era
+/// JSON POST) and with a slow upstream, so the hang-up lands while the write is in flight.
+#[tokio::test]
+async fn a_write_is_recorded_before_it_is_sent_even_if_the_client_hangs_up() {
+    let (s, account, url) = server_with_url(Value::Null).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    inject(
+        &s,
+        json!({"delay_ms": 1500, "method": "POST", "path_prefix": "/api/tags"}),
+    )
+    .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let hung_up = impatient
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                      "params": {"name": "create_a_gorgias_tag", "arguments": {"name": "hung_up"}}}))
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the client was meant to give up first");
+
+    let (status, page) = s
+        .api(
+            reqwest::Method::GET,
+            &format!(
+                "/integrated-account/{account}/mcp/{}/logs?tool=create_a_gorgias_tag",
+                mcp_id(&s, &account).await
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let records = page["result"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "the write has no record: {page}");
+    let record = &records[0];
+    assert_eq!(record["upstream_method"], "POST");
+    assert_eq!(record["upstream_path"], "/api/tags");
+    // Recorded before it was sent; completed if the call got that far before it was cancelled.
+    assert!(
+        record["outcome"] == "pending" || record["outcome"] == "ok",
+        "{record}"
+    );
+    s.stop().await;
+}
+
+async fn mcp_id(s: &TestServer, account: &str) -> String {
+    let (_, page) = s
+        .api(
+            reqwest::Method::GET,
+            &format!("/integrated-account/{account}/mcp"),
+            None,
+        )
+        .await;
+    page["result"][0]["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn custom_fields_of_the_account_appear_in_schemas() {
     let (s, _, url) = server_with_url(Value::Null).await;
