@@ -19,6 +19,8 @@ pub struct App {
     pub store: Store,
     /// Where tool calls are recorded (group commit onto `store`).
     pub audit_log: crate::audit::AuditLog,
+    /// How many tool calls run at once, per server and in total.
+    pub admission: crate::calls::Admission,
     pub vault: Vault,
     pub integration: Integration,
     pub upstream: Upstream,
@@ -75,6 +77,13 @@ impl App {
         }
         sync_bootstrap_token(&store, config.admin_token.as_ref()).await?;
         let integration = Integration::gorgias(config.custom_fields_ttl)?;
+        crate::telemetry::install(
+            integration
+                .catalog()
+                .tools()
+                .iter()
+                .map(|tool| tool.name.as_str()),
+        );
         crate::vault_check::check(
             &store,
             &vault,
@@ -103,6 +112,11 @@ impl App {
                 },
             ),
             audit_log: crate::audit::AuditLog::new(store.clone()),
+            admission: crate::calls::Admission::new(
+                config.max_calls_per_server,
+                config.max_calls_in_flight,
+                config.call_admission_wait,
+            ),
             replica_id,
             integration,
             store,

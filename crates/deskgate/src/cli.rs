@@ -117,6 +117,16 @@ pub struct ServeArgs {
     /// closed to make room; only when every connection is busy is a new one refused (503).
     #[arg(long, env = "DESKGATE_MAX_CONNECTIONS", default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Most tool calls running at once for one MCP server; more wait (see
+    /// --call-admission-wait-ms) and are then answered "busy", like a 429.
+    #[arg(long, env = "DESKGATE_MAX_CALLS_PER_SERVER", default_value_t = 64)]
+    pub max_calls_per_server: usize,
+    /// Most tool calls running at once in all (bounds memory under a burst).
+    #[arg(long, env = "DESKGATE_MAX_CALLS_IN_FLIGHT", default_value_t = 256)]
+    pub max_calls_in_flight: usize,
+    /// Milliseconds a call waits for a free slot before it is answered "busy".
+    #[arg(long, env = "DESKGATE_CALL_ADMISSION_WAIT_MS", default_value_t = 2000)]
+    pub call_admission_wait_ms: u64,
     /// Seconds a client may take to send a request's head, from its first byte (slowloris).
     #[arg(long, env = "DESKGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = crate::config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
     pub header_read_timeout_secs: u64,
@@ -145,6 +155,10 @@ pub struct ServeArgs {
     /// Start the Gorgias sandbox in-process, connect a demo account to it and mint an MCP server.
     #[arg(long)]
     pub demo: bool,
+    /// Serve the Prometheus metrics at /metrics without an admin API token (for a scraper on a
+    /// private network; the metrics name servers and accounts by id).
+    #[arg(long, env = "DESKGATE_PUBLIC_METRICS")]
+    pub public_metrics: bool,
     /// The Gorgias OAuth app's client id (its secret comes from DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET).
     #[arg(long, env = "DESKGATE_GORGIAS_OAUTH_CLIENT_ID")]
     pub gorgias_oauth_client_id: Option<String>,
@@ -176,10 +190,14 @@ impl ServeArgs {
                 .then(|| Duration::from_secs(self.audit_retention_days.saturating_mul(86_400))),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            max_calls_per_server: self.max_calls_per_server.max(1),
+            max_calls_in_flight: self.max_calls_in_flight.max(1),
+            call_admission_wait: Duration::from_millis(self.call_admission_wait_ms),
             trusted_proxies: self.trusted_proxies.clone(),
             sse_max_streams_per_server: self.sse_max_streams_per_server,
             sse_max_streams: self.sse_max_streams,
             allow_unreadable_credentials: self.allow_unreadable_credentials,
+            public_metrics: self.public_metrics,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),

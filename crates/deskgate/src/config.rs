@@ -55,6 +55,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most connections open at once; at the cap the longest-idle one is closed for a new one.
     pub max_connections: usize,
+    /// Most tool calls running at once for one MCP server, and in all.
+    pub max_calls_per_server: usize,
+    pub max_calls_in_flight: usize,
+    /// How long a call waits for a slot before it is answered "busy".
+    pub call_admission_wait: Duration,
     /// How long a client may take to send a request's head once it started sending it.
     pub header_read_timeout: Duration,
     /// How long a request's body may take to arrive.
@@ -72,6 +77,8 @@ pub struct Config {
     pub allow_unreadable_credentials: bool,
     /// The OAuth app to register at start-up (client id, secret, optional redirect URL).
     pub oauth_app: Option<OAuthAppConfig>,
+    /// Serve `GET /metrics` without an admin API token (a scraper on a private network).
+    pub public_metrics: bool,
 }
 
 /// OAuth app settings given on the command line or in the environment.
@@ -103,6 +110,9 @@ impl Config {
             tenant_cache_ttl: Duration::from_secs(1),
             max_body_bytes: 1024 * 1024,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_calls_per_server: 64,
+            max_calls_in_flight: 256,
+            call_admission_wait: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
@@ -111,6 +121,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             allow_unreadable_credentials: false,
             oauth_app: None,
+            public_metrics: false,
         }
     }
 }

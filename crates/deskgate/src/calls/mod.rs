@@ -18,6 +18,7 @@
 //!
 //! Nothing here knows about MCP: `mcp/` maps [`CallResult`] onto the protocol.
 
+mod admission;
 mod authorize;
 mod names;
 mod record;
@@ -28,6 +29,7 @@ mod tasks;
 
 use serde_json::{Map, Value};
 
+pub use admission::Admission;
 pub use result::{CallResult, ClientInfo, Structured, UnknownTool};
 pub use send::CallFailure;
 
@@ -50,6 +52,15 @@ impl App {
         call: ToolCall,
     ) -> Result<CallResult, UnknownTool> {
         let mut draft = record::Draft::open(tenant, &call.name, call.client.as_ref());
+        // Held until the call is answered (dropped with this function's frame).
+        let _admitted = match self.admission.admit(&tenant.server.id).await {
+            Ok(admitted) => admitted,
+            Err(busy) => {
+                let result = shape::busy(busy, self.admission.retry_after());
+                self.record(draft.finished(&result)).await;
+                return Ok(result);
+            }
+        };
 
         let catalog = self
             .account_catalog(&tenant.account, &tenant.sealed_credentials)

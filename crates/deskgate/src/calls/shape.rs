@@ -302,6 +302,25 @@ pub(super) fn failure(integration: &Integration, failure: &CallFailure) -> CallR
     )
 }
 
+/// The answer to a call the gateway had no room for (see `admission`): like a 429, with when
+/// to try again; nothing was sent upstream.
+pub(super) fn busy(busy: super::admission::Busy, retry_after: std::time::Duration) -> CallResult {
+    use super::admission::Busy;
+    let (scope, slots) = match busy {
+        Busy::Server(n) => ("this MCP server", n),
+        Busy::Gateway(n) => ("the gateway", n),
+    };
+    let secs = retry_after.as_secs().max(1);
+    let text = format!(
+        "deskgate is busy: {scope} already runs {slots} calls at once. Nothing was sent; try again in {secs} s."
+    );
+    CallResult::error(
+        Outcome::Refused,
+        text.clone(),
+        serde_json::json!({"error": {"kind": "busy", "message": text, "retry_after": secs}}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -558,6 +558,65 @@ async fn a_write_is_recorded_before_it_is_sent_even_if_the_client_hangs_up() {
     s.stop().await;
 }
 
+/// Issue 18: admission control. With one slot per server, a second call arriving while the
+/// first waits on a slow upstream is answered at once-after-the-wait with a "busy" tool error
+/// (like a 429: when to retry, nothing sent), never a dropped connection; another server's
+/// calls still run.
+#[tokio::test]
+async fn a_server_with_every_slot_taken_answers_busy_and_others_still_run() {
+    let s = TestServer::start_with(crate::support::Options {
+        configure: Box::new(|config| {
+            config.max_calls_per_server = 1;
+            config.call_admission_wait = std::time::Duration::from_millis(100);
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let account = s.connect_sandbox().await;
+    let (_, busy_url) = s.mint(&account, json!({"name": "busy"})).await;
+    let (_, other_url) = s.mint(&account, json!({"name": "other"})).await;
+    let busy = RawMcp::new(&busy_url);
+    busy.initialize().await;
+    inject(
+        &s,
+        json!({"delay_ms": 1000, "method": "GET", "path_prefix": "/api/tags"}),
+    )
+    .await;
+    let slow = {
+        let url = busy_url.clone();
+        tokio::spawn(async move {
+            RawMcp::new(&url)
+                .call("list_all_gorgias_tags", json!({"limit": 1}))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let refused = busy.call("list_all_gorgias_teams", json!({})).await;
+    assert_eq!(refused.status, StatusCode::OK);
+    let result = &refused.body["result"];
+    assert_eq!(result["isError"], true, "{}", refused.body);
+    assert_eq!(result["structuredContent"]["error"]["kind"], "busy");
+    assert!(
+        result["structuredContent"]["error"]["retry_after"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+
+    let other = RawMcp::new(&other_url);
+    other.initialize().await;
+    let served = other.call("list_all_gorgias_teams", json!({})).await;
+    assert_eq!(served.body["result"]["isError"], false, "{}", served.body);
+
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.body["result"]["isError"], false, "{}", slow.body);
+    // The slot is free again.
+    let again = busy.call("list_all_gorgias_teams", json!({})).await;
+    assert_eq!(again.body["result"]["isError"], false, "{}", again.body);
+    s.stop().await;
+}
+
 async fn mcp_id(s: &TestServer, account: &str) -> String {
     let (_, page) = s
         .api(
