@@ -17,6 +17,7 @@
 //!   instants. `auth_throttle`: failed authentication counted per client address.
 //! - `vault_check`: at start-up, refuse (or mark) credentials no vault key opens.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
+//! - `telemetry`: Prometheus metrics (`GET /metrics`) and the functions that record them.
 
 pub mod accounts;
 pub mod api;
@@ -38,6 +39,7 @@ pub mod oauth;
 pub mod policy;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod tenants;
 pub mod timestamp;
 pub mod tokens;

@@ -58,8 +58,10 @@ impl App {
         let hash = TokenHash::of(token);
         let now = Timestamp::now();
         if let Some(tenant) = self.tenants.get(&hash) {
+            crate::telemetry::tenant_lookup(true);
             return Ok((!tenant.server.is_expired(now)).then_some(tenant));
         }
+        crate::telemetry::tenant_lookup(false);
         let ticket = self.tenants.ticket();
         let Some(server) = self.store.find_mcp_server_by_token(&hash).await? else {
             return Ok(None);

@@ -9,6 +9,8 @@ use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use crate::telemetry::UpstreamResult;
+
 /// Where and as whom to call: an account's base URL and its `Authorization` header value.
 pub struct Target<'a> {
     pub base_url: &'a str,
@@ -104,15 +106,30 @@ impl Upstream {
                 builder = builder.multipart(multipart_form(body)?)
             }
         }
-        let response = builder.send().await.map_err(|e| self.classify(e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| self.classify(e))?;
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        let started = std::time::Instant::now();
+        let result = async {
+            let response = builder.send().await.map_err(|e| self.classify(e))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(|e| self.classify(e))?;
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        }
+        .await;
+        crate::telemetry::upstream_latency(
+            &request.method,
+            match &result {
+                Ok(response) => UpstreamResult::Status(response.status.as_u16()),
+                Err(UpstreamError::Timeout(_)) => UpstreamResult::Timeout,
+                Err(UpstreamError::Unreachable(_)) => UpstreamResult::Unreachable,
+                Err(_) => UpstreamResult::Interrupted,
+            },
+            started.elapsed(),
+        );
+        result
     }
 
     /// Sends a form-encoded POST (OAuth token endpoints) with optional HTTP Basic client auth.

@@ -26,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::api::router())
         .merge(crate::mcp::router(&app))
         .merge(crate::ui::router())
+        .merge(crate::telemetry::router())
         // A person who opens the bare address is looking for the console.
         .route("/", get(|| async { axum::response::Redirect::to("/ui") }))
         .route("/healthz", get(|| async { "ok" }))

@@ -126,6 +126,16 @@ impl Store {
         Ok(store)
     }
 
+    /// Connections of the pool in use and idle (for the metrics).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let (size, idle) = match self {
+            Store::Sqlite(s) => (s.pool().size(), s.pool().num_idle()),
+            Store::Postgres(s) => (s.pool().size(), s.pool().num_idle()),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size.saturating_sub(idle), idle)
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod hardening;
 mod mcp;
+mod metrics;
 mod oauth;
 mod policies;
 mod replicas;
