@@ -12,5 +12,6 @@ mod mcp;
 mod metrics;
 mod oauth;
 mod policies;
+mod reading;
 mod replicas;
 mod store;

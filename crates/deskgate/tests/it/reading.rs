@@ -1,0 +1,151 @@
+//! What the model reads (issue 14), through the MCP endpoint against the sandbox: `detailed`
+//! answers are the upstream's body byte for byte, concise ones are small and mark customer
+//! text, and teams and tags go by name with exact, case-insensitive matching.
+
+use integration_spec::tokens;
+use serde_json::{Value, json};
+
+use crate::support::{RawMcp, TestServer};
+
+async fn setup() -> (TestServer, RawMcp) {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (_, url) = s.mint(&account, json!({"name": "reading"})).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    (s, mcp)
+}
+
+/// The sandbox's own answer to a GET, as bytes.
+async fn upstream(s: &TestServer, path: &str) -> String {
+    let c = s.sandbox.config();
+    s.http
+        .get(format!("{}{path}", s.sandbox.base_url()))
+        .basic_auth(&c.email, Some(&c.api_key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn text(reply: &crate::support::RawReply) -> String {
+    let result = &reply.body["result"];
+    assert_eq!(result["isError"], false, "{}", reply.body);
+    result["content"][0]["text"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn detailed_answers_are_the_upstream_body_byte_for_byte() {
+    let (s, mcp) = setup().await;
+    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=3").await).unwrap();
+    let id = listed["data"][0]["id"].as_i64().unwrap();
+    let customer = listed["data"][0]["customer"]["id"].as_i64().unwrap();
+    for (tool, args, path) in [
+        (
+            "get_single_gorgias_ticket_by_id",
+            json!({"id": id}),
+            format!("/api/tickets/{id}"),
+        ),
+        (
+            "get_single_gorgias_customer_by_id",
+            json!({"id": customer}),
+            format!("/api/customers/{customer}"),
+        ),
+        (
+            "list_all_gorgias_tickets",
+            json!({"limit": 3}),
+            "/api/tickets?limit=3".to_owned(),
+        ),
+    ] {
+        let mut detailed = args.clone();
+        detailed["response_format"] = json!("detailed");
+        let got = text(&mcp.call(tool, detailed).await);
+        assert_eq!(got, upstream(&s, &path).await, "{tool}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_concise_ticket_is_small_and_marks_what_the_customer_wrote() {
+    let (s, mcp) = setup().await;
+    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=10").await).unwrap();
+    for ticket in listed["data"].as_array().unwrap() {
+        let id = ticket["id"].as_i64().unwrap();
+        let concise = text(
+            &mcp.call("get_single_gorgias_ticket_by_id", json!({"id": id}))
+                .await,
+        );
+        let n = tokens::count(&concise);
+        assert!(n <= 300, "ticket {id}: {n} tokens\n{concise}");
+        assert!(!concise.contains("body_html"), "{concise}");
+        let detailed = upstream(&s, &format!("/api/tickets/{id}")).await;
+        assert!(
+            tokens::count(&detailed) > 2 * n,
+            "ticket {id} was not made smaller"
+        );
+        if detailed.contains("\"from_agent\":false") {
+            assert!(concise.contains("untrusted_customer_text"), "{concise}");
+        }
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn teams_and_tags_go_by_name() {
+    let (s, mcp) = setup().await;
+    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=1").await).unwrap();
+    let id = listed["data"][0]["id"].as_i64().unwrap();
+
+    // Case-insensitive exact names become what Gorgias takes.
+    let done = mcp
+        .call(
+            "triage_gorgias_ticket",
+            json!({"ticket_id": id, "assignee_team": {"name": "tier 1"}, "tags": ["LOGIN_ISSUE"]}),
+        )
+        .await;
+    text(&done);
+    let after: Value =
+        serde_json::from_str(&upstream(&s, &format!("/api/tickets/{id}")).await).unwrap();
+    assert_eq!(after["assignee_team"]["name"], "Tier 1");
+    assert!(
+        after["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "login_issue"),
+        "{}",
+        after["tags"]
+    );
+
+    // An unknown team is refused with the closest candidates; nothing is sent.
+    let refused = mcp
+        .call(
+            "triage_gorgias_ticket",
+            json!({"ticket_id": id, "assignee_team": {"name": "Tier 9"}}),
+        )
+        .await;
+    assert_eq!(refused.body["result"]["isError"], true, "{}", refused.body);
+    let message = refused.body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("Tier 1"), "{message}");
+
+    // A tag written as words instead of its name is refused unless creating it is asked for.
+    let refused = mcp
+        .call(
+            "triage_gorgias_ticket",
+            json!({"ticket_id": id, "tags": ["Brand new worry"]}),
+        )
+        .await;
+    assert_eq!(refused.body["result"]["isError"], true, "{}", refused.body);
+    let message = refused.body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("create_missing_tags"), "{message}");
+    let unchanged: Value =
+        serde_json::from_str(&upstream(&s, &format!("/api/tickets/{id}")).await).unwrap();
+    assert_eq!(unchanged["tags"], after["tags"]);
+    s.stop().await;
+}
