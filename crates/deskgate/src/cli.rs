@@ -55,7 +55,7 @@ const SERVE_AFTER_HELP: &str = "\
 Signing in:
   The console and the management API take an admin API token. Set DESKGATE_ADMIN_TOKEN (at
   least 128 bits, e.g. `export DESKGATE_ADMIN_TOKEN=$(openssl rand -hex 24)`) to register it
-  at start-up, or mint one with `deskgate token create --name me` in the same directory.
+  at start-up, or mint one with `deskgate token create` in the same directory.
 
 Secrets come only from the environment:
   DESKGATE_ADMIN_TOKEN                  the bootstrap admin API token (stored hashed)
