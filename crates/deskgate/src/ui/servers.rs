@@ -179,8 +179,18 @@ pub fn config_from(fields: &FormFields) -> McpServerConfig {
             Some("discovery") => ToolExposure::Discovery,
             _ => ToolExposure::All,
         },
-        // Policies are set through the API (`config.policies`); the form has no editor yet.
-        policies: Vec::new(),
+        // Policies that do not parse are reported by `create`; the preview goes without them.
+        policies: policies_from(fields).unwrap_or_default(),
+    }
+}
+
+/// The form's policies: the JSON array `config.policies` takes in the API (empty: none).
+fn policies_from(fields: &FormFields) -> Result<Vec<crate::policy::PolicyRule>, String> {
+    match fields.text("policies") {
+        None => Ok(Vec::new()),
+        Some(raw) => serde_json::from_str(&raw).map_err(|e| {
+            format!("Policies: not a JSON array of rules as the API takes them ({e})")
+        }),
     }
 }
 
@@ -219,12 +229,23 @@ impl App {
         config: &McpServerConfig,
     ) -> Result<Preview, String> {
         let filter = config
-            .tool_filter(self.integration.catalog())
+            .server_filter(self.integration.catalog())
             .map_err(|e| e.to_string())?;
         let catalog = self
             .account_catalog(&stored.account, &stored.sealed_credentials)
             .await;
-        let list = catalog.catalog.tools_list_json(&filter);
+        let list: Vec<serde_json::Value> = catalog
+            .catalog
+            .tools()
+            .iter()
+            .filter(|t| filter.matches(t))
+            .map(|t| {
+                let mut entry = t.to_json();
+                entry["inputSchema"] =
+                    serde_json::Value::Object((*filter.policy.schema(t)).clone());
+                entry
+            })
+            .collect();
         let json = json!({ "tools": list }).to_string();
         let tools = catalog
             .catalog
@@ -310,6 +331,8 @@ fn render_preview(preview: &Result<Preview, String>) -> Markup {
 struct CreateValues {
     name: String,
     config: McpServerConfig,
+    /// The policies as typed, so a refused form keeps them.
+    policies: String,
     require_api_token_auth: bool,
     expires_in: String,
 }
@@ -319,6 +342,7 @@ impl CreateValues {
         CreateValues {
             name: fields.text("name").unwrap_or_default(),
             config: config_from(fields),
+            policies: fields.text("policies").unwrap_or_default(),
             require_api_token_auth: fields.checked("require_api_token_auth"),
             expires_in: fields.text("expires_in").unwrap_or_default(),
         }
@@ -471,6 +495,17 @@ async fn create_page(
                             span.hint #chatgpt-hint { "The two read-only tools ChatGPT needs outside developer mode (deep research, connectors in chat)." }
                         }
                     }
+                    div.field {
+                        label for="policies" { "Policies (optional)" }
+                        textarea #policies name="policies" rows="5" spellcheck="false"
+                            aria-describedby="policies-hint"
+                            placeholder=r#"[{"class": "write", "mode": "deny"}, {"tool": "add_gorgias_internal_note"}]"# {
+                            (values.policies)
+                        }
+                        p.hint #policies-hint {
+                            "What the tools may do, as a JSON array of rules: deny tools or a class (read, write), or allow them with pinned, narrowed or forbidden arguments. See “Safe writes” in the README."
+                        }
+                    }
                     div.field.check {
                         input type="checkbox" name="require_api_token_auth" id="require_api_token_auth"
                             checked[values.require_api_token_auth] aria-describedby="token-auth-hint";
@@ -520,6 +555,13 @@ pub async fn create(
 ) -> Result<Response, UiError> {
     let stored = app.account(&id).await?;
     let values = CreateValues::from_fields(&form.fields);
+    if let Err(why) = policies_from(&form.fields) {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            create_page(&app, &form.operator, &stored, &values, Some(&why)).await,
+        )
+            .into_response());
+    }
     let expires_at = match expiry_from(form.fields.get("expires_in"), Timestamp::now()) {
         Ok(at) => at,
         Err(why) => {
@@ -855,6 +897,25 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policies_come_from_the_form_as_the_api_takes_them() {
+        let ok = FormFields::parse(
+            b"name=x&policies=%5B%7B%22class%22%3A%22write%22%2C%22mode%22%3A%22deny%22%7D%5D",
+        );
+        assert_eq!(
+            config_from(&ok).policies[0].class,
+            Some(crate::policy::MethodClass::Write)
+        );
+        let bad = FormFields::parse(b"name=x&policies=%5Bnope");
+        assert!(policies_from(&bad).unwrap_err().starts_with("Policies: "));
+        assert!(config_from(&bad).policies.is_empty());
+        assert!(
+            policies_from(&FormFields::parse(b"policies=+"))
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn an_empty_group_is_no_filter() {
