@@ -8,6 +8,8 @@
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
+//! - `auth_server`: deskgate as the OAuth authorization server of its `oauth`-mode MCP
+//!   servers (metadata, registration, consent, tokens, revocation).
 //! - `tenants`: resolving an MCP URL to its tenant. `calls`: one tool call, stage by stage.
 //! - `policy`: a server's policies (allow/deny per tool or class, argument rules), pure.
 //! - `api`: the management REST API. `mcp`: the MCP endpoint (the SDK stays in there).
@@ -23,6 +25,7 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod auth_server;
 pub mod auth_throttle;
 pub mod bridge;
 pub mod calls;

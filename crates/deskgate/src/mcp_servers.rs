@@ -1,5 +1,6 @@
 //! MCP servers: a scoped view of one integrated account's tools, reachable at a URL whose
-//! token is the whole credential.
+//! token is the whole credential, or (`oauth` mode) at `/mcp/<server id>` with an OAuth access
+//! token deskgate issued for that server (see `auth_server`).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,37 @@ pub struct McpServerConfig {
     pub policies: Vec<crate::policy::PolicyRule>,
 }
 
+/// How MCP requests to a server authenticate. Chosen when it is minted, never changed: a
+/// change would silently open or close URLs that clients already hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The URL is `/mcp/<token>`: the token in it is the whole credential.
+    #[default]
+    UrlToken,
+    /// The URL is `/mcp/<server id>` and carries no secret; every request needs
+    /// `Authorization: Bearer <access token>` issued by deskgate's authorization server for
+    /// this server, after an operator approved the client in the console.
+    Oauth,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::UrlToken => "url_token",
+            AuthMode::Oauth => "oauth",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "url_token" => Some(AuthMode::UrlToken),
+            "oauth" => Some(AuthMode::Oauth),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct McpServer {
     pub id: String,
@@ -54,6 +86,7 @@ pub struct McpServer {
     pub name: String,
     pub config: McpServerConfig,
     pub require_api_token_auth: bool,
+    pub auth: AuthMode,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -205,6 +238,24 @@ impl crate::app::App {
         account_id: &str,
         new: NewMcpServer,
     ) -> Result<(McpServer, String), crate::error::ApiError> {
+        self.mint_mcp_server_in(account_id, new, AuthMode::UrlToken)
+            .await
+    }
+
+    /// Mints a server in the given auth mode. An `oauth` server's URL holds its id, not a
+    /// secret; it still gets a random token hash (the column is unique and required), which
+    /// is never shown, and `resolve_tenant` refuses it anyway.
+    pub async fn mint_mcp_server_in(
+        &self,
+        account_id: &str,
+        new: NewMcpServer,
+        auth: AuthMode,
+    ) -> Result<(McpServer, String), crate::error::ApiError> {
+        if auth == AuthMode::Oauth && new.require_api_token_auth {
+            return Err(crate::error::ApiError::BadRequest(
+                "require_api_token_auth does not apply to an oauth server: its requests carry OAuth access tokens".into(),
+            ));
+        }
         self.account(account_id).await?;
         let now = Timestamp::now();
         let name = validate_name(&new.name)?;
@@ -217,17 +268,21 @@ impl crate::app::App {
             name,
             config: new.config,
             require_api_token_auth: new.require_api_token_auth,
+            auth,
             expires_at: new.expires_at,
             created_at: now,
             updated_at: now,
         };
         self.store.insert_mcp_server(&server, &minted.hash).await?;
-        tracing::info!(mcp_server.id = %server.id, integrated_account.id = %account_id, "MCP server minted");
-        let url = format!(
-            "{}/mcp/{}",
-            self.public_url,
-            crate::tokens::reveal(&minted.secret)
-        );
+        tracing::info!(mcp_server.id = %server.id, integrated_account.id = %account_id, auth = auth.as_str(), "MCP server minted");
+        let url = match auth {
+            AuthMode::UrlToken => format!(
+                "{}/mcp/{}",
+                self.public_url,
+                crate::tokens::reveal(&minted.secret)
+            ),
+            AuthMode::Oauth => self.oauth_server_url(&server.id),
+        };
         Ok((server, url))
     }
 
@@ -247,6 +302,11 @@ impl crate::app::App {
             server.config = config;
         }
         if let Some(require) = changes.require_api_token_auth {
+            if require && server.auth == AuthMode::Oauth {
+                return Err(crate::error::ApiError::BadRequest(
+                    "require_api_token_auth does not apply to an oauth server: its requests carry OAuth access tokens".into(),
+                ));
+            }
             server.require_api_token_auth = require;
         }
         if let Some(expires_at) = changes.expires_at {

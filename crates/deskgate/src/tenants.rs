@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::accounts::IntegratedAccount;
 use crate::app::App;
-use crate::mcp_servers::McpServer;
+use crate::mcp_servers::{AuthMode, McpServer};
 use crate::store::StoreError;
 use crate::timestamp::Timestamp;
 use crate::tokens::{TokenHash, TokenKind};
@@ -66,6 +66,51 @@ impl App {
         let Some(server) = self.store.find_mcp_server_by_token(&hash).await? else {
             return Ok(None);
         };
+        // An `oauth` server is reached by its id with an access token, never by a URL token.
+        if server.auth != AuthMode::UrlToken {
+            return Ok(None);
+        }
+        let Some(tenant) = self.tenant_of(server, now).await? else {
+            return Ok(None);
+        };
+        self.tenants.put(hash, tenant.clone(), ticket);
+        Ok(Some(tenant))
+    }
+
+    /// The tenant of an `oauth` server, by its id (the caller checks the access token). Cached
+    /// like URL tokens, under a key no URL token can hash to (`oauth:` + id is never a token).
+    pub async fn resolve_oauth_tenant(
+        &self,
+        server_id: &str,
+    ) -> Result<Option<Arc<Tenant>>, StoreError> {
+        let key = TokenHash::of(&format!("oauth:{server_id}"));
+        let now = Timestamp::now();
+        if let Some(tenant) = self.tenants.get(&key) {
+            crate::telemetry::tenant_lookup(true);
+            return Ok((!tenant.server.is_expired(now)).then_some(tenant));
+        }
+        crate::telemetry::tenant_lookup(false);
+        let ticket = self.tenants.ticket();
+        let Some(server) = self.store.find_mcp_server(server_id).await? else {
+            return Ok(None);
+        };
+        if server.auth != AuthMode::Oauth {
+            return Ok(None);
+        }
+        let Some(tenant) = self.tenant_of(server, now).await? else {
+            return Ok(None);
+        };
+        self.tenants.put(key, tenant.clone(), ticket);
+        Ok(Some(tenant))
+    }
+
+    /// A live server with its account and compiled filter; `None` when it expired, its account
+    /// went, or its config no longer fits the integration.
+    async fn tenant_of(
+        &self,
+        server: McpServer,
+        now: Timestamp,
+    ) -> Result<Option<Arc<Tenant>>, StoreError> {
         if server.is_expired(now) {
             return Ok(None);
         }
@@ -91,7 +136,6 @@ impl App {
             sealed_credentials: stored.sealed_credentials,
             filter,
         });
-        self.tenants.put(hash, tenant.clone(), ticket);
         Ok(Some(tenant))
     }
 }
@@ -186,6 +230,7 @@ mod tests {
                 name: "s".into(),
                 config: Default::default(),
                 require_api_token_auth: false,
+                auth: Default::default(),
                 expires_at: None,
                 created_at: now,
                 updated_at: now,

@@ -19,6 +19,11 @@ use sha2::{Digest, Sha256};
 pub enum TokenKind {
     Api,
     Mcp,
+    /// OAuth, for MCP servers minted in `oauth` mode (see `auth_server`): an authorization
+    /// code, an access token, a refresh token.
+    OAuthCode,
+    OAuthAccess,
+    OAuthRefresh,
 }
 
 impl TokenKind {
@@ -26,6 +31,9 @@ impl TokenKind {
         match self {
             TokenKind::Api => "dga_",
             TokenKind::Mcp => "dgm_",
+            TokenKind::OAuthCode => "dgc_",
+            TokenKind::OAuthAccess => "dgo_",
+            TokenKind::OAuthRefresh => "dgr_",
         }
     }
 }

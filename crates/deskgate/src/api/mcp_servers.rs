@@ -12,7 +12,7 @@ use super::{ApiJson, ApiQuery, Caller, Page};
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallQuery, ToolCallRecord};
 use crate::error::ApiError;
-use crate::mcp_servers::{McpServer, McpServerChanges, McpServerConfig, NewMcpServer};
+use crate::mcp_servers::{AuthMode, McpServer, McpServerChanges, McpServerConfig, NewMcpServer};
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -22,9 +22,16 @@ pub struct CreateMcpServer {
     pub name: String,
     #[serde(default)]
     pub config: McpServerConfig,
-    /// Also require `Authorization: Bearer <api token>` on every MCP request.
+    /// Also require `Authorization: Bearer <api token>` on every MCP request (`url_token`
+    /// servers only).
     #[serde(default)]
     pub require_api_token_auth: bool,
+    /// `url_token` (default): the URL holds a secret token. `oauth`: the URL is
+    /// `<base>/mcp/<server id>` and holds no secret; clients connect with OAuth (deskgate is
+    /// the authorization server) and an operator approves each one in the console. Fixed at
+    /// minting.
+    #[serde(default)]
+    pub auth: AuthMode,
     /// When the server and its URL are deleted (its call records stay for the audit
     /// retention); at least 60 s ahead.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -57,6 +64,8 @@ pub struct McpServerView {
     pub name: String,
     pub config: McpServerConfig,
     pub require_api_token_auth: bool,
+    /// `url_token` or `oauth`.
+    pub auth: AuthMode,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     pub integrated_account_id: String,
@@ -73,6 +82,7 @@ impl From<McpServer> for McpServerView {
             name: s.name,
             config: s.config,
             require_api_token_auth: s.require_api_token_auth,
+            auth: s.auth,
             expires_at: s.expires_at,
             integrated_account_id: s.integrated_account_id,
             created_at: s.created_at,
@@ -85,7 +95,8 @@ impl From<McpServer> for McpServerView {
 pub struct CreatedMcpServer {
     #[serde(flatten)]
     pub server: McpServerView,
-    /// The MCP URL. Its token is the whole credential and is shown only in this response.
+    /// The MCP URL. For `url_token`, its token is the whole credential and is shown only in
+    /// this response; for `oauth`, it holds the server id and no secret.
     pub url: String,
 }
 
@@ -100,7 +111,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateMcpServer>,
 ) -> Result<(StatusCode, Json<CreatedMcpServer>), ApiError> {
     let (server, url) = app
-        .mint_mcp_server(
+        .mint_mcp_server_in(
             &account_id,
             NewMcpServer {
                 name: body.name,
@@ -108,6 +119,7 @@ pub async fn create(
                 require_api_token_auth: body.require_api_token_auth,
                 expires_at: body.expires_at,
             },
+            body.auth,
         )
         .await?;
     Ok((

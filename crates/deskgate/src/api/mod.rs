@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod mcp_servers;
 pub mod oauth_app;
+pub mod oauth_grants;
 pub mod openapi;
 pub mod tokens;
 
@@ -55,6 +56,14 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/integrated-account/{id}/mcp/{mcp_id}/logs",
             get(mcp_servers::logs),
+        )
+        .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/grants",
+            get(oauth_grants::list),
+        )
+        .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/grants/{grant_id}",
+            axum::routing::delete(oauth_grants::revoke),
         )
         .route(
             "/oauth-app/{integration}",

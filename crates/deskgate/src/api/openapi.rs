@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::accounts::delete, super::accounts::tools,
         super::mcp_servers::create, super::mcp_servers::list, super::mcp_servers::get,
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
+        super::oauth_grants::list, super::oauth_grants::revoke,
         super::oauth_app::set, super::oauth_app::get,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

@@ -65,7 +65,7 @@ pub(super) async fn answer(
         return Err(parts);
     }
 
-    let client = caller.known_client(&state.clients);
+    let client = caller.attributed(caller.known_client(&state.clients));
     let arguments = call.params.arguments.unwrap_or_default();
     let reply = match state
         .app

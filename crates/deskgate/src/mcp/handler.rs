@@ -42,6 +42,8 @@ pub(super) struct Caller {
     pub(super) slot: RateLimitSlot,
     /// (server id, User-Agent): the key of [`ClientDirectory`].
     client_key: (String, String),
+    /// The OAuth client's registered name, on an `oauth` server.
+    oauth_client: Option<String>,
 }
 
 impl Caller {
@@ -61,10 +63,30 @@ impl Caller {
             .chars()
             .take(200)
             .collect();
+        let oauth_client = parts
+            .extensions
+            .get::<crate::auth_server::OAuthCaller>()
+            .map(|c| c.client_name.clone());
         Some(Caller {
+            oauth_client,
             client_key: (tenant.server.id.clone(), user_agent),
             tenant,
             slot,
+        })
+    }
+
+    /// The client as the audit log records it: on an `oauth` server the OAuth client that was
+    /// granted access comes first (`[oauth: <name>] <MCP client>`), since the MCP client's
+    /// own `clientInfo` is whatever it says.
+    pub(super) fn attributed(&self, client: Option<ClientInfo>) -> Option<ClientInfo> {
+        let Some(oauth) = &self.oauth_client else {
+            return client;
+        };
+        let (name, version) =
+            client.map_or((String::new(), String::new()), |c| (c.name, c.version));
+        Some(ClientInfo {
+            name: format!("[oauth: {oauth}] {name}").trim_end().to_owned(),
+            version,
         })
     }
 
@@ -171,14 +193,15 @@ impl Gateway {
     ) -> Option<ClientInfo> {
         // Only the request's own `_meta` counts here: in stateless mode rmcp's peer info is a
         // placeholder, not the client.
-        context
+        let client = context
             .meta
             .client_info()
             .map(|i| ClientInfo {
                 name: i.name,
                 version: i.version,
             })
-            .or_else(|| caller.known_client(&self.clients))
+            .or_else(|| caller.known_client(&self.clients));
+        caller.attributed(client)
     }
 }
 

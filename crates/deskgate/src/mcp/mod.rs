@@ -150,6 +150,17 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
     let client = state
         .app
         .client_address(request.headers(), request.extensions());
+    // An `oauth` server's URL holds its id, and its requests an access token.
+    if crate::auth_server::is_server_id(&token) {
+        let bearer = crate::api::bearer_token(request.headers()).map(str::to_owned);
+        return match oauth_tenant(&state, bearer.as_deref(), &token, client).await {
+            Ok((tenant, caller)) => {
+                request.extensions_mut().insert(caller);
+                serve_tenant(tenant, request, next).await
+            }
+            Err(refusal) => refusal,
+        };
+    }
     let tenant = match state.app.resolve_tenant(&token).await {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
@@ -201,6 +212,11 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
             }
         }
     }
+    serve_tenant(tenant, request, next).await
+}
+
+/// Runs a request whose tenant is known, and adds the rate-limit headers to its reply.
+async fn serve_tenant(tenant: Arc<Tenant>, mut request: Request, next: Next) -> Response {
     let slot = RateLimitSlot::default();
     request.extensions_mut().insert::<Arc<Tenant>>(tenant);
     request.extensions_mut().insert(slot.clone());
@@ -209,6 +225,83 @@ async fn tenant_layer(State(state): State<McpState>, mut request: Request, next:
         set_rate_limit_headers(response.headers_mut(), limit);
     }
     response
+}
+
+/// The tenant of an `oauth` server and the OAuth client calling it, or the refusal: 404 for an
+/// id that names no live `oauth` server (as for an unknown URL token), 401 with the RFC 9728
+/// challenge (`resource_metadata`, and `error="invalid_token"` when a token was presented)
+/// for a missing, unknown, expired, revoked or other server's token.
+async fn oauth_tenant(
+    state: &McpState,
+    bearer: Option<&str>,
+    server_id: &str,
+    client: std::net::IpAddr,
+) -> Result<(Arc<Tenant>, crate::auth_server::OAuthCaller), Response> {
+    use crate::auth_server::BearerRefusal;
+    let app = &state.app;
+    let throttle = &app.auth_throttle;
+    let unavailable = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "could not resolve an OAuth MCP request");
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: try again",
+        )
+    };
+    let Some(tenant) = app
+        .resolve_oauth_tenant(server_id)
+        .await
+        .map_err(unavailable)?
+    else {
+        if let Some(retry_after_secs) = throttle.blocked(client) {
+            return Err(too_many_failures(retry_after_secs));
+        }
+        throttle.failed(client);
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            "Not Found: no MCP server at this URL",
+        ));
+    };
+    if bearer.is_some()
+        && let Some(retry_after_secs) = throttle.blocked(client)
+    {
+        return Err(too_many_failures(retry_after_secs));
+    }
+    match app
+        .authenticate_oauth_bearer(server_id, bearer)
+        .await
+        .map_err(unavailable)?
+    {
+        Ok(caller) => Ok((tenant, caller)),
+        Err(why) => {
+            let metadata = app.resource_metadata_url(server_id);
+            let (challenge, message) = match why {
+                BearerRefusal::Missing => (
+                    format!(
+                        r#"Bearer resource_metadata="{metadata}", scope="{}""#,
+                        crate::auth_server::SCOPE
+                    ),
+                    "Unauthorized: this MCP server needs an OAuth access token; connect with an OAuth-capable client",
+                ),
+                BearerRefusal::Invalid => {
+                    throttle.failed(client);
+                    (
+                        format!(
+                            r#"Bearer resource_metadata="{metadata}", scope="{}", error="invalid_token", error_description="the access token is not valid for this server""#,
+                            crate::auth_server::SCOPE
+                        ),
+                        "Unauthorized: the access token is not valid for this MCP server (expired, revoked or issued for another)",
+                    )
+                }
+            };
+            let mut response = refuse(StatusCode::UNAUTHORIZED, message);
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::WWW_AUTHENTICATE, value);
+            }
+            Err(response)
+        }
+    }
 }
 
 fn too_many_failures(retry_after_secs: u64) -> Response {

@@ -25,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(crate::api::router())
         .merge(crate::mcp::router(&app))
+        .merge(crate::auth_server::router())
         .merge(crate::ui::router())
         .merge(crate::telemetry::router())
         // A person who opens the bare address is looking for the console.
@@ -136,6 +137,9 @@ async fn sweep(app: &App) {
     }
     if let Err(e) = app.sweep_oauth_states().await {
         tracing::warn!(error = %e, "sweeping unfinished OAuth flows failed; will retry");
+    }
+    if let Err(e) = app.sweep_oauth_grants().await {
+        tracing::warn!(error = %e, "sweeping expired OAuth tokens and grants failed; will retry");
     }
     if let Err(e) = app
         .store

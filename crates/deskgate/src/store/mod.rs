@@ -97,6 +97,9 @@ macro_rules! on_backend {
     };
 }
 
+// After `on_backend!`, which it uses.
+pub mod oauth_grants;
+
 impl Store {
     /// Connects (creating a SQLite file when missing) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -682,6 +685,7 @@ struct McpServerRow {
     expires_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    auth_mode: String,
 }
 
 impl TryFrom<McpServerRow> for McpServer {
@@ -691,7 +695,11 @@ impl TryFrom<McpServerRow> for McpServer {
         let config: McpServerConfig = serde_json::from_str(&r.config).map_err(|_| {
             StoreError::Corrupt(format!("MCP server {}: config is not valid", r.id))
         })?;
+        let auth = crate::mcp_servers::AuthMode::parse(&r.auth_mode).ok_or_else(|| {
+            StoreError::Corrupt(format!("MCP server {}: unknown auth mode", r.id))
+        })?;
         Ok(McpServer {
+            auth,
             id: r.id,
             integrated_account_id: r.integrated_account_id,
             name: r.name,

@@ -242,8 +242,8 @@ macro_rules! portable_queries {
                 let config = serde_json::to_string(&s.config).expect("server config serializes");
                 sqlx::query(
                     "INSERT INTO mcp_servers (id, integrated_account_id, name, config, require_api_token_auth,
-                        expires_at, token_hash, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        expires_at, token_hash, created_at, updated_at, auth_mode)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&s.id)
                 .bind(&s.integrated_account_id)
@@ -254,6 +254,7 @@ macro_rules! portable_queries {
                 .bind(&token.0)
                 .bind(s.created_at.millis())
                 .bind(s.updated_at.millis())
+                .bind(s.auth.as_str())
                 .execute(&self.pool)
                 .await?;
                 Ok(())

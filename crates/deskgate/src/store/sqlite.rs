@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 
 use super::StoreError;
+use super::oauth_grants::oauth_grant_queries;
 use super::queries::portable_queries;
 
 #[derive(Debug, Clone)]
@@ -38,3 +39,4 @@ impl SqliteStore {
 }
 
 portable_queries!(SqliteStore, sqlx::Sqlite);
+oauth_grant_queries!(SqliteStore, sqlx::Sqlite);

@@ -25,6 +25,15 @@ const SIGN_IN_PATH: &str = "/ui/sign-in";
 #[derive(Debug, serde::Deserialize)]
 pub struct SignInQuery {
     notice: Option<String>,
+    /// Where to go once signed in: only the OAuth consent page (`auth_server::authorize`)
+    /// sends people here with one.
+    next: Option<String>,
+}
+
+/// A `next` that may be followed: a path on this server to the authorization endpoint, never
+/// an absolute or protocol-relative URL (no open redirect).
+fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with("/oauth/authorize?") && !n.contains(['\\', '\r', '\n']))
 }
 
 pub async fn form(
@@ -35,10 +44,17 @@ pub async fn form(
 ) -> Result<Response, UiError> {
     // Already signed in: straight to the console.
     let client = app.client_address(&headers, &extensions);
+    let next = safe_next(query.next.as_deref());
     if cookie(&headers, SESSION_COOKIE).is_some() && app.operator(&headers, client).await.is_ok() {
-        return Ok(Redirect::to("/ui").into_response());
+        return Ok(Redirect::to(next.unwrap_or("/ui")).into_response());
     }
-    Ok(render(&app, StatusCode::OK, query.notice.as_deref(), None))
+    Ok(render(
+        &app,
+        StatusCode::OK,
+        query.notice.as_deref(),
+        None,
+        next,
+    ))
 }
 
 pub async fn submit(
@@ -63,10 +79,11 @@ pub async fn submit(
             .into_response();
     }
     let token = fields.text("api_token").unwrap_or_default();
+    let next = safe_next(fields.get("next"));
     let client = app.client_address(&headers, &extensions);
     match app.sign_in(&token, client).await {
         Ok(session) => {
-            let mut response = Redirect::to("/ui").into_response();
+            let mut response = Redirect::to(next.unwrap_or("/ui")).into_response();
             let h = response.headers_mut();
             h.append(
                 header::SET_COOKIE,
@@ -86,8 +103,11 @@ pub async fn submit(
             Some(
                 "That API token is not valid. Use a token from `deskgate token create` (or the one `deskgate serve --demo` printed).",
             ),
+            next,
         ),
-        Err(ApiError::Forbidden(why)) => render(&app, StatusCode::FORBIDDEN, None, Some(&why)),
+        Err(ApiError::Forbidden(why)) => {
+            render(&app, StatusCode::FORBIDDEN, None, Some(&why), next)
+        }
         Err(ApiError::TooManyRequests { retry_after_secs }) => {
             let mut response = render(
                 &app,
@@ -96,6 +116,7 @@ pub async fn submit(
                 Some(&format!(
                     "Too many wrong API tokens were tried from your address. Try again in {retry_after_secs} s."
                 )),
+                next,
             );
             response
                 .headers_mut()
@@ -112,9 +133,10 @@ fn render(
     status: StatusCode,
     notice_code: Option<&str>,
     error: Option<&str>,
+    next: Option<&str>,
 ) -> Response {
     let nonce = crate::tokens::random_urlsafe(24);
-    let mut response = (status, page(&nonce, notice_code, error)).into_response();
+    let mut response = (status, page(&nonce, notice_code, error, next)).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(app, NONCE_COOKIE, &nonce, SIGN_IN_PATH, 3600),
@@ -122,7 +144,7 @@ fn render(
     response
 }
 
-fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>) -> Markup {
+fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>, next: Option<&str>) -> Markup {
     frame(
         "Sign in",
         html! {
@@ -134,6 +156,10 @@ fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>) -> Markup {
                 }
                 form method="post" action=(SIGN_IN_PATH) {
                     input type="hidden" name="nonce" value=(nonce);
+                    @if let Some(next) = next {
+                        input type="hidden" name="next" value=(next);
+                        p.hint #sign-in-next { "An application asks for access to an MCP server: sign in to review it." }
+                    }
                     div.field {
                         label for="api_token" { "API token" }
                         input #api_token type="password" name="api_token" required

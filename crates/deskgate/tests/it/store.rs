@@ -55,6 +55,7 @@ fn server(id: &str, account: &str, expires_at: Option<Timestamp>, now: Timestamp
             ..Default::default()
         },
         require_api_token_auth: false,
+        auth: Default::default(),
         expires_at,
         created_at: now,
         updated_at: now,

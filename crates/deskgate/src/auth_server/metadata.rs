@@ -1,0 +1,59 @@
+//! The two discovery documents an MCP client reads before anything else: the server's
+//! protected resource metadata (RFC 9728), which names deskgate as its authorization server,
+//! and deskgate's authorization server metadata (RFC 8414).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::SCOPE;
+use crate::app::App;
+
+/// `GET /.well-known/oauth-protected-resource/mcp/{server_id}`: 404 unless the id names a live
+/// `oauth` server, so the document never tells a URL-token server's id.
+pub async fn protected_resource(
+    State(app): State<Arc<App>>,
+    Path(server_id): Path<String>,
+) -> Response {
+    let resource = app.oauth_server_url(&server_id);
+    match app.resource_server(&resource).await {
+        Ok(Some(server)) => Json(json!({
+            "resource": resource,
+            "authorization_servers": [app.issuer()],
+            "scopes_supported": [SCOPE],
+            "bearer_methods_supported": ["header"],
+            "resource_name": server.name,
+        }))
+        .into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "error_description": "no OAuth MCP server here"})),
+        )
+            .into_response(),
+        Err(e) => super::OAuthError::internal(e).into_response(),
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub async fn authorization_server(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    let base = app.issuer();
+    Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "registration_endpoint": format!("{base}/oauth/register"),
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "scopes_supported": [SCOPE],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "code_challenge_methods_supported": ["S256"],
+        "client_id_metadata_document_supported": false,
+    }))
+}

@@ -1,0 +1,123 @@
+//! Dynamic client registration (RFC 7591), open as the MCP specification expects: any client
+//! may register, and registering grants nothing — an operator still approves each client for
+//! each server on the consent page.
+//!
+//! Only public clients: whatever `token_endpoint_auth_method` a client asks for, it is
+//! registered with `none` (RFC 7591 §3.2.1 lets the server replace requested metadata, and
+//! the client reads the response), so no client secret exists to leak or store. PKCE is what
+//! binds a code to the client that asked for it.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{OAuthError, SCOPE, check_redirect_uri, no_store};
+use crate::app::App;
+use crate::store::oauth_grants::OAuthClient;
+use crate::timestamp::Timestamp;
+
+/// Longest client name kept (characters): the consent page shows it.
+const MAX_NAME_CHARS: usize = 100;
+const MAX_REDIRECT_URIS: usize = 10;
+
+/// The RFC 7591 fields deskgate reads; others are ignored, as §2 requires.
+#[derive(Debug, Deserialize)]
+struct RegistrationRequest {
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    client_name: Option<String>,
+    grant_types: Option<Vec<String>>,
+    response_types: Option<Vec<String>>,
+}
+
+/// `POST /oauth/register`.
+pub async fn register(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match register_client(&app, &body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn register_client(app: &App, body: &[u8]) -> Result<Response, OAuthError> {
+    let request: RegistrationRequest = serde_json::from_slice(body).map_err(|e| {
+        OAuthError::extension(
+            "invalid_client_metadata",
+            format!("the body is not client metadata as JSON: {e}"),
+        )
+    })?;
+    if request.redirect_uris.is_empty() {
+        return Err(OAuthError::extension(
+            "invalid_redirect_uri",
+            "redirect_uris is required: the authorization code grant redirects to one of them",
+        ));
+    }
+    if request.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(OAuthError::extension(
+            "invalid_redirect_uri",
+            format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+        ));
+    }
+    for uri in &request.redirect_uris {
+        check_redirect_uri(uri).map_err(|e| OAuthError::extension("invalid_redirect_uri", e))?;
+    }
+    if let Some(grants) = &request.grant_types
+        && let Some(other) = grants
+            .iter()
+            .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
+    {
+        return Err(OAuthError::extension(
+            "invalid_client_metadata",
+            format!(
+                "grant type {other:?} is not supported: only authorization_code and refresh_token"
+            ),
+        ));
+    }
+    if let Some(types) = &request.response_types
+        && types.iter().any(|t| t != "code")
+    {
+        return Err(OAuthError::extension(
+            "invalid_client_metadata",
+            "only the response type \"code\" is supported",
+        ));
+    }
+    let name: String = request
+        .client_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Unnamed client")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let client = OAuthClient {
+        id: format!("dgcl_{}", uuid::Uuid::new_v4().simple()),
+        name,
+        redirect_uris: request.redirect_uris,
+        created_at: Timestamp::now(),
+    };
+    app.store.insert_oauth_client(&client).await?;
+    tracing::info!(oauth.client_id = %client.id, "OAuth client registered");
+    Ok(no_store(
+        (
+            StatusCode::CREATED,
+            Json(json!({
+                "client_id": client.id,
+                "client_id_issued_at": client.created_at.millis() / 1000,
+                "client_name": client.name,
+                "redirect_uris": client.redirect_uris,
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+                "scope": SCOPE,
+            })),
+        )
+            .into_response(),
+    ))
+}
