@@ -245,7 +245,10 @@ async fn write_batch(store: &Store, batch: Vec<Pending>) {
 /// Writes records in one transaction; if that fails, one by one, so that one bad record does
 /// not cost the others theirs. Returns whether each was written.
 async fn commit(store: &Store, records: &[ToolCallRecord]) -> Vec<bool> {
-    match store.insert_tool_calls(records).await {
+    let started = std::time::Instant::now();
+    let written = store.insert_tool_calls(records).await;
+    crate::telemetry::audit_write(started.elapsed());
+    match written {
         Ok(()) => vec![true; records.len()],
         Err(e) => {
             tracing::warn!(error = %e, records = records.len(), "audit batch failed; writing its records one by one");

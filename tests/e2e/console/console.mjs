@@ -293,8 +293,11 @@ async function run(page, context) {
   // --- Tools: the catalog, searchable, schemas on demand ---
   await page.click("nav.tabs >> text=Tools");
   await page.waitForURL(`${account}/tools`);
-  const total = await page.locator("#tool-catalog > li").count();
+  // The catalog also lists the tools offered only to servers that ask for them (ChatGPT's
+  // search and fetch), marked as such; the preview without options leaves them out.
+  const total = await page.locator("#tool-catalog > li:not([data-group])").count();
   assert.equal(total, allTools);
+  assert.ok(await page.locator("#tool-catalog > li[data-group='chatgpt']").count() >= 2);
   await checkPage(page);
   await shoot(page, "11-tools");
   await page.fill("#tool-search", "merge ticket");

@@ -51,6 +51,19 @@ impl App {
         tenant: &Tenant,
         call: ToolCall,
     ) -> Result<CallResult, UnknownTool> {
+        let result = self.run_stages(tenant, call).await;
+        // What the upstream said of its rate limit: the account's headroom, for operators.
+        if let Ok(CallResult {
+            rate_limit: Some(limit),
+            ..
+        }) = &result
+        {
+            crate::telemetry::rate_limit_headroom(&tenant.account.id, limit.remaining, limit.limit);
+        }
+        result
+    }
+
+    async fn run_stages(&self, tenant: &Tenant, call: ToolCall) -> Result<CallResult, UnknownTool> {
         let mut draft = record::Draft::open(tenant, &call.name, call.client.as_ref());
         // Held until the call is answered (dropped with this function's frame).
         let _admitted = match self.admission.admit(&tenant.server.id).await {

@@ -146,6 +146,12 @@ impl App {
             duration_ms = record.duration_ms,
             "tool call"
         );
+        crate::telemetry::tool_call(
+            &record.mcp_server_id,
+            &record.tool,
+            record.outcome,
+            std::time::Duration::from_millis(record.duration_ms),
+        );
         self.audit_log.write_behind(record).await;
     }
 }

@@ -523,7 +523,7 @@ async fn create_page(
                                 option value=(secs) selected[values.expires_in == secs.to_string()] { "In " (label) }
                             }
                         }
-                        p.hint #expires-hint { "An expired server is deleted with its logs and its URL stops working." }
+                        p.hint #expires-hint { "An expired server is deleted and its URL stops working; its call log is kept for the audit retention period." }
                     }
                     div.preview-mini #preview-mini aria-hidden="true" {
                         (render_preview_count(&preview))
@@ -870,7 +870,7 @@ pub async fn confirm_delete(
             section.card.narrow role="alertdialog" aria-labelledby="confirm-heading" aria-describedby="confirm-text" {
                 h2 #confirm-heading { "Delete “" (server.name) "”?" }
                 p #confirm-text {
-                    "Its URL stops working at once: clients using it lose these tools. Its logs are deleted too. This cannot be undone."
+                    "Its URL stops working at once: clients using it lose these tools. Its call log is kept for the audit retention period. This cannot be undone."
                 }
                 form method="post" action={ (base) "/" (server.id) "/delete" } {
                     (csrf_field(&operator))

@@ -111,10 +111,15 @@ pub async fn list(
             }
             ul.tool-catalog #tool-catalog {
                 @for t in &shown {
-                    li.tool data-search=(search_text(t)) {
+                    li.tool data-search=(search_text(t)) data-group=[t.offered_with.as_deref()] {
                         div.tool-head {
                             h3 { code { (t.name) } }
                             (kind_badge(t))
+                            @if let Some(group) = &t.offered_with {
+                                " " span.badge title="Offered only to servers minted with this option" {
+                                    "only with " code { (group) }
+                                }
+                            }
                         }
                         p.tool-title { (t.title) }
                         p.tool-description { (first_paragraph(&t.description)) }
