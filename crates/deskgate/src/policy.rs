@@ -12,8 +12,10 @@
 //! A tool follows the rule that names it, else the rule for its class (`read`: tools that only
 //! read; `write`: every other tool, tasks included); a tool with neither runs as the filters
 //! offer it. A task's steps are deskgate's own calls, fixed by the task's definition, so only
-//! the task's own rule applies to them (a denied `create_a_gorgias_message` does not stop
-//! `add_gorgias_internal_note`, whose channel the definition fixes).
+//! the task's own rule applies to them (a denied `create_a_gorgias_message` does not stop an
+//! allowed `add_gorgias_internal_note`, whose channel the definition fixes). A task without a
+//! rule of its own is denied by a deny rule naming a tool its steps call: denying
+//! `update_a_gorgias_ticket_by_id` also denies `triage_gorgias_ticket` unless a rule allows it.
 //!
 //! Everything here is pure: [`Policy::compile`] checks rules against the catalog when a server
 //! is minted or changed (and when its tenant is resolved), [`Policy::schema`] is what clients
@@ -345,9 +347,16 @@ impl Policy {
     }
 
     fn rule_for(&self, tool: &Tool) -> Option<&Rule> {
-        self.by_tool
-            .get(&tool.name)
-            .copied()
+        if let Some(&i) = self.by_tool.get(&tool.name) {
+            return Some(&self.rules[i]);
+        }
+        // A task inherits the denial of a tool it calls, unless a rule names the task itself.
+        let denied_step = tool.task().and_then(|task| {
+            task.calls()
+                .filter_map(|step| self.by_tool.get(step).copied())
+                .find(|&i| self.rules[i].rule.mode == PolicyMode::Deny)
+        });
+        denied_step
             .or(self.by_class[MethodClass::of(tool) as usize])
             .map(|i| &self.rules[i])
     }
@@ -381,7 +390,12 @@ impl Policy {
         match rule.rule.mode {
             PolicyMode::Allow => {}
             PolicyMode::Deny => {
-                return deny(format!("{} denies {}", rule.label, tool.name));
+                return deny(match &rule.rule.tool {
+                    Some(step) if *step != tool.name => {
+                        format!("{} denies {step}, which {} calls", rule.label, tool.name)
+                    }
+                    _ => format!("{} denies {}", rule.label, tool.name),
+                });
             }
             PolicyMode::Approve => {
                 return deny(format!(
@@ -944,6 +958,41 @@ mod tests {
             serde_json::from_value::<Vec<PolicyRule>>(json!([{"tool": "x", "mood": "deny"}]))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_task_without_a_rule_inherits_the_denial_of_a_tool_it_calls() {
+        let catalog = catalog();
+        let triage = catalog.tool("triage_gorgias_ticket").unwrap();
+        let denied = Policy::compile(
+            &rules(json!([{"tool": "update_a_gorgias_ticket_by_id", "mode": "deny"}])),
+            &catalog,
+            &ToolFilter::all(),
+        )
+        .unwrap();
+        assert!(!denied.offers(triage));
+        match denied.check(triage, &mut Map::new()) {
+            Decision::Denied { rule, reason } => {
+                assert_eq!(rule, "policies[0] (deny update_a_gorgias_ticket_by_id)");
+                assert_eq!(
+                    reason,
+                    "policies[0] (deny update_a_gorgias_ticket_by_id) denies update_a_gorgias_ticket_by_id, which triage_gorgias_ticket calls"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A task that only reads is not affected, and a rule naming the task wins.
+        assert!(denied.offers(catalog.tool("get_gorgias_ticket_context").unwrap()));
+        let allowed = Policy::compile(
+            &rules(json!([
+                {"tool": "update_a_gorgias_ticket_by_id", "mode": "deny"},
+                {"tool": "triage_gorgias_ticket"}
+            ])),
+            &catalog,
+            &ToolFilter::all(),
+        )
+        .unwrap();
+        assert!(allowed.offers(triage));
     }
 
     #[test]
