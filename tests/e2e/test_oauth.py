@@ -180,10 +180,12 @@ def test_an_oauth_server_has_no_secret_in_its_url_and_challenges_with_its_metada
 
     status, _, body = http("GET", metadata_url)
     prm = json.loads(body)
-    assert status == 200 and prm["resource"] == url and prm["authorization_servers"] == [deskgate.base]
-    status, _, body = http("GET", deskgate.base + "/.well-known/oauth-authorization-server")
+    assert status == 200 and prm["resource"] == url and prm["authorization_servers"] == [deskgate.base + "/oauth"]
+    status, _, body = http("GET", deskgate.base + "/.well-known/oauth-authorization-server/oauth")
     asm = json.loads(body)
-    assert asm["issuer"] == deskgate.base
+    assert asm["issuer"] == deskgate.base + "/oauth"
+    # The origin's own metadata stays absent, so URL-token servers look authless as before.
+    assert http("GET", deskgate.base + "/.well-known/oauth-authorization-server")[0] == 404
     assert asm["code_challenge_methods_supported"] == ["S256"]
     assert asm["token_endpoint_auth_methods_supported"] == ["none"]
     for endpoint in ("authorization_endpoint", "token_endpoint", "registration_endpoint", "revocation_endpoint"):

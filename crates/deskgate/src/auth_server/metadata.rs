@@ -38,15 +38,15 @@ pub async fn protected_resource(
     }
 }
 
-/// `GET /.well-known/oauth-authorization-server`.
+/// `GET /.well-known/oauth-authorization-server/oauth` (the issuer `<base>/oauth`).
 pub async fn authorization_server(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
-    let base = app.issuer();
+    let issuer = app.issuer();
     Json(json!({
-        "issuer": base,
-        "authorization_endpoint": format!("{base}/oauth/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "registration_endpoint": format!("{base}/oauth/register"),
-        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "registration_endpoint": format!("{issuer}/register"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
         "scopes_supported": [SCOPE],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

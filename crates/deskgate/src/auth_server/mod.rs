@@ -1,10 +1,17 @@
 //! deskgate as the OAuth 2.1 authorization server of its own `oauth`-mode MCP servers (MCP
 //! authorization, 2025-11-25). The MCP server at `<base>/mcp/<server id>` is the protected
-//! resource; deskgate itself (`<base>`) is the issuer.
+//! resource; the issuer is `<base>/oauth`.
+//!
+//! Why the issuer has a path: a URL-token server must behave exactly as before, and clients
+//! such as claude.ai probe the origin's `/.well-known/oauth-authorization-server` even for a
+//! server that never answered 401; were it there, they could start an OAuth flow that server
+//! cannot finish. With the issuer at `<base>/oauth` its metadata lives at
+//! `/.well-known/oauth-authorization-server/oauth` (RFC 8414 §3.1), which only clients sent
+//! here by an `oauth` server's protected resource metadata look for, and the root stays 404.
 //!
 //! - `metadata`: RFC 9728 protected resource metadata (per server, at
 //!   `/.well-known/oauth-protected-resource/mcp/<id>`) and RFC 8414 authorization server
-//!   metadata (`/.well-known/oauth-authorization-server`).
+//!   metadata (`/.well-known/oauth-authorization-server/oauth`).
 //! - `register`: dynamic client registration (RFC 7591), public clients only.
 //! - `authorize`: the authorization endpoint: a signed-in console operator sees the consent
 //!   page and approves or denies (authorization code, PKCE S256 only, RFC 8707 `resource`).
@@ -72,7 +79,7 @@ pub fn router() -> Router<Arc<App>> {
             get(metadata::protected_resource),
         )
         .route(
-            "/.well-known/oauth-authorization-server",
+            "/.well-known/oauth-authorization-server/oauth",
             get(metadata::authorization_server),
         )
         .route("/oauth/register", post(register::register))
@@ -263,9 +270,10 @@ pub enum BearerRefusal {
 }
 
 impl App {
-    /// The issuer: deskgate's public base URL.
-    pub fn issuer(&self) -> &str {
-        &self.public_url
+    /// The issuer, `<base>/oauth` (see the module's note on why it has a path); the
+    /// authorization server's endpoints live under it.
+    pub fn issuer(&self) -> String {
+        format!("{}/oauth", self.public_url)
     }
 
     /// An `oauth` server's MCP URL, which is also its resource identifier (RFC 8707).

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod hardening;
 mod mcp;
+mod mcp_oauth;
 mod metrics;
 mod oauth;
 mod policies;
