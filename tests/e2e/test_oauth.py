@@ -178,6 +178,10 @@ def test_an_oauth_server_has_no_secret_in_its_url_and_challenges_with_its_metada
     metadata_url = f"{deskgate.base}/.well-known/oauth-protected-resource/mcp/{server_id}"
     assert headers["WWW-Authenticate"] == f'Bearer resource_metadata="{metadata_url}", scope="mcp"'
 
+    # The legacy SSE transport of the same server is behind the same challenge.
+    status, headers, _ = http("GET", url + "/sse", headers={"Accept": "text/event-stream"})
+    assert status == 401 and f'resource_metadata="{metadata_url}"' in headers["WWW-Authenticate"]
+
     status, _, body = http("GET", metadata_url)
     prm = json.loads(body)
     assert status == 200 and prm["resource"] == url and prm["authorization_servers"] == [deskgate.base + "/oauth"]
