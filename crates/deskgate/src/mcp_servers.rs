@@ -46,6 +46,25 @@ pub struct McpServerConfig {
     /// is checked against the same rules before anything is sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<crate::policy::PolicyRule>,
+    /// How much the server may do: calls per minute, writes per day. A call past either is
+    /// refused before anything is sent, with `ratelimit-*` values and when to retry, like a
+    /// 429. Counted in the database, so replicas share them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// A server's budget (issue 15). Windows are fixed (the clock minute, the UTC day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Tool calls per clock minute, all tools counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub calls_per_minute: Option<u32>,
+    /// Calls to tools that are not read-only per UTC day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub writes_per_day: Option<u32>,
 }
 
 /// How MCP requests to a server authenticate. Chosen when it is minted, never changed: a
@@ -141,6 +160,8 @@ pub enum ServerConfigError {
         "chatgpt: true needs `search` and `fetch`, which read tickets and customers; the filters leave them out (allow read methods and the tickets or customers tag, or list them in tools)"
     )]
     ChatgptFiltered,
+    #[error("budget.{0} must be at least 1 (leave it out for no limit)")]
+    Budget(&'static str),
 }
 
 pub fn validate_name(name: &str) -> Result<String, ServerConfigError> {
@@ -207,6 +228,14 @@ impl McpServerConfig {
         &self,
         catalog: &integration_spec::Catalog,
     ) -> Result<crate::policy::ServerFilter, ServerConfigError> {
+        if let Some(budget) = &self.budget {
+            if budget.calls_per_minute == Some(0) {
+                return Err(ServerConfigError::Budget("calls_per_minute"));
+            }
+            if budget.writes_per_day == Some(0) {
+                return Err(ServerConfigError::Budget("writes_per_day"));
+            }
+        }
         let tools = self.tool_filter(catalog)?;
         let policy = crate::policy::Policy::compile(&self.policies, catalog, &tools)?;
         Ok(crate::policy::ServerFilter { tools, policy })

@@ -20,6 +20,7 @@
 
 mod admission;
 mod authorize;
+mod budget;
 mod names;
 mod record;
 mod result;
@@ -93,6 +94,15 @@ impl App {
         draft.policy(&decision);
         if let crate::policy::Decision::Denied { rule, reason } = &decision {
             let result = shape::denied(&self.integration, &tool.name, rule, reason);
+            self.record(draft.finished(&result)).await;
+            return Ok(result);
+        }
+        if let Some(budget) = &tenant.server.config.budget
+            && let Err(refusal) = self
+                .spend_budget(&tenant.server.id, budget, !tool.annotations.read_only)
+                .await
+        {
+            let result = shape::budget_refused(&refusal);
             self.record(draft.finished(&result)).await;
             return Ok(result);
         }

@@ -321,6 +321,44 @@ pub(super) fn busy(busy: super::admission::Busy, retry_after: std::time::Duratio
     )
 }
 
+/// The answer to a call past its server's budget: a 429's shape (ratelimit-* values, when to
+/// retry), said to be deskgate's budget and not the helpdesk's; nothing was sent.
+pub(super) fn budget_refused(refusal: &super::budget::Refusal) -> CallResult {
+    use super::budget::Refusal;
+    match refusal {
+        Refusal::Spent { what, limit } => {
+            let per = if *what == "calls_per_minute" {
+                "calls per minute"
+            } else {
+                "writes per day"
+            };
+            let text = format!(
+                "This MCP server's budget of {} {per} is spent (ratelimit-limit {}, ratelimit-remaining 0, \
+                 ratelimit-reset {} s). Nothing was sent; wait {} seconds, or ask the operator for a larger budget.",
+                limit.limit, limit.limit, limit.reset, limit.reset
+            );
+            CallResult {
+                outcome: Outcome::RateLimited,
+                is_error: true,
+                structured: Structured::Value(json!({
+                    "error": {"kind": "budget_exhausted", "budget": what, "message": text},
+                    "ratelimit-limit": limit.limit,
+                    "ratelimit-remaining": 0,
+                    "ratelimit-reset": limit.reset,
+                })),
+                text,
+                rate_limit: Some(*limit),
+                upstream_status: None,
+            }
+        }
+        Refusal::Unavailable => CallResult::error(
+            Outcome::Refused,
+            "This MCP server's budget could not be counted just now, so nothing was sent; try again shortly.".to_owned(),
+            json!({"error": {"kind": "budget_unavailable"}}),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

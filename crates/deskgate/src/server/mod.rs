@@ -153,6 +153,10 @@ async fn sweep(app: &App) {
     {
         tracing::warn!(error = %e, "sweeping lapsed SSE sessions failed; will retry");
     }
+    let two_days_ago = Timestamp::now().millis().div_euclid(1000) - 2 * 86_400;
+    if let Err(e) = app.store.delete_budget_windows_before(two_days_ago).await {
+        tracing::warn!(error = %e, "sweeping old budget windows failed; will retry");
+    }
     if let Some(retention) = app.config.audit_retention {
         let before =
             Timestamp::now().plus_secs(-i64::try_from(retention.as_secs()).unwrap_or(i64::MAX));

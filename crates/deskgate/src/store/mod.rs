@@ -337,6 +337,22 @@ impl Store {
         on_backend!(self, s => s.insert_tool_calls(records).await)
     }
 
+    /// Counts one use of a server's budget window (`kind`, starting at `window_start` in
+    /// Unix seconds); returns the uses so far, this one included.
+    pub async fn spend_budget(
+        &self,
+        server_id: &str,
+        kind: &str,
+        window_start: i64,
+    ) -> Result<i64, StoreError> {
+        on_backend!(self, s => s.spend_budget(server_id, kind, window_start).await)
+    }
+
+    /// Forgets budget windows that started before `before` (Unix seconds).
+    pub async fn delete_budget_windows_before(&self, before: i64) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.delete_budget_windows_before(before).await)
+    }
+
     /// Deletes audit records older than `before` (the retention sweep).
     pub async fn delete_tool_calls_before(&self, before: Timestamp) -> Result<u64, StoreError> {
         on_backend!(self, s => s.delete_tool_calls_before(before).await)

@@ -463,6 +463,40 @@ macro_rules! portable_queries {
                 .collect()
             }
 
+            /// Counts one more use of a budget window and returns the count with it.
+            pub async fn spend_budget(
+                &self,
+                server_id: &str,
+                kind: &str,
+                window_start: i64,
+            ) -> Result<i64, $crate::store::StoreError> {
+                let (used,): (i64,) = sqlx::query_as(
+                    "INSERT INTO budget_windows (mcp_server_id, kind, window_start, used)
+                     VALUES ($1, $2, $3, 1)
+                     ON CONFLICT (mcp_server_id, kind, window_start)
+                     DO UPDATE SET used = budget_windows.used + 1
+                     RETURNING used",
+                )
+                .bind(server_id)
+                .bind(kind)
+                .bind(window_start)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(used)
+            }
+
+            /// Forgets budget windows that started before `before`.
+            pub async fn delete_budget_windows_before(
+                &self,
+                before: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query("DELETE FROM budget_windows WHERE window_start < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
             /// Deletes records older than `before`; returns how many.
             pub async fn delete_tool_calls_before(
                 &self,

@@ -181,7 +181,23 @@ pub fn config_from(fields: &FormFields) -> McpServerConfig {
         },
         // Policies that do not parse are reported by `create`; the preview goes without them.
         policies: policies_from(fields).unwrap_or_default(),
+        budget: budget_from(fields),
     }
+}
+
+/// The form's budget: two optional whole numbers (blank: no limit). Something that is not a
+/// whole number is kept as 0, which `create` refuses with the rule's message.
+fn budget_from(fields: &FormFields) -> Option<crate::mcp_servers::Budget> {
+    let number = |name: &str| {
+        fields
+            .text(name)
+            .map(|t| t.trim().parse::<u32>().unwrap_or(0))
+    };
+    let budget = crate::mcp_servers::Budget {
+        calls_per_minute: number("calls_per_minute"),
+        writes_per_day: number("writes_per_day"),
+    };
+    (budget != crate::mcp_servers::Budget::default()).then_some(budget)
 }
 
 /// The form's policies: the JSON array `config.policies` takes in the API (empty: none).
@@ -505,6 +521,20 @@ async fn create_page(
                         p.hint #policies-hint {
                             "What the tools may do, as a JSON array of rules: deny tools or a class (read, write), or allow them with pinned, narrowed or forbidden arguments. See “Safe writes” in the README."
                         }
+                    }
+                    fieldset.budget {
+                        legend { "Budget (optional)" }
+                        div.field {
+                            label for="calls_per_minute" { "Calls per minute" }
+                            input #calls_per_minute type="number" name="calls_per_minute" min="1" inputmode="numeric"
+                                value=[values.config.budget.and_then(|b| b.calls_per_minute)];
+                        }
+                        div.field {
+                            label for="writes_per_day" { "Writes per day" }
+                            input #writes_per_day type="number" name="writes_per_day" min="1" inputmode="numeric"
+                                value=[values.config.budget.and_then(|b| b.writes_per_day)];
+                        }
+                        p.hint { "A call past either is refused before anything is sent, like a rate limit, with when to retry. Blank: no limit." }
                     }
                     div.field.check {
                         input type="checkbox" name="require_api_token_auth" id="require_api_token_auth"

@@ -337,3 +337,101 @@ async fn bad_policies_are_refused_naming_the_rule_and_nothing_is_stored() {
     );
     s.stop().await;
 }
+
+/// Issue 15, item 4: a server's budget is spent before anything is sent, and a call past it
+/// is answered like a 429 (ratelimit-* values in the result and the HTTP headers) naming the
+/// budget; reads still run when only writes are spent; a zero budget is refused at mint.
+#[tokio::test]
+async fn budgets_refuse_calls_past_them_like_a_rate_limit() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (status, refused) = s
+        .api(
+            reqwest::Method::POST,
+            &format!("/integrated-account/{account}/mcp"),
+            Some(json!({"name": "x", "config": {"budget": {"writes_per_day": 0}}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("writes_per_day"), "{refused}");
+
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "budgeted", "config": {"budget": {"calls_per_minute": 1000, "writes_per_day": 1}}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let first = mcp
+        .call("create_a_gorgias_tag", json!({"name": "budget_one"}))
+        .await;
+    assert_eq!(first.body["result"]["isError"], false, "{}", first.body);
+    let requests_before = sandbox_requests(&s).await;
+    let second = mcp
+        .call("create_a_gorgias_tag", json!({"name": "budget_two"}))
+        .await;
+    let result = &second.body["result"];
+    assert_eq!(result["isError"], true, "{}", second.body);
+    assert_eq!(
+        result["structuredContent"]["error"]["kind"],
+        "budget_exhausted"
+    );
+    assert_eq!(
+        result["structuredContent"]["error"]["budget"],
+        "writes_per_day"
+    );
+    assert_eq!(result["structuredContent"]["ratelimit-limit"], 1);
+    assert_eq!(result["structuredContent"]["ratelimit-remaining"], 0);
+    let reset = result["structuredContent"]["ratelimit-reset"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=86_400).contains(&reset), "{reset}");
+    assert_eq!(second.headers["ratelimit-remaining"], "0");
+    assert_eq!(
+        sandbox_requests(&s).await,
+        requests_before,
+        "the refused write reached the sandbox"
+    );
+    // Reads are not writes: they still run.
+    let read = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    assert_eq!(read.body["result"]["isError"], false, "{}", read.body);
+
+    // Calls per minute count every call.
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "per minute", "config": {"budget": {"calls_per_minute": 2}}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    // The window is the clock minute: start early in one, so the three calls share it.
+    let second = deskgate::timestamp::Timestamp::now()
+        .millis()
+        .div_euclid(1000)
+        % 60;
+    if second > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
+    }
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let reply = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+        outcomes.push(reply.body["result"]["isError"].as_bool().unwrap());
+    }
+    assert_eq!(outcomes, [false, false, true]);
+    s.stop().await;
+}
+
+async fn sandbox_requests(s: &TestServer) -> u64 {
+    let stats: Value = s
+        .http
+        .get(format!("{}/_sandbox/stats", s.sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["api_requests"].as_u64().unwrap()
+}

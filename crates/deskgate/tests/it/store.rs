@@ -342,6 +342,47 @@ async fn story(backend: Backend) {
     assert_eq!(c5.len(), 1);
     assert_eq!(c5[0].outcome, Outcome::UpstreamClientError);
 
+    // Budget windows count across calls (and replicas: the count is this row).
+    assert_eq!(
+        store
+            .spend_budget("s2", "writes_per_day", 86_400)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .spend_budget("s2", "writes_per_day", 86_400)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .spend_budget("s2", "writes_per_day", 172_800)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .spend_budget("s2", "calls_per_minute", 86_400)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.delete_budget_windows_before(100_000).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .spend_budget("s2", "writes_per_day", 86_400)
+            .await
+            .unwrap(),
+        1
+    );
+
     // Retention: records older than the cut are removed, the rest stay.
     assert_eq!(
         store
