@@ -194,7 +194,7 @@ impl App {
         }
         self.after_credentials_change(id);
         self.end_orphaned_sse_streams().await;
-        tracing::info!(integrated_account.id = %id, "account deleted with its MCP servers");
+        tracing::info!(integrated_account.id = %id, "account deleted with its MCP servers (their call logs are kept)");
         Ok(())
     }
 

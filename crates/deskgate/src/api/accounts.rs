@@ -140,7 +140,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/integrated-account/{id}", operation_id = "delete_account", tag = "integrated accounts",
-    responses((status = 204, description = "Deleted with its MCP servers and their logs"),
+    responses((status = 204, description = "Deleted with its MCP servers; their call logs stay for the audit retention"),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn delete(
