@@ -88,6 +88,9 @@ pub struct IntegratedAccount {
     /// Bumped on every credential write; OAuth refresh uses it for compare-and-swap.
     pub credentials_version: i64,
     pub access_token_expires_at: Option<Timestamp>,
+    /// How much of the helpdesk's rate-limit bucket agents must leave to people and other
+    /// integrations: a call that would go below it is refused (issue 15). `None`: no reserve.
+    pub rate_limit_reserve: Option<u32>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

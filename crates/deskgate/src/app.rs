@@ -21,6 +21,8 @@ pub struct App {
     pub audit_log: crate::audit::AuditLog,
     /// How many tool calls run at once, per server and in total.
     pub admission: crate::calls::Admission,
+    /// The helpdesk's rate-limit bucket per account, as last seen (for accounts' reserves).
+    pub buckets: crate::calls::Buckets,
     pub vault: Vault,
     pub integration: Integration,
     pub upstream: Upstream,
@@ -35,6 +37,8 @@ pub struct App {
     pub replica_id: String,
     /// The base of the URLs handed out.
     pub public_url: String,
+    /// New MCP server URLs waiting to be shown once by the console's "server created" page.
+    pub created_views: crate::ui::servers::CreatedViews,
 }
 
 impl App {
@@ -103,6 +107,7 @@ impl App {
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
             auth_throttle: Default::default(),
+            created_views: Default::default(),
             sse: crate::mcp::SseSessions::new(
                 &store,
                 replica_id.clone(),
@@ -112,6 +117,7 @@ impl App {
                 },
             ),
             audit_log: crate::audit::AuditLog::new(store.clone()),
+            buckets: Default::default(),
             admission: crate::calls::Admission::new(
                 config.max_calls_per_server,
                 config.max_calls_in_flight,

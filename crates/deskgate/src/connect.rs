@@ -126,6 +126,7 @@ impl App {
             context,
             credentials_version: 0,
             access_token_expires_at: None,
+            rate_limit_reserve: None,
             created_at: now,
             updated_at: now,
         };

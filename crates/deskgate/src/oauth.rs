@@ -432,6 +432,7 @@ impl App {
                     context,
                     credentials_version: 0,
                     access_token_expires_at: Some(expires_at),
+                    rate_limit_reserve: None,
                     created_at: now,
                     updated_at: now,
                 };

@@ -249,6 +249,7 @@ mod tests {
                 },
                 credentials_version: 0,
                 access_token_expires_at: None,
+                rate_limit_reserve: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -37,6 +37,11 @@ pub struct UpdateAccount {
     pub name: Option<String>,
     /// New API-key credentials; checked against Gorgias before they replace the old ones.
     pub credentials: Option<ApiKeyCredentials>,
+    /// How many calls of the helpdesk's rate-limit bucket agents must leave to people and
+    /// other integrations; `null` removes the reserve.
+    #[serde(default, deserialize_with = "super::mcp_servers::present")]
+    #[schema(value_type = Option<u32>, minimum = 1)]
+    pub rate_limit_reserve: Option<Option<u32>>,
 }
 
 /// An integrated account as the API shows it: never its credentials.
@@ -48,6 +53,9 @@ pub struct AccountView {
     pub status: AccountStatus,
     pub auth_type: AuthType,
     pub context: AccountContext,
+    /// Calls of the helpdesk's rate-limit bucket left to people and other integrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_reserve: Option<u32>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -63,6 +71,7 @@ impl From<IntegratedAccount> for AccountView {
             status: a.status,
             auth_type: a.auth_type,
             context: a.context,
+            rate_limit_reserve: a.rate_limit_reserve,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -135,6 +144,19 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateAccount>,
 ) -> Result<Json<AccountView>, ApiError> {
+    if let Some(reserve) = body.rate_limit_reserve {
+        if reserve == Some(0) {
+            return Err(ApiError::BadRequest(
+                "rate_limit_reserve must be at least 1 (null removes it)".into(),
+            ));
+        }
+        app.account(&id).await?;
+        app.store
+            .set_rate_limit_reserve(&id, reserve, Timestamp::now())
+            .await?;
+        // Calls resolve their account through the tenant cache: forget it.
+        app.after_credentials_change(&id);
+    }
     let account = app.update_account(&id, body.name, body.credentials).await?;
     Ok(Json(account.into()))
 }

@@ -31,6 +31,7 @@ mod tasks;
 use serde_json::{Map, Value};
 
 pub use admission::Admission;
+pub use budget::Buckets;
 pub use result::{CallResult, ClientInfo, Structured, UnknownTool};
 pub use send::CallFailure;
 
@@ -53,12 +54,15 @@ impl App {
         call: ToolCall,
     ) -> Result<CallResult, UnknownTool> {
         let result = self.run_stages(tenant, call).await;
-        // What the upstream said of its rate limit: the account's headroom, for operators.
+        // What the upstream said of its rate limit (not deskgate's own budget refusals): the
+        // account's headroom, for operators and for the account's reserve.
         if let Ok(CallResult {
             rate_limit: Some(limit),
+            upstream_status: Some(_),
             ..
         }) = &result
         {
+            self.buckets.observe(&tenant.account.id, limit);
             crate::telemetry::rate_limit_headroom(&tenant.account.id, limit.remaining, limit.limit);
         }
         result
@@ -101,6 +105,13 @@ impl App {
             && let Err(refusal) = self
                 .spend_budget(&tenant.server.id, budget, !tool.annotations.read_only)
                 .await
+        {
+            let result = shape::budget_refused(&refusal);
+            self.record(draft.finished(&result)).await;
+            return Ok(result);
+        }
+        if let Some(reserve) = tenant.account.rate_limit_reserve
+            && let Err(refusal) = self.check_reserve(&tenant.account.id, reserve)
         {
             let result = shape::budget_refused(&refusal);
             self.record(draft.finished(&result)).await;

@@ -351,6 +351,27 @@ pub(super) fn budget_refused(refusal: &super::budget::Refusal) -> CallResult {
                 upstream_status: None,
             }
         }
+        Refusal::Reserve { reserve, limit } => {
+            let text = format!(
+                "The helpdesk's rate limit has {} of {} calls left and the operator keeps {reserve} of them for people \
+                 and other integrations (ratelimit-limit {}, ratelimit-remaining {}, ratelimit-reset {} s). Nothing was \
+                 sent; wait {} seconds.",
+                limit.remaining, limit.limit, limit.limit, limit.remaining, limit.reset, limit.reset
+            );
+            CallResult {
+                outcome: Outcome::RateLimited,
+                is_error: true,
+                structured: Structured::Value(json!({
+                    "error": {"kind": "rate_limit_reserve", "reserve": reserve, "message": text},
+                    "ratelimit-limit": limit.limit,
+                    "ratelimit-remaining": limit.remaining,
+                    "ratelimit-reset": limit.reset,
+                })),
+                text,
+                rate_limit: Some(*limit),
+                upstream_status: None,
+            }
+        }
         Refusal::Unavailable => CallResult::error(
             Outcome::Refused,
             "This MCP server's budget could not be counted just now, so nothing was sent; try again shortly.".to_owned(),

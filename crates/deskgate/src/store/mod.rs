@@ -353,6 +353,16 @@ impl Store {
         on_backend!(self, s => s.delete_budget_windows_before(before).await)
     }
 
+    /// Sets (or clears) an account's rate-limit reserve.
+    pub async fn set_rate_limit_reserve(
+        &self,
+        id: &str,
+        reserve: Option<u32>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.set_rate_limit_reserve(id, reserve, now).await)
+    }
+
     /// Deletes audit records older than `before` (the retention sweep).
     pub async fn delete_tool_calls_before(&self, before: Timestamp) -> Result<u64, StoreError> {
         on_backend!(self, s => s.delete_tool_calls_before(before).await)
@@ -661,6 +671,7 @@ struct AccountRow {
     credentials: Vec<u8>,
     credentials_version: i64,
     access_token_expires_at: Option<i64>,
+    rate_limit_reserve: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -681,6 +692,7 @@ impl TryFrom<AccountRow> for StoredAccount {
             name: r.name,
             credentials_version: r.credentials_version,
             access_token_expires_at: r.access_token_expires_at.map(Timestamp),
+            rate_limit_reserve: r.rate_limit_reserve.and_then(|n| u32::try_from(n).ok()),
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
         };

@@ -169,6 +169,23 @@ macro_rules! portable_queries {
                 Ok(done.rows_affected() == 1)
             }
 
+            pub async fn set_rate_limit_reserve(
+                &self,
+                id: &str,
+                reserve: Option<u32>,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE integrated_accounts SET rate_limit_reserve = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(reserve.map(i64::from))
+                .bind(now.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             pub async fn set_account_status(
                 &self,
                 id: &str,

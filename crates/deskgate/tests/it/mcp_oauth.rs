@@ -40,6 +40,7 @@ async fn setup(store: &Store, now: Timestamp) {
                 },
                 credentials_version: 0,
                 access_token_expires_at: None,
+                rate_limit_reserve: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -435,3 +435,69 @@ async fn sandbox_requests(s: &TestServer) -> u64 {
         .unwrap();
     stats["api_requests"].as_u64().unwrap()
 }
+
+/// Issue 15, item 4: an account's reserve of the helpdesk's bucket. The bucket is read from
+/// the usage header of the answers; once one more call would leave less than the reserve, calls
+/// are refused before anything is sent (429 shape, kind rate_limit_reserve) until it drains.
+#[tokio::test]
+async fn an_account_reserve_leaves_the_bucket_to_people() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let path = format!("/integrated-account/{account}");
+    let (status, body) = s
+        .api(Method::PATCH, &path, Some(json!({"rate_limit_reserve": 0})))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // The sandbox's bucket is 40 calls per 20 s (as Gorgias's API-key bucket): a reserve of
+    // 39 lets a call through only while the bucket is full.
+    let (status, body) = s
+        .api(
+            Method::PATCH,
+            &path,
+            Some(json!({"rate_limit_reserve": 39})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rate_limit_reserve"], 39);
+    let (_, url) = s.mint(&account, json!({"name": "reserved"})).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let first = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    assert_eq!(first.body["result"]["isError"], false, "{}", first.body);
+    let before = sandbox_requests(&s).await;
+    let held = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    let result = &held.body["result"];
+    assert_eq!(result["isError"], true, "{}", held.body);
+    assert_eq!(
+        result["structuredContent"]["error"]["kind"],
+        "rate_limit_reserve"
+    );
+    assert_eq!(result["structuredContent"]["ratelimit-limit"], 40);
+    let reset = result["structuredContent"]["ratelimit-reset"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=20).contains(&reset), "{reset}");
+    assert_eq!(
+        sandbox_requests(&s).await,
+        before,
+        "the held call reached the sandbox"
+    );
+    // Once the bucket has drained, calls go again.
+    tokio::time::sleep(std::time::Duration::from_millis(reset * 1000 + 200)).await;
+    let again = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    assert_eq!(again.body["result"]["isError"], false, "{}", again.body);
+    // No reserve: no holding back.
+    let (status, body) = s
+        .api(
+            Method::PATCH,
+            &path,
+            Some(json!({"rate_limit_reserve": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("rate_limit_reserve").is_none(), "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the tenant cache's TTL
+    let free = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
+    assert_eq!(free.body["result"]["isError"], false, "{}", free.body);
+    s.stop().await;
+}

@@ -38,6 +38,7 @@ fn account(id: &str, now: Timestamp) -> StoredAccount {
             },
             credentials_version: 0,
             access_token_expires_at: None,
+            rate_limit_reserve: None,
             created_at: now,
             updated_at: now,
         },
