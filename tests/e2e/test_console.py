@@ -296,8 +296,14 @@ def test_console_sessions_and_csrf(deskgate: Deskgate):
     assert len(deskgate.api("GET", servers)[1]["result"]) == before
     assert deskgate.api("GET", f"/integrated-account/{deskgate.account_id}")[0] == 200
 
-    # With the token it works, and the URL is on the page (only this once).
-    status, headers, html = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers", form + [("csrf", csrf)])
+    # With the token it works: post/redirect/get, the redirect carries no secret, and the page
+    # it leads to shows the URL once.
+    status, headers, _ = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers", form + [("csrf", csrf)])
+    assert status == 303
+    created_page = headers["Location"]
+    assert re.fullmatch(rf"/ui/accounts/{deskgate.account_id}/servers/[0-9a-f-]+/created\?view=[\w-]+", created_page)
+    assert "dgm_" not in created_page
+    status, headers, html = b.send("GET", created_page)
     assert status == 200 and headers["Cache-Control"] == "no-store"
     url = re.search(r'id="mcp-url"[^>]*>([^<]+)</textarea>', html)
     assert url and "/mcp/dgm_" in url.group(1)
@@ -306,9 +312,32 @@ def test_console_sessions_and_csrf(deskgate: Deskgate):
     assert len(listed) == before + 1
     created = next(s for s in listed if s["name"] == "csrf probe")
     assert created["config"] == {"methods": ["read"], "tags": ["tickets"], "tool_exposure": "all"}
+    # A reload shows it no more and mints nothing; another session never sees it.
+    status, headers, html = b.send("GET", created_page)
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert token not in html and "shown once" in html and 'id="mcp-url"' not in html
+    assert len(deskgate.api("GET", servers)[1]["result"]) == before + 1
     for path in ("/servers", f"/servers/{created['id']}/edit", "/logs"):
         _, _, html = b.send("GET", f"/ui/accounts/{deskgate.account_id}{path}")
         assert token not in html, path
+
+    # Every method is an explicit choice: a form with no method ticked mints nothing.
+    status, _, html = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers",
+                             [("name", "no methods"), ("method_scope", "chosen"), ("csrf", csrf)])
+    assert status == 400 and "All methods, including deletes" in html
+    assert len(deskgate.api("GET", servers)[1]["result"]) == before + 1
+
+    # An OAuth server: its created page shows the URL (no secret) and how clients connect.
+    status, headers, _ = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers",
+                                [("name", "oauth probe"), ("methods", "read"), ("auth", "oauth"), ("csrf", csrf)])
+    assert status == 303 and "view=" not in headers["Location"]
+    status, _, html = b.send("GET", headers["Location"])
+    oauth_server = next(s for s in deskgate.api("GET", servers)[1]["result"] if s["name"] == "oauth probe")
+    assert oauth_server["auth"] == "oauth"
+    url = re.search(r'id="mcp-url"[^>]*>([^<]+)</textarea>', html)
+    assert status == 200 and url and url.group(1).endswith(f"/mcp/{oauth_server['id']}")
+    assert 'id="oauth-note"' in html and "approves" in html
+    assert deskgate.api("DELETE", f"{servers}/{oauth_server['id']}")[0] in (200, 204)
 
     # A bad config is explained on the form, and nothing is minted.
     status, _, html = b.send("POST", f"/ui/accounts/{deskgate.account_id}/servers",

@@ -7,6 +7,7 @@
 // - instant search: <input data-filter-list="list-id" data-filter-count="id"> hides items of
 //                   the list whose data-search text lacks a typed word
 // - lazy details:   <details data-src=".."> loads its body the first time it opens
+// - linked choices: <input type=checkbox data-selects="radio-id"> selects that radio when ticked
 "use strict";
 
 document.documentElement.classList.add("js");
@@ -166,7 +167,17 @@ function setUpLazyDetails() {
   });
 }
 
+function setUpLinkedChoices() {
+  document.querySelectorAll("input[data-selects]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      var radio = document.getElementById(box.getAttribute("data-selects"));
+      if (box.checked && radio) { radio.checked = true; }
+    });
+  });
+}
+
 setUpCopyButtons();
+setUpLinkedChoices();
 setUpPreview();
 setUpFilters();
 setUpLazyDetails();

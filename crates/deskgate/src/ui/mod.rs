@@ -59,6 +59,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/{id}/servers/new", get(servers::new_form))
         .route("/ui/accounts/{id}/servers/preview", get(servers::preview))
         .route(
+            "/ui/accounts/{id}/servers/{server_id}/created",
+            get(servers::created),
+        )
+        .route(
             "/ui/accounts/{id}/servers/{server_id}/edit",
             get(servers::edit_form).post(servers::edit),
         )

@@ -5,9 +5,15 @@
 //! The preview is one renderer used two ways: the create page renders it for the config in its
 //! query string (so it works without JavaScript, via the "Update preview" button), and
 //! `console.js` fetches the same fragment as the form changes.
+//!
+//! Creating follows post/redirect/get: the POST mints the server, parks its URL in
+//! `CreatedViews` (memory, for this operator, a few minutes) and answers 303 to the "created"
+//! page, which takes the URL out as it shows it. A reload finds nothing to show and mints
+//! nothing; the token never travels in a URL of the console.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -23,7 +29,7 @@ use super::session::Operator;
 use crate::accounts::StoredAccount;
 use crate::app::App;
 use crate::mcp_servers::{
-    McpServer, McpServerChanges, McpServerConfig, NewMcpServer, ToolExposure,
+    AuthMode, McpServer, McpServerChanges, McpServerConfig, NewMcpServer, ToolExposure,
 };
 use crate::timestamp::Timestamp;
 
@@ -50,6 +56,68 @@ const METHOD_GROUPS: [(&str, &str, &str); 3] = [
         "every other action: merge, search, bulk jobs, …",
     ),
 ];
+
+/// Why a config with no method ticked (and "All methods" not chosen) is refused: an untouched
+/// or emptied form never means every tool.
+const NO_METHOD: &str =
+    "Tick at least one method, or choose “All methods, including deletes” to allow every tool.";
+
+/// How long a new server's URL waits for its one showing.
+const CREATED_VIEW_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// New servers' URLs, each waiting to be shown once to the operator who minted it, keyed by a
+/// random view id. In memory: a URL that is never shown dies with its entry (or the process),
+/// and the operator mints another.
+#[derive(Default)]
+pub struct CreatedViews {
+    views: Mutex<HashMap<String, CreatedView>>,
+}
+
+struct CreatedView {
+    api_token_id: String,
+    server_id: String,
+    url: String,
+    until: Instant,
+}
+
+impl std::fmt::Debug for CreatedViews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URLs: they are credentials.
+        f.debug_struct("CreatedViews").finish_non_exhaustive()
+    }
+}
+
+impl CreatedViews {
+    /// Parks a URL for its one showing; returns the view id to put in the redirect.
+    pub fn put(&self, operator: &Operator, server_id: &str, url: String) -> String {
+        let id = crate::tokens::random_urlsafe(16);
+        let now = Instant::now();
+        let mut views = self.views.lock().expect("created views lock");
+        views.retain(|_, v| v.until > now);
+        views.insert(
+            id.clone(),
+            CreatedView {
+                api_token_id: operator.api_token_id.clone(),
+                server_id: server_id.to_owned(),
+                url,
+                until: now + CREATED_VIEW_TTL,
+            },
+        );
+        id
+    }
+
+    /// The URL parked under `view` for this operator and server, taken out: a second call
+    /// finds nothing. Another operator's request leaves it in place.
+    pub fn take(&self, operator: &Operator, server_id: &str, view: &str) -> Option<String> {
+        let mut views = self.views.lock().expect("created views lock");
+        let entry = views.get(view)?;
+        if entry.api_token_id != operator.api_token_id || entry.server_id != server_id {
+            return None;
+        }
+        let entry = views.remove(view)?;
+        (entry.until > Instant::now()).then_some(entry.url)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
@@ -103,7 +171,7 @@ pub async fn list(
                         th scope="col" { "Methods" }
                         th scope="col" { "Tags" }
                         th scope="col" { "Exposure" }
-                        th scope="col" { "Token auth" }
+                        th scope="col" { "Auth" }
                         th scope="col" { "Expires" }
                         th scope="col" { "Created" }
                         th scope="col" { abbr title="Tool calls in the last 24 hours" { "Calls (24 h)" } }
@@ -113,10 +181,10 @@ pub async fn list(
                         @for s in &servers {
                             tr data-server-id=(s.id) {
                                 th scope="row" data-label="Name" { (s.name) }
-                                td data-label="Methods" { (filter_text(&s.config.methods)) }
+                                td data-label="Methods" { (methods_text(&s.config.methods)) }
                                 td data-label="Tags" { (filter_text(&s.config.tags)) }
                                 td data-label="Exposure" { (exposure_label(s.config.tool_exposure)) }
-                                td data-label="Token auth" { @if s.require_api_token_auth { "Required" } @else { "No" } }
+                                td data-label="Auth" { (auth_label(s)) }
                                 td data-label="Expires" {
                                     @match s.expires_at { Some(at) => (when(at)), None => span.muted { "Never" } }
                                 }
@@ -157,6 +225,23 @@ fn filter_text(list: &Option<Vec<String>>) -> String {
     }
 }
 
+/// How a server's clients authenticate, in a word or three.
+fn auth_label(server: &McpServer) -> &'static str {
+    match (server.auth, server.require_api_token_auth) {
+        (AuthMode::Oauth, _) => "OAuth",
+        (AuthMode::UrlToken, true) => "Secret URL + API token",
+        (AuthMode::UrlToken, false) => "Secret URL",
+    }
+}
+
+/// A server's methods; no filter is said in full, deletes included.
+fn methods_text(methods: &Option<Vec<String>>) -> String {
+    match methods {
+        None => "all, including deletes".to_owned(),
+        Some(_) => filter_text(methods),
+    }
+}
+
 fn exposure_label(exposure: ToolExposure) -> &'static str {
     match exposure {
         ToolExposure::All => "All tools",
@@ -164,14 +249,16 @@ fn exposure_label(exposure: ToolExposure) -> &'static str {
     }
 }
 
-/// The config a create form (or its query string, for the preview) describes. Nothing ticked
-/// in a group means no filter on it.
+/// The config a create form (or its query string, for the preview) describes. Methods: the
+/// ticked ones, unless the operator chose "All methods" (`method_scope=all`); none ticked is
+/// `Some([])`, which the preview and `create` refuse with `NO_METHOD`. Tags and tools:
+/// nothing ticked means no filter.
 pub fn config_from(fields: &FormFields) -> McpServerConfig {
     let methods = fields.all("methods");
     let tags = fields.all("tags");
     let tools = fields.all("tools");
     McpServerConfig {
-        methods: (!methods.is_empty()).then_some(methods),
+        methods: (fields.get("method_scope") != Some("all")).then_some(methods),
         tags: (!tags.is_empty()).then_some(tags),
         tools: (!tools.is_empty()).then_some(tools),
         chatgpt: fields.get("chatgpt") == Some("on"),
@@ -244,6 +331,9 @@ impl App {
         stored: &StoredAccount,
         config: &McpServerConfig,
     ) -> Result<Preview, String> {
+        if config.methods.as_ref().is_some_and(Vec::is_empty) {
+            return Err(NO_METHOD.to_owned());
+        }
         let filter = config
             .server_filter(self.integration.catalog())
             .map_err(|e| e.to_string())?;
@@ -351,6 +441,7 @@ struct CreateValues {
     policies: String,
     require_api_token_auth: bool,
     expires_in: String,
+    auth: AuthMode,
 }
 
 impl CreateValues {
@@ -361,7 +452,20 @@ impl CreateValues {
             policies: fields.text("policies").unwrap_or_default(),
             require_api_token_auth: fields.checked("require_api_token_auth"),
             expires_in: fields.text("expires_in").unwrap_or_default(),
+            auth: fields
+                .get("auth")
+                .and_then(AuthMode::parse)
+                .unwrap_or_default(),
         }
+    }
+
+    /// A new form: read-only, least privilege. Everything else is the operator's choice.
+    fn fresh() -> Self {
+        Self::from_fields(&FormFields::parse(b"methods=read"))
+    }
+
+    fn all_methods(&self) -> bool {
+        self.config.methods.is_none()
     }
 
     fn has_method(&self, m: &str) -> bool {
@@ -388,8 +492,10 @@ pub async fn new_form(
     RawQuery(query): RawQuery,
 ) -> Result<Markup, UiError> {
     let stored = app.account(&id).await?;
-    let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
-    let values = CreateValues::from_fields(&fields);
+    let values = match query.filter(|q| !q.is_empty()) {
+        None => CreateValues::fresh(),
+        Some(query) => CreateValues::from_fields(&FormFields::parse(query.as_bytes())),
+    };
     Ok(create_page(&app, &operator, &stored, &values, None).await)
 }
 
@@ -455,10 +561,16 @@ async fn create_page(
                     }
                     fieldset {
                         legend { "Methods" }
-                        p.hint #methods-hint { "Tick nothing to allow every method." }
+                        div.check {
+                            input type="radio" name="method_scope" value="chosen" id="method-scope-chosen"
+                                checked[!values.all_methods()] aria-describedby="methods-hint";
+                            label for="method-scope-chosen" { "Only the methods ticked here" }
+                            span.hint #methods-hint { "Read is ticked to start with: the server can look things up and change nothing." }
+                        }
                         @for (value, label, hint) in METHOD_GROUPS {
-                            div.check {
+                            div.check.method {
                                 input type="checkbox" name="methods" value=(value) id={ "method-" (value) }
+                                    data-selects="method-scope-chosen"
                                     checked[values.has_method(value)] aria-describedby={ "method-" (value) "-hint" };
                                 label for={ "method-" (value) } { (label) }
                                 span.hint id={ "method-" (value) "-hint" } { (hint) }
@@ -470,11 +582,33 @@ async fn create_page(
                                 @for (method, count) in &method_counts {
                                     div.check {
                                         input type="checkbox" name="methods" value=(method) id={ "single-" (method) }
+                                            data-selects="method-scope-chosen"
                                             checked[values.has_method(method)];
                                         label for={ "single-" (method) } { (method) " " span.muted { "(" (count) ")" } }
                                     }
                                 }
                             }
+                        }
+                        div.check.all-methods {
+                            input type="radio" name="method_scope" value="all" id="method-scope-all"
+                                checked[values.all_methods()] aria-describedby="method-scope-all-hint";
+                            label for="method-scope-all" { "All methods, including deletes" }
+                            span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more; the ticks above are ignored." }
+                        }
+                    }
+                    fieldset {
+                        legend { "Authentication" }
+                        div.check {
+                            input type="radio" name="auth" value="url_token" id="auth-url_token"
+                                checked[values.auth == AuthMode::UrlToken] aria-describedby="auth-url_token-hint";
+                            label for="auth-url_token" { "Secret URL" }
+                            span.hint #auth-url_token-hint { "The URL holds a token and is the whole credential; it is shown once." }
+                        }
+                        div.check {
+                            input type="radio" name="auth" value="oauth" id="auth-oauth"
+                                checked[values.auth == AuthMode::Oauth] aria-describedby="auth-oauth-hint";
+                            label for="auth-oauth" { "OAuth" }
+                            span.hint #auth-oauth-hint { "The URL holds no secret: each client signs in with OAuth and an operator approves it in this console." }
                         }
                     }
                     fieldset {
@@ -577,7 +711,8 @@ async fn create_page(
     )
 }
 
-/// `POST /ui/accounts/{id}/servers`: mints the server and shows its URL, once.
+/// `POST /ui/accounts/{id}/servers`: mints the server, parks its URL for one showing, and
+/// redirects (303) to the page that shows it, so a reload there cannot mint again.
 pub async fn create(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -585,25 +720,25 @@ pub async fn create(
 ) -> Result<Response, UiError> {
     let stored = app.account(&id).await?;
     let values = CreateValues::from_fields(&form.fields);
-    if let Err(why) = policies_from(&form.fields) {
-        return Ok((
+    let refused = async |why: String| {
+        (
             StatusCode::BAD_REQUEST,
             create_page(&app, &form.operator, &stored, &values, Some(&why)).await,
         )
-            .into_response());
+            .into_response()
+    };
+    if let Err(why) = policies_from(&form.fields) {
+        return Ok(refused(why).await);
+    }
+    if values.config.methods.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(refused(NO_METHOD.to_owned()).await);
     }
     let expires_at = match expiry_from(form.fields.get("expires_in"), Timestamp::now()) {
         Ok(at) => at,
-        Err(why) => {
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                create_page(&app, &form.operator, &stored, &values, Some(&why)).await,
-            )
-                .into_response());
-        }
+        Err(why) => return Ok(refused(why).await),
     };
     let minted = app
-        .mint_mcp_server(
+        .mint_mcp_server_in(
             &id,
             NewMcpServer {
                 name: values.name.clone(),
@@ -611,29 +746,90 @@ pub async fn create(
                 require_api_token_auth: values.require_api_token_auth,
                 expires_at,
             },
+            values.auth,
         )
         .await;
     match minted {
         Ok((server, url)) => {
-            let preview = app.preview(&stored, &server.config).await;
-            let mut response = created_page(&app, &form.operator, &stored, &server, &url, &preview)
-                .into_response();
-            // The URL's token is the whole credential: no cache may keep this page.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            Ok(response)
+            let mut to = format!("/ui/accounts/{id}/servers/{}/created", server.id);
+            if server.auth == AuthMode::UrlToken {
+                let view = app.created_views.put(&form.operator, &server.id, url);
+                to.push_str("?view=");
+                to.push_str(&view);
+            }
+            Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
             let (status, message) = form_failure(e);
-            Ok((
-                status,
-                create_page(&app, &form.operator, &stored, &values, Some(&message)).await,
-            )
-                .into_response())
+            let mut response = refused(message).await;
+            *response.status_mut() = status;
+            Ok(response)
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreatedQuery {
+    view: Option<String>,
+}
+
+/// `GET /ui/accounts/{id}/servers/{server_id}/created?view=…`: a new server's URL, shown once.
+/// The view is taken as it is shown: a reload (or a second tab) gets the "shown once" page. An
+/// `oauth` server's URL holds no secret, so its page can be shown any number of times.
+pub async fn created(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path((id, server_id)): Path<(String, String)>,
+    Query(query): Query<CreatedQuery>,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    let server = app.mcp_server(&id, &server_id).await?;
+    let url = match server.auth {
+        AuthMode::Oauth => Some(app.oauth_server_url(&server.id)),
+        AuthMode::UrlToken => query
+            .view
+            .as_deref()
+            .and_then(|view| app.created_views.take(&operator, &server.id, view)),
+    };
+    let page = match url {
+        Some(url) => {
+            let preview = app.preview(&stored, &server.config).await;
+            created_page(&app, &operator, &stored, &server, &url, &preview)
+        }
+        None => shown_once_page(&operator, &stored, &server),
+    };
+    let mut response = page.into_response();
+    // The URL's token is the whole credential: no cache may keep this page.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// What the created page says once its URL has been shown.
+fn shown_once_page(operator: &Operator, stored: &StoredAccount, server: &McpServer) -> Markup {
+    let account = &stored.account;
+    let base = format!("/ui/accounts/{}/servers", account.id);
+    account_page(
+        "MCP server created",
+        operator,
+        account,
+        Tab::Servers,
+        html! {
+            section.card.narrow.shown-once aria-labelledby="shown-once-heading" {
+                h2 #shown-once-heading { "“" (server.name) "” was created" }
+                div.alert.warn role="note" #shown-once {
+                    "This URL was shown once; mint a new server if you lost it. "
+                    "Delete this one if nobody uses it."
+                }
+                div.actions {
+                    a.button.primary href={ (base) "/new" } { "Create MCP server" }
+                    a.button href=(base) { "Back to MCP servers" }
+                }
+            }
+        },
+    )
 }
 
 /// A name usable as a key in client config files: `Tickets (read)` → `tickets-read`.
@@ -697,6 +893,7 @@ fn created_page(
     let (claude, cursor) =
         client_configs(app.integration.name(), url, server.require_api_token_auth);
     let https = app.public_url.starts_with("https://");
+    let oauth = server.auth == AuthMode::Oauth;
     account_page(
         "MCP server created",
         operator,
@@ -705,10 +902,19 @@ fn created_page(
         html! {
             section.card.created aria-labelledby="created-heading" {
                 h2 #created-heading { "“" (server.name) "” is ready" }
-                div.alert.warn role="note" {
-                    strong { "Copy the URL now: it is shown only this once. " }
-                    "Its token is the whole credential — anyone who has it can use these tools. "
-                    "Lost it? Delete the server and create a new one."
+                @if oauth {
+                    div.alert role="note" #oauth-note {
+                        strong { "This URL holds no secret: clients connect with OAuth. " }
+                        "A client that adds it is sent to deskgate to sign in; an operator signed in to this console "
+                        "approves it on a consent page, and the client then gets its own access token for this server. "
+                        "Until then it reaches no tool."
+                    }
+                } @else {
+                    div.alert.warn role="note" {
+                        strong { "Copy the URL now: it is shown only this once. " }
+                        "Its token is the whole credential — anyone who has it can use these tools. "
+                        "Lost it? Delete the server and create a new one."
+                    }
                 }
                 div.field {
                     label for="mcp-url" { "MCP server URL" }
@@ -733,7 +939,10 @@ fn created_page(
                     ol.steps {
                         li { "In ChatGPT, open " strong { "Settings → Apps & Connectors → Advanced settings" } " and turn on " strong { "Developer mode" } "." }
                         li { "Back in " strong { "Apps & Connectors" } ", choose " strong { "Create" } "." }
-                        li { "Name it (e.g. " q { (server.name) } "), paste the URL above as " strong { "MCP Server URL" } ", and set " strong { "Authentication" } " to " strong { "No authentication" } "." }
+                        li {
+                            "Name it (e.g. " q { (server.name) } "), paste the URL above as " strong { "MCP Server URL" } ", and set " strong { "Authentication" } " to "
+                            @if oauth { strong { "OAuth" } ", then approve ChatGPT on deskgate's consent page" } @else { strong { "No authentication" } } "."
+                        }
                         li { "Tick “I trust this application” and create it. Its tools are then available in new chats (choose it under the + menu → Developer mode)." }
                     }
                     @if !https {
@@ -744,14 +953,21 @@ fn created_page(
                     }
                 }
                 section.card aria-labelledby="claude-heading" {
-                    h4 #claude-heading { "Claude Desktop" }
-                    p { "Add to " code { "claude_desktop_config.json" } " (Settings → Developer → Edit Config), then restart Claude. " code { "deskgate connect" } " bridges Claude's stdio to the URL." }
-                    pre.config #claude-config { code { (claude) } }
-                    (copy_button("claude-config", "Copy JSON"))
+                    h4 #claude-heading { @if oauth { "Claude" } @else { "Claude Desktop" } }
+                    @if oauth {
+                        p { "In Claude, open " strong { "Settings → Connectors" } ", choose " strong { "Add custom connector" } ", paste the URL above, and connect: Claude opens deskgate's consent page for an operator to approve." }
+                    } @else {
+                        p { "Add to " code { "claude_desktop_config.json" } " (Settings → Developer → Edit Config), then restart Claude. " code { "deskgate connect" } " bridges Claude's stdio to the URL." }
+                        pre.config #claude-config { code { (claude) } }
+                        (copy_button("claude-config", "Copy JSON"))
+                    }
                 }
                 section.card aria-labelledby="cursor-heading" {
                     h4 #cursor-heading { "Cursor" }
-                    p { "Add to " code { ".cursor/mcp.json" } " in your project (or " code { "~/.cursor/mcp.json" } ")." }
+                    p {
+                        "Add to " code { ".cursor/mcp.json" } " in your project (or " code { "~/.cursor/mcp.json" } ")."
+                        @if oauth { " Cursor starts the OAuth sign-in when it first connects." }
+                    }
                     pre.config #cursor-config { code { (cursor) } }
                     (copy_button("cursor-config", "Copy JSON"))
                 }
@@ -800,14 +1016,14 @@ fn edit_page(
                 h2 { "Edit “" (server.name) "”" }
                 (form_error(error))
                 dl.details {
-                    dt { "Methods" } dd { (filter_text(&server.config.methods)) }
+                    dt { "Methods" } dd { (methods_text(&server.config.methods)) }
                     dt { "Tags" } dd { (filter_text(&server.config.tags)) }
                     dt { "Exposure" } dd { (exposure_label(server.config.tool_exposure)) }
                     dt { "Policies" } dd {
                         @if server.config.policies.is_empty() { "None" }
                         @for rule in &server.config.policies { (rule.summary()) br; }
                     }
-                    dt { "Token auth" } dd { @if server.require_api_token_auth { "Required" } @else { "No" } }
+                    dt { "Auth" } dd { (auth_label(server)) }
                     dt { "Expires" } dd { @match server.expires_at { Some(at) => (when(at)), None => "Never" } }
                 }
                 form method="post" action={ (base) "/" (server.id) "/edit" } #edit-server {
@@ -948,9 +1164,26 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_group_is_no_filter() {
+    fn every_method_is_an_explicit_choice() {
+        // Nothing ticked is not "everything": it is refused (see `NO_METHOD`).
         let c = config_from(&FormFields::parse(b"name=x&tool_exposure=all"));
+        assert_eq!(c.methods, Some(vec![]));
+        let c = config_from(&FormFields::parse(b"method_scope=chosen&methods=write"));
+        assert_eq!(c.methods, Some(vec!["write".to_owned()]));
+        // "All methods" ignores the ticks.
+        let c = config_from(&FormFields::parse(
+            b"name=x&method_scope=all&methods=read&tool_exposure=all",
+        ));
         assert_eq!(c, McpServerConfig::default());
+        // A new form starts read-only, with secret-URL auth.
+        let fresh = CreateValues::fresh();
+        assert_eq!(fresh.config.methods, Some(vec!["read".to_owned()]));
+        assert!(!fresh.all_methods());
+        assert_eq!(fresh.auth, AuthMode::UrlToken);
+    }
+
+    #[test]
+    fn an_empty_tag_group_is_no_filter() {
         let c = config_from(&FormFields::parse(
             b"methods=read&tags=tickets&tags=messages&tool_exposure=discovery",
         ));
@@ -960,6 +1193,37 @@ mod tests {
             Some(vec!["tickets".to_owned(), "messages".to_owned()])
         );
         assert_eq!(c.tool_exposure, ToolExposure::Discovery);
+    }
+
+    #[test]
+    fn a_created_view_is_shown_once_to_its_operator() {
+        let views = CreatedViews::default();
+        let me = Operator {
+            api_token_id: "tok-1".into(),
+            csrf_token: None,
+        };
+        let other = Operator {
+            api_token_id: "tok-2".into(),
+            csrf_token: None,
+        };
+        let view = views.put(&me, "srv-1", "https://dg/mcp/dgm_x".into());
+        assert_eq!(
+            views.take(&other, "srv-1", &view),
+            None,
+            "not another operator's"
+        );
+        assert_eq!(
+            views.take(&me, "srv-2", &view),
+            None,
+            "not another server's"
+        );
+        assert_eq!(
+            views.take(&me, "srv-1", &view).as_deref(),
+            Some("https://dg/mcp/dgm_x")
+        );
+        assert_eq!(views.take(&me, "srv-1", &view), None, "only once");
+        assert_eq!(views.take(&me, "srv-1", "guess"), None);
+        assert!(!format!("{views:?}").contains("dgm_"));
     }
 
     #[test]
