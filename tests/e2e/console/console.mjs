@@ -1,8 +1,9 @@
 // Drives the deskgate console in a real Chromium (playwright-core), the way an operator uses it:
 // sign in, connect the sandbox account (API key, then OAuth), open it, create a read-only MCP
 // server tagged `tickets`, copy its URL, see the call in Logs, edit and delete the server, delete the
-// account, sign out. Screenshots of every page at desktop and phone width go to
-// $DESKGATE_ARTIFACTS/console/.
+// account, sign out. The create form starts read-only ("All methods" is an explicit choice), and
+// reloading the "created" page mints nothing and shows the URL no more. Screenshots of every page
+// at desktop and phone width go to $DESKGATE_ARTIFACTS/console/.
 //
 // Launched by tests/e2e/test_console.py. Protocol: lines on stdout starting with "@@ " are JSON
 // messages for the test; at a handshake the script waits for one JSON line on stdin
@@ -207,13 +208,33 @@ async function run(page, context) {
   await shoot(page, "06-servers-empty");
   await page.click("a:has-text('Create MCP server')");
   await page.waitForURL(`${account}/servers/new`);
+  // Least privilege by default: a new form is read-only, and its preview has no write tool.
+  assert.equal(await page.isChecked("#method-read"), true, "a new form starts from read");
+  assert.equal(await page.isChecked("#method-write"), false);
+  assert.equal(await page.isChecked("#method-custom"), false);
+  assert.equal(await page.isChecked("#method-scope-chosen"), true);
+  assert.equal(await page.isChecked("#method-scope-all"), false, "everything is never the default");
+  const readTools = Number(await page.getAttribute("#preview-count", "data-count"));
+  assert.ok(readTools > 0, `the read-only preview lists tools (${readTools})`);
+  assert.equal(await page.locator("#preview-tools .badge:not(.ok)").count(), 0, "no write or delete tool by default");
+  // Everything is an explicit choice, and the preview follows it.
+  await page.check("#method-scope-all");
+  await page.waitForFunction((n) => Number(document.getElementById("preview-count")?.getAttribute("data-count")) > n, readTools);
+  await page.waitForFunction(() => document.getElementById("preview-body").getAttribute("aria-busy") === "false");
   const allTools = Number(await page.getAttribute("#preview-count", "data-count"));
-  assert.ok(allTools > 50, `with no filter the preview lists the whole catalog (${allTools})`);
+  assert.ok(allTools > 50, `"All methods" lists the whole catalog (${allTools})`);
+  assert.ok(await page.locator("#preview-tools .badge.warn:has-text('deletes')").count() > 0, "deletes included");
+  // Unticking every method (with "Only the methods ticked") is explained, not "everything".
+  await page.uncheck("#method-read");
+  assert.equal(await page.isChecked("#method-scope-chosen"), false, "unticking does not switch the scope");
+  await page.check("#method-scope-chosen");
+  await page.locator("#preview-error").waitFor();
+  assert.match(await page.textContent("#preview-error"), /All methods, including deletes/);
 
   await page.fill("#name", "Tickets (read-only)");
   // Checkboxes by keyboard: focus, Space. Wait for the preview of both ticks.
   const previewed = page.waitForResponse((r) => r.url().includes("/servers/preview?") &&
-    r.url().includes("methods=read") && r.url().includes("tags=tickets"));
+    r.url().includes("method_scope=chosen") && r.url().includes("methods=read") && r.url().includes("tags=tickets"));
   await page.focus("#method-read");
   await page.keyboard.press("Space");
   await page.focus("#tag-tickets");
@@ -232,6 +253,9 @@ async function run(page, context) {
   await shoot(page, "07-create-server");
 
   await page.click("button:has-text('Create MCP server')");
+  await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created\?view=[\w-]+$/);
+  assert.ok(!page.url().includes("dgm_"), "the redirect carries no token");
+  const createdPage = page.url();
   await page.locator("#mcp-url").waitFor();
   const url = await page.inputValue("#mcp-url");
   assert.ok(url.startsWith(`${BASE}/mcp/dgm_`), `the URL is shown (${url.slice(0, 40)}…)`);
@@ -251,9 +275,20 @@ async function run(page, context) {
   // The test calls tools/list, one read tool, and a write tool (refused) on the copied URL.
   await handshake("created", { url: copied, account_id: accountId, preview_count: previewCount, preview_tools: previewTools });
 
+  // --- A reload of the created page mints nothing and shows the token no more ---
+  const reloaded = await page.reload();
+  assert.equal(reloaded.request().method(), "GET", "the created page is a GET: a reload posts nothing");
+  assert.equal(page.url(), createdPage);
+  await page.locator("#shown-once").waitFor();
+  assert.match(await page.textContent("#shown-once"), /shown once; mint a new server if you lost it/);
+  assert.equal(await page.locator("#mcp-url").count(), 0);
+  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await shoot(page, "08b-server-created-reloaded");
+
   // --- Back on the list: the URL is never shown again; the call is counted ---
-  await page.click("a:has-text('Done')");
+  await page.click("a:has-text('Back to MCP servers')");
   await page.waitForURL(`${account}/servers`);
+  assert.equal(await page.locator("#servers tbody tr").count(), 1, "the reload created no second server");
   const row = page.locator("#servers tbody tr", { hasText: "Tickets (read-only)" });
   assert.equal(await row.count(), 1);
   assert.equal((await row.locator("td.calls").textContent()).trim(), "2", "two calls in the last 24 h");
