@@ -90,6 +90,11 @@ pub struct ToolCallRecord {
 pub struct ToolCallQuery {
     pub mcp_server_id: Option<String>,
     pub tool: Option<String>,
+    /// Part of the tool's name, any case.
+    pub tool_contains: Option<String>,
+    /// Records at or after this time, and strictly before `until`.
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
     pub outcome: Option<Outcome>,
     /// Records strictly older than this record id (ids are time-ordered UUIDv7).
     pub before_id: Option<String>,

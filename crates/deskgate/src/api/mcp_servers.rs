@@ -260,6 +260,7 @@ pub async fn logs(
                 outcome,
                 before_id: q.cursor,
                 limit: limit + 1,
+                ..Default::default()
             },
         )
         .await?;

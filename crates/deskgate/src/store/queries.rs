@@ -465,6 +465,9 @@ macro_rules! portable_queries {
                        AND ($3 IS NULL OR tool = $3)
                        AND ($4 IS NULL OR outcome = $4)
                        AND ($5 IS NULL OR id < $5)
+                       AND ($7 IS NULL OR LOWER(tool) LIKE $7 ESCAPE '!')
+                       AND ($8 IS NULL OR at >= $8)
+                       AND ($9 IS NULL OR at < $9)
                      ORDER BY id DESC LIMIT $6",
                 )
                 .bind(account_id)
@@ -473,6 +476,17 @@ macro_rules! portable_queries {
                 .bind(q.outcome.map(|o| o.as_str()))
                 .bind(&q.before_id)
                 .bind(i64::from(q.limit))
+                .bind(q.tool_contains.as_ref().map(|t| {
+                    // A pattern that matches the text as written: LIKE's own characters escaped.
+                    let escaped = t
+                        .to_lowercase()
+                        .replace('!', "!!")
+                        .replace('%', "!%")
+                        .replace('_', "!_");
+                    format!("%{escaped}%")
+                }))
+                .bind(q.since.map(|t| t.millis()))
+                .bind(q.until.map(|t| t.millis()))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()

@@ -13,6 +13,7 @@ use super::page::{Tab, account_page, when};
 use super::session::Operator;
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallQuery};
+use crate::timestamp::Timestamp;
 
 const PAGE_SIZE: u32 = 50;
 
@@ -55,9 +56,144 @@ fn outcome_badge(o: Outcome) -> Markup {
 #[derive(Debug, Default, Deserialize)]
 pub struct LogsQuery {
     server: Option<String>,
+    /// Part of a tool name.
     tool: Option<String>,
     outcome: Option<String>,
+    /// First and last day shown (`YYYY-MM-DD`, UTC, both included).
+    since: Option<String>,
+    until: Option<String>,
     before: Option<String>,
+    /// `csv` or `jsonl`, for the export.
+    format: Option<String>,
+}
+
+/// Most records one export holds (newest first); narrow the filters for more.
+const EXPORT_LIMIT: u32 = 10_000;
+
+/// A `YYYY-MM-DD` day's start, UTC.
+fn day_start(day: &str) -> Option<Timestamp> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(day.trim(), &format).ok()?;
+    let at = date.midnight().assume_utc().unix_timestamp();
+    Some(Timestamp(at * 1000))
+}
+
+/// The filters a query asks for, or what is wrong with them: an unknown outcome or a day that
+/// is not a date is refused, never quietly widened to "everything".
+fn filters_of(query: &LogsQuery) -> Result<ToolCallQuery, String> {
+    let outcome = match blank_to_none(&query.outcome) {
+        None => None,
+        Some(o) => Some(Outcome::parse(&o).ok_or_else(|| format!("“{o}” is not an outcome"))?),
+    };
+    let day = |v: &Option<String>, what: &str| match blank_to_none(v) {
+        None => Ok(None),
+        Some(d) => day_start(&d)
+            .map(Some)
+            .ok_or_else(|| format!("{what} “{d}” is not a date (YYYY-MM-DD)")),
+    };
+    Ok(ToolCallQuery {
+        mcp_server_id: blank_to_none(&query.server),
+        tool_contains: blank_to_none(&query.tool),
+        outcome,
+        since: day(&query.since, "From")?,
+        // The last day is included: up to the next day's start.
+        until: day(&query.until, "To")?.map(|t| t.plus_secs(86_400)),
+        before_id: blank_to_none(&query.before),
+        ..Default::default()
+    })
+}
+
+/// `GET /ui/accounts/{id}/logs/export?format=csv|jsonl&…filters`: the filtered tool calls as a
+/// file, newest first, at most [`EXPORT_LIMIT`] of them.
+pub async fn export(
+    State(app): State<Arc<App>>,
+    _operator: Operator,
+    Path(id): Path<String>,
+    Query(query): Query<LogsQuery>,
+) -> Result<axum::response::Response, UiError> {
+    use axum::response::IntoResponse;
+    app.account(&id).await?;
+    app.audit_log.flush().await;
+    let bad = |message: String| Ok((axum::http::StatusCode::BAD_REQUEST, message).into_response());
+    let mut filters = match filters_of(&query) {
+        Ok(f) => f,
+        Err(why) => return bad(why),
+    };
+    filters.limit = EXPORT_LIMIT;
+    let rows = app.store.list_tool_calls(&id, &filters).await?;
+    let (body, content_type, extension) = match query.format.as_deref() {
+        Some("jsonl") => {
+            let mut out = Vec::new();
+            for r in &rows {
+                serde_json::to_writer(&mut out, r).expect("a record serializes");
+                out.push(b'\n');
+            }
+            (out, "application/x-ndjson", "jsonl")
+        }
+        Some("csv") | None => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([
+                "id",
+                "at",
+                "mcp_server_id",
+                "tool",
+                "outcome",
+                "upstream_method",
+                "upstream_path",
+                "upstream_status",
+                "duration_ms",
+                "client_name",
+                "client_version",
+                "error",
+                "policy_decision",
+                "policy_rule",
+            ])
+            .expect("writing to memory");
+            for r in &rows {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                w.write_record([
+                    r.id.clone(),
+                    r.at.to_rfc3339(),
+                    r.mcp_server_id.clone(),
+                    r.tool.clone(),
+                    r.outcome.as_str().to_owned(),
+                    opt(&r.upstream_method),
+                    opt(&r.upstream_path),
+                    r.upstream_status.map(|s| s.to_string()).unwrap_or_default(),
+                    r.duration_ms.to_string(),
+                    opt(&r.client_name),
+                    opt(&r.client_version),
+                    opt(&r.error),
+                    r.policy_decision
+                        .map(|d| d.as_str().to_owned())
+                        .unwrap_or_default(),
+                    opt(&r.policy_rule),
+                ])
+                .expect("writing to memory");
+            }
+            (
+                w.into_inner().expect("writing to memory"),
+                "text/csv; charset=utf-8",
+                "csv",
+            )
+        }
+        Some(other) => {
+            return bad(format!(
+                "“{other}” is not an export format: use csv or jsonl"
+            ));
+        }
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"deskgate-tool-calls-{id}.{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 fn blank_to_none(v: &Option<String>) -> Option<String> {
@@ -79,21 +215,16 @@ pub async fn page(
     let server = blank_to_none(&query.server);
     let tool = blank_to_none(&query.tool);
     let outcome_raw = blank_to_none(&query.outcome);
+    let since = blank_to_none(&query.since);
+    let until = blank_to_none(&query.until);
+    let (mut rows, refused) = match filters_of(&query) {
+        Ok(mut filters) => {
+            filters.limit = PAGE_SIZE + 1;
+            (app.store.list_tool_calls(&id, &filters).await?, None)
+        }
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let outcome = outcome_raw.as_deref().and_then(Outcome::parse);
-    let bad_outcome = outcome_raw.is_some() && outcome.is_none();
-    let mut rows = app
-        .store
-        .list_tool_calls(
-            &id,
-            &ToolCallQuery {
-                mcp_server_id: server.clone(),
-                tool: tool.clone(),
-                outcome,
-                before_id: blank_to_none(&query.before),
-                limit: PAGE_SIZE + 1,
-            },
-        )
-        .await?;
     let more = rows.len() > PAGE_SIZE as usize;
     rows.truncate(PAGE_SIZE as usize);
     let servers = app.store.list_mcp_servers(&id).await?;
@@ -108,6 +239,8 @@ pub async fn page(
             ("server", &server),
             ("tool", &tool),
             ("outcome", &outcome_raw),
+            ("since", &since),
+            ("until", &until),
         ] {
             if let Some(v) = v {
                 q.append_pair(k, v);
@@ -116,7 +249,11 @@ pub async fn page(
         q.finish()
     };
     let older = more.then(|| rows.last().map(|r| r.id.clone())).flatten();
-    let filtered = server.is_some() || tool.is_some() || outcome_raw.is_some();
+    let filtered = server.is_some()
+        || tool.is_some()
+        || outcome_raw.is_some()
+        || since.is_some()
+        || until.is_some();
     Ok(account_page(
         "Logs",
         &operator,
@@ -138,7 +275,7 @@ pub async fn page(
                 div.field {
                     label for="filter-tool" { "Tool" }
                     input #filter-tool name="tool" list="tool-names" value=[tool.as_deref()]
-                        placeholder="Any tool" autocomplete="off" spellcheck="false";
+                        placeholder="Any tool, or part of a name" autocomplete="off" spellcheck="false";
                     datalist #tool-names {
                         @for t in app.integration.catalog().tools() { option value=(t.name) {} }
                     }
@@ -152,13 +289,27 @@ pub async fn page(
                         }
                     }
                 }
+                div.field {
+                    label for="filter-since" { "From (UTC)" }
+                    input #filter-since type="date" name="since" value=[since.as_deref()];
+                }
+                div.field {
+                    label for="filter-until" { "To (UTC)" }
+                    input #filter-until type="date" name="until" value=[until.as_deref()];
+                }
                 div.actions {
                     button.button.primary type="submit" { "Filter" }
                     @if filtered { a.button href=(base) { "Clear" } }
                 }
             }
-            @if bad_outcome {
-                p.alert role="alert" { "Unknown outcome; showing every outcome." }
+            p.export {
+                "Export these tool calls (up to 10,000, newest first): "
+                a #export-csv href={ (base) "/export?format=csv" @if !filters.is_empty() { "&" (filters) } } download { "CSV" }
+                " · "
+                a #export-jsonl href={ (base) "/export?format=jsonl" @if !filters.is_empty() { "&" (filters) } } download { "JSON Lines" }
+            }
+            @if let Some(why) = &refused {
+                p.alert role="alert" { (why) ". Nothing is shown until the filter is fixed." }
             }
             @if rows.is_empty() {
                 section.card.empty {

@@ -71,6 +71,7 @@ pub fn router() -> Router<Arc<App>> {
             get(servers::confirm_delete).post(servers::delete),
         )
         .route("/ui/accounts/{id}/logs", get(logs::page))
+        .route("/ui/accounts/{id}/logs/export", get(logs::export))
         .route("/ui/accounts/{id}/tools", get(tools::list))
         .route("/ui/accounts/{id}/tools/{name}", get(tools::detail))
         .route("/ui/tokens", get(tokens::list).post(tokens::create))

@@ -169,16 +169,18 @@ pub fn when(at: Timestamp) -> Markup {
     html! { time datetime=(at.to_rfc3339()) { (human_utc(at)) } }
 }
 
-/// `2026-01-05 14:03 UTC`.
+/// `2026-01-05 14:03:07 UTC`: to the second, so that calls of the same minute can be told
+/// apart in the logs.
 pub fn human_utc(at: Timestamp) -> String {
     match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000) {
         Ok(t) => format!(
-            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            "{}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
             t.year(),
             u8::from(t.month()),
             t.day(),
             t.hour(),
-            t.minute()
+            t.minute(),
+            t.second()
         ),
         Err(_) => at.to_rfc3339(),
     }

@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod catalog;
 mod cli;
+mod console_logs;
 mod hardening;
 mod mcp;
 mod mcp_oauth;
