@@ -33,7 +33,7 @@ PAGES = [
     "01-sign-in", "02-accounts", "03-connect", "04-connect-bad-key", "05-overview", "05b-overview-oauth",
     "06-servers-empty",
     "07-create-server", "08-server-created", "08b-server-created-reloaded", "09-servers", "10-logs", "11-tools", "12-tools-search",
-    "13-tool", "14-edit-server", "15-csrf-refused", "16-delete-server", "17-delete-account",
+    "13-tool", "14-edit-server", "15-csrf-refused", "16-delete-server", "16b-oauth-server-created", "17-delete-account",
     "18-accounts-after-delete",
 ]
 

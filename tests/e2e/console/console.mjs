@@ -398,6 +398,25 @@ async function run(page, context) {
   assert.equal(await page.locator("#servers").count(), 0, "the list is empty again");
   await handshake("server-deleted", { url });
 
+  // --- An OAuth server: its URL holds no secret, so its page shows it again; no duplicate ---
+  await page.goto(`${account}/servers/new`);
+  await page.fill("#name", "Agents (OAuth)");
+  await page.check("#auth-oauth");
+  await page.click("button:has-text('Create MCP server')");
+  await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created$/);
+  const oauthServerUrl = `${BASE}/mcp/${page.url().match(/servers\/([0-9a-f-]{36})\/created$/)[1]}`;
+  assert.equal(await page.inputValue("#mcp-url"), oauthServerUrl, "the URL is the server's id, no token");
+  assert.match(await page.textContent("#oauth-note"), /OAuth[\s\S]*approves/);
+  await checkPage(page);
+  await shoot(page, "16b-oauth-server-created");
+  await page.reload();
+  assert.equal(await page.inputValue("#mcp-url"), oauthServerUrl);
+  await page.goto(`${account}/servers`);
+  const oauthRow = page.locator("#servers tbody tr", { hasText: "Agents (OAuth)" });
+  assert.equal(await page.locator("#servers tbody tr").count(), 1, "one server, reload or not");
+  assert.equal((await oauthRow.locator("td[data-label='Auth']").textContent()).trim(), "OAuth");
+  assert.match(await oauthRow.locator("td[data-label='Methods']").textContent(), /^\s*read\s*$/, "read-only by default");
+
   // --- Delete the account (the demo account stays) ---
   await page.goto(account);
   await page.click("a:has-text('Delete account…')");

@@ -201,7 +201,7 @@ pub async fn list(
                         }
                     }
                 }
-                p.muted.small { "A server's URL is shown only once, when it is created. Lost it? Delete the server and create a new one." }
+                p.muted.small { "A secret URL is shown only once, when its server is created. Lost it? Delete the server and create a new one." }
             }
         },
     ))
@@ -903,7 +903,7 @@ fn created_page(
             section.card.created aria-labelledby="created-heading" {
                 h2 #created-heading { "“" (server.name) "” is ready" }
                 @if oauth {
-                    div.alert role="note" #oauth-note {
+                    div.notice role="note" #oauth-note {
                         strong { "This URL holds no secret: clients connect with OAuth. " }
                         "A client that adds it is sent to deskgate to sign in; an operator signed in to this console "
                         "approves it on a consent page, and the client then gets its own access token for this server. "
