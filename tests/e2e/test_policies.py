@@ -175,8 +175,8 @@ BAD_POLICIES = [
      "policies[0]: narrow `channel`: \"owl\" is not a valid value"),
     ([{"class": "read", "mode": "deny"}, {"class": "write", "mode": "deny"}],
      "the policies leave this server no tool"),
-    ([{"tool": "reply_to_gorgias_customer", "mode": "approve"}],
-     "policies[0]: mode `approve`: approval is not available yet"),
+    ([{"class": "read", "mode": "approve"}],
+     "policies[0]: mode `approve` holds writes for a person; reads are never held"),
 ]
 
 

@@ -29,6 +29,8 @@ pub enum Outcome {
     /// outcome afterwards. One that stays pending was sent (or about to be) and its outcome is
     /// unknown: the client hung up, or the process died, before it was recorded.
     Pending,
+    /// Held for a person's approval by the server's policy; nothing was sent (yet).
+    Held,
 }
 
 impl Outcome {
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::NeedsReauth => "needs_reauth",
             Outcome::Refused => "refused",
             Outcome::Pending => "pending",
+            Outcome::Held => "held",
         }
     }
 
@@ -55,6 +58,7 @@ impl Outcome {
             Outcome::NeedsReauth,
             Outcome::Refused,
             Outcome::Pending,
+            Outcome::Held,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)

@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod api;
 pub mod app;
+pub mod approvals;
 pub mod audit;
 pub mod auth_server;
 pub mod auth_throttle;

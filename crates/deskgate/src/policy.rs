@@ -198,13 +198,15 @@ pub enum Decision {
     Allowed { rule: Option<String> },
     /// The call is refused; nothing is sent.
     Denied { rule: String, reason: String },
+    /// The call is valid but waits for a person's approval; nothing is sent until then.
+    Held { rule: String },
 }
 
 impl Decision {
     pub fn rule(&self) -> Option<&str> {
         match self {
             Decision::Allowed { rule } => rule.as_deref(),
-            Decision::Denied { rule, .. } => Some(rule),
+            Decision::Denied { rule, .. } | Decision::Held { rule } => Some(rule),
         }
     }
 }
@@ -215,6 +217,9 @@ impl Decision {
 pub enum PolicyOutcome {
     Allowed,
     Denied,
+    /// Held for a person's approval (issue 15); the approved call is recorded as `approved`.
+    Held,
+    Approved,
 }
 
 impl PolicyOutcome {
@@ -222,6 +227,8 @@ impl PolicyOutcome {
         match self {
             PolicyOutcome::Allowed => "allowed",
             PolicyOutcome::Denied => "denied",
+            PolicyOutcome::Held => "held",
+            PolicyOutcome::Approved => "approved",
         }
     }
 
@@ -229,6 +236,8 @@ impl PolicyOutcome {
         match s {
             "allowed" => Some(PolicyOutcome::Allowed),
             "denied" => Some(PolicyOutcome::Denied),
+            "held" => Some(PolicyOutcome::Held),
+            "approved" => Some(PolicyOutcome::Approved),
             _ => None,
         }
     }
@@ -239,6 +248,7 @@ impl From<&Decision> for PolicyOutcome {
         match d {
             Decision::Allowed { .. } => PolicyOutcome::Allowed,
             Decision::Denied { .. } => PolicyOutcome::Denied,
+            Decision::Held { .. } => PolicyOutcome::Held,
         }
     }
 }
@@ -397,15 +407,15 @@ impl Policy {
                     _ => format!("{} denies {}", rule.label, tool.name),
                 });
             }
-            PolicyMode::Approve => {
-                return deny(format!(
-                    "{} asks for approval, which is not available yet",
-                    rule.label
-                ));
-            }
+            PolicyMode::Approve => {}
         }
         if let Err(reason) = check_arguments(rule, tool, arguments) {
             return deny(reason);
+        }
+        if rule.rule.mode == PolicyMode::Approve {
+            return Decision::Held {
+                rule: rule.label.clone(),
+            };
         }
         Decision::Allowed {
             rule: Some(rule.label.clone()),
@@ -428,11 +438,6 @@ fn compile_rule(
             .chain(rule.only.iter().flatten())
     };
     match rule.mode {
-        PolicyMode::Approve => {
-            return Err(
-                "mode `approve`: approval is not available yet; use `allow` or `deny`".to_owned(),
-            );
-        }
         PolicyMode::Deny if rule.has_argument_rules() => {
             return Err(
                 "a deny rule takes no argument rules (pin, narrow, forbid, only, max_limit)"
@@ -449,6 +454,12 @@ fn compile_rule(
             return Err("give the `tool` it governs or a `class` (`read` or `write`)".to_owned());
         }
         (None, Some(class)) => {
+            if rule.mode == PolicyMode::Approve && class == MethodClass::Read {
+                return Err(
+                    "mode `approve` holds writes for a person; reads are never held (class `read`)"
+                        .to_owned(),
+                );
+            }
             if arguments_named().next().is_some() {
                 return Err(format!(
                     "a class rule takes only `mode` and `max_limit`; pin, narrow, forbid and only need a `tool` (class `{}`)",
@@ -478,6 +489,12 @@ fn compile_rule(
             .tool(name)
             .ok_or_else(|| format!("unknown tool `{name}`; see the tool list for valid names"))?,
     };
+    if rule.mode == PolicyMode::Approve && tool.annotations.read_only {
+        return Err(format!(
+            "mode `approve` holds writes for a person; `{}` only reads",
+            tool.name
+        ));
+    }
     if rule.mode == PolicyMode::Allow && !filter.matches(tool) {
         return Err(format!(
             "`{}` is not offered by this server's filters (methods, tags, tools); a policy cannot add a tool",
@@ -933,10 +950,6 @@ mod tests {
                 json!([{"tool": "create_a_gorgias_message", "narrow": {"channel": ["email", 3]}}])
             )
             .starts_with("policies[0]: narrow `channel`: 3 is not a valid value:")
-        );
-        assert_eq!(
-            error(json!([{"tool": "reply_to_gorgias_customer", "mode": "approve"}])),
-            "policies[0]: mode `approve`: approval is not available yet; use `allow` or `deny`"
         );
         assert_eq!(
             error(json!([{"class": "write", "mode": "deny"}, {"class": "write"}])),

@@ -106,7 +106,7 @@ impl App {
 
     /// A live server with its account and compiled filter; `None` when it expired, its account
     /// went, or its config no longer fits the integration.
-    async fn tenant_of(
+    pub(crate) async fn tenant_of(
         &self,
         server: McpServer,
         now: Timestamp,

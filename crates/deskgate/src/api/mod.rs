@@ -6,6 +6,7 @@
 //!   query strings that turn rejections into the one error body).
 
 pub mod accounts;
+pub mod actions;
 pub mod mcp_servers;
 pub mod oauth_app;
 pub mod oauth_grants;
@@ -64,6 +65,15 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/integrated-account/{id}/mcp/{mcp_id}/grants/{grant_id}",
             axum::routing::delete(oauth_grants::revoke),
+        )
+        .route("/integrated-account/{id}/actions", get(actions::list))
+        .route(
+            "/integrated-account/{id}/actions/{action_id}/approve",
+            post(actions::approve),
+        )
+        .route(
+            "/integrated-account/{id}/actions/{action_id}/reject",
+            post(actions::reject),
         )
         .route(
             "/oauth-app/{integration}",

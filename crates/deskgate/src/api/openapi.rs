@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         super::mcp_servers::create, super::mcp_servers::list, super::mcp_servers::get,
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
         super::oauth_grants::list, super::oauth_grants::revoke,
+        super::actions::list, super::actions::approve, super::actions::reject,
         super::oauth_app::set, super::oauth_app::get,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

@@ -53,7 +53,7 @@ impl App {
         tenant: &Tenant,
         call: ToolCall,
     ) -> Result<CallResult, UnknownTool> {
-        let result = self.run_stages(tenant, call).await;
+        let result = self.run_stages(tenant, call, None).await;
         // What the upstream said of its rate limit (not deskgate's own budget refusals): the
         // account's headroom, for operators and for the account's reserve.
         if let Ok(CallResult {
@@ -68,7 +68,23 @@ impl App {
         result
     }
 
-    async fn run_stages(&self, tenant: &Tenant, call: ToolCall) -> Result<CallResult, UnknownTool> {
+    /// Runs a call a person approved (see `crate::approvals`): the policy's hold is lifted,
+    /// everything else (filters, validation, budgets, the audit log) applies as to any call.
+    pub async fn call_tool_approved(
+        &self,
+        tenant: &Tenant,
+        call: ToolCall,
+        approver: &str,
+    ) -> Result<CallResult, UnknownTool> {
+        self.run_stages(tenant, call, Some(approver)).await
+    }
+
+    async fn run_stages(
+        &self,
+        tenant: &Tenant,
+        call: ToolCall,
+        approver: Option<&str>,
+    ) -> Result<CallResult, UnknownTool> {
         let mut draft = record::Draft::open(tenant, &call.name, call.client.as_ref());
         // Held until the call is answered (dropped with this function's frame).
         let _admitted = match self.admission.admit(&tenant.server.id).await {
@@ -101,6 +117,14 @@ impl App {
             self.record(draft.finished(&result)).await;
             return Ok(result);
         }
+        let held = match (&decision, approver) {
+            (crate::policy::Decision::Held { rule }, None) => Some(rule.clone()),
+            (crate::policy::Decision::Held { rule }, Some(who)) => {
+                draft.approved(Some(rule), who);
+                None
+            }
+            _ => None,
+        };
         if let Some(budget) = &tenant.server.config.budget
             && let Err(refusal) = self
                 .spend_budget(&tenant.server.id, budget, !tool.annotations.read_only)
@@ -114,6 +138,31 @@ impl App {
             && let Err(refusal) = self.check_reserve(&tenant.account.id, reserve)
         {
             let result = shape::budget_refused(&refusal);
+            self.record(draft.finished(&result)).await;
+            return Ok(result);
+        }
+        if let Some(rule) = held {
+            // Only a valid call is held: what a person approves must be able to run.
+            let checked = match tool.task() {
+                Some(_) => tool.validate(&arguments).map(|_| ()),
+                None => {
+                    let mut resolved = arguments.clone();
+                    match self.resolve_names(tenant, tool, &mut resolved).await {
+                        Ok(()) => tool.plan(&resolved).map(|_| ()),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            let result = match checked {
+                Err(e) => shape::invalid_arguments(&self.integration, &tool.name, &e),
+                Ok(()) => match self.hold(tenant, &tool.name, &arguments, &rule).await {
+                    Ok(result) => result,
+                    Err(e) => shape::failure(
+                        &self.integration,
+                        &CallFailure::Internal(format!("could not store the held call: {e}")),
+                    ),
+                },
+            };
             self.record(draft.finished(&result)).await;
             return Ok(result);
         }

@@ -71,6 +71,12 @@ impl Draft {
         self.policy = Some((decision.into(), decision.rule().map(str::to_owned)));
     }
 
+    /// A held call approved by a person: recorded as approved, naming who.
+    pub(super) fn approved(&mut self, rule: Option<&str>, approver: &str) {
+        let rule = format!("{} (approved by {approver})", rule.unwrap_or("policy"));
+        self.policy = Some((PolicyOutcome::Approved, Some(rule)));
+    }
+
     /// The request about to be sent upstream.
     pub(super) fn target(&mut self, request: &upstream::Request) {
         self.upstream_method = Some(request.method.as_str().to_owned());

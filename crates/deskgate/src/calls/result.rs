@@ -79,6 +79,19 @@ impl CallResult {
         }
     }
 
+    /// A call held for a person's approval: not an error (the model did nothing wrong and
+    /// should not retry), and nothing was sent.
+    pub fn held(text: String, structured: Value) -> Self {
+        CallResult {
+            outcome: Outcome::Held,
+            is_error: false,
+            text,
+            structured: Structured::Value(structured),
+            rate_limit: None,
+            upstream_status: None,
+        }
+    }
+
     /// The first line of the text, short: what the audit log keeps of a failure.
     pub fn error_summary(&self) -> Option<String> {
         self.is_error.then(|| {

@@ -337,6 +337,50 @@ impl Store {
         on_backend!(self, s => s.insert_tool_calls(records).await)
     }
 
+    pub async fn insert_pending_action(
+        &self,
+        action: &crate::approvals::PendingActionRow,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_pending_action(action).await)
+    }
+
+    pub async fn list_pending_actions(
+        &self,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::approvals::PendingActionRow>, StoreError> {
+        on_backend!(self, s => s.list_pending_actions(account_id, limit).await)
+    }
+
+    pub async fn get_pending_action(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::approvals::PendingActionRow>, StoreError> {
+        on_backend!(self, s => s.get_pending_action(account_id, id).await)
+    }
+
+    /// Takes the decision on a pending, unexpired action, once across replicas.
+    pub async fn decide_pending_action(
+        &self,
+        id: &str,
+        status: &str,
+        decided_by: &str,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.decide_pending_action(id, status, decided_by, reason, now.millis()).await)
+    }
+
+    pub async fn set_pending_action_result(
+        &self,
+        id: &str,
+        outcome: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.set_pending_action_result(id, outcome, text).await)
+    }
+
     /// Counts one use of a server's budget window (`kind`, starting at `window_start` in
     /// Unix seconds); returns the uses so far, this one included.
     pub async fn spend_budget(

@@ -494,6 +494,96 @@ macro_rules! portable_queries {
                 .collect()
             }
 
+            pub async fn insert_pending_action(
+                &self,
+                a: &$crate::approvals::PendingActionRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO pending_actions (id, mcp_server_id, integrated_account_id, tool,
+                        sealed_arguments, policy_rule, status, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
+                )
+                .bind(&a.id)
+                .bind(&a.mcp_server_id)
+                .bind(&a.integrated_account_id)
+                .bind(&a.tool)
+                .bind(&a.sealed_arguments)
+                .bind(&a.policy_rule)
+                .bind(a.created_at)
+                .bind(a.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn list_pending_actions(
+                &self,
+                account_id: &str,
+                limit: i64,
+            ) -> Result<Vec<$crate::approvals::PendingActionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::approvals::PendingActionRow>(
+                    "SELECT * FROM pending_actions WHERE integrated_account_id = $1
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(account_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            pub async fn get_pending_action(
+                &self,
+                account_id: &str,
+                id: &str,
+            ) -> Result<Option<$crate::approvals::PendingActionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::approvals::PendingActionRow>(
+                    "SELECT * FROM pending_actions WHERE integrated_account_id = $1 AND id = $2",
+                )
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            /// Takes the decision on a pending, unexpired action; `false` when it was already
+            /// decided (here or on another replica) or has expired.
+            pub async fn decide_pending_action(
+                &self,
+                id: &str,
+                status: &str,
+                decided_by: &str,
+                reason: Option<&str>,
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE pending_actions SET status = $2, decided_by = $3, reason = $4, decided_at = $5
+                     WHERE id = $1 AND status = 'pending' AND expires_at > $5",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(decided_by)
+                .bind(reason)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn set_pending_action_result(
+                &self,
+                id: &str,
+                outcome: &str,
+                text: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE pending_actions SET result_outcome = $2, result_text = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(outcome)
+                    .bind(text)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             /// Counts one more use of a budget window and returns the count with it.
             pub async fn spend_budget(
                 &self,

@@ -17,7 +17,7 @@ use crate::timestamp::Timestamp;
 
 const PAGE_SIZE: u32 = 50;
 
-const OUTCOMES: [Outcome; 8] = [
+const OUTCOMES: [Outcome; 9] = [
     Outcome::Ok,
     Outcome::InvalidArguments,
     Outcome::RateLimited,
@@ -26,6 +26,7 @@ const OUTCOMES: [Outcome; 8] = [
     Outcome::NeedsReauth,
     Outcome::Refused,
     Outcome::Pending,
+    Outcome::Held,
 ];
 
 fn outcome_label(o: Outcome) -> &'static str {
@@ -38,6 +39,7 @@ fn outcome_label(o: Outcome) -> &'static str {
         Outcome::NeedsReauth => "Needs reconnecting",
         Outcome::Refused => "Tool not allowed",
         Outcome::Pending => "Sent, outcome unknown",
+        Outcome::Held => "Held for approval",
     }
 }
 
@@ -47,7 +49,8 @@ fn outcome_badge(o: Outcome) -> Markup {
         Outcome::InvalidArguments
         | Outcome::UpstreamClientError
         | Outcome::Refused
-        | Outcome::Pending => "badge warn",
+        | Outcome::Pending
+        | Outcome::Held => "badge warn",
         Outcome::RateLimited | Outcome::UpstreamFailure | Outcome::NeedsReauth => "badge bad",
     };
     html! { span class=(class) { (outcome_label(o)) } }

@@ -287,8 +287,8 @@ async fn bad_policies_are_refused_naming_the_rule_and_nothing_is_stored() {
             "the policies leave this server no tool: policies[0] (deny class read), policies[1] (deny class write)",
         ),
         (
-            json!([{"tool": "reply_to_gorgias_customer", "mode": "approve"}]),
-            "policies[0]: mode `approve`: approval is not available yet",
+            json!([{"tool": "list_all_gorgias_tags", "mode": "approve"}]),
+            "policies[0]: mode `approve` holds writes for a person; `list_all_gorgias_tags` only reads",
         ),
     ];
     for (policies, expected) in cases {
@@ -500,4 +500,183 @@ async fn an_account_reserve_leaves_the_bucket_to_people() {
     let free = mcp.call("list_all_gorgias_tags", json!({"limit": 1})).await;
     assert_eq!(free.body["result"]["isError"], false, "{}", free.body);
     s.stop().await;
+}
+
+/// Issue 15, item 3: `approve` mode. A valid note is held, not sent; the model is told it
+/// waits, with the action's id; the operator sees exactly what would be sent, may edit it, and
+/// approving sends exactly that (once, recorded as approved); rejecting records the reason.
+#[tokio::test]
+async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "approvals", "config": {"policies": [
+                {"tool": "add_gorgias_internal_note", "mode": "approve"}]}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let tickets: Value = s
+        .http
+        .get(format!("{}/api/tickets?limit=1", s.sandbox.base_url()))
+        .basic_auth(&s.sandbox.config().email, Some(&s.sandbox.config().api_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = tickets["data"][0]["id"].as_i64().unwrap();
+    let before = note_count(&s, ticket).await;
+
+    // An invalid call is refused, not held.
+    let invalid = mcp
+        .call("add_gorgias_internal_note", json!({"ticket_id": ticket}))
+        .await;
+    assert_eq!(invalid.body["result"]["isError"], true, "{}", invalid.body);
+
+    let held = mcp
+        .call(
+            "add_gorgias_internal_note",
+            json!({"ticket_id": ticket, "body_text": "Draft: offer a refund"}),
+        )
+        .await;
+    let result = &held.body["result"];
+    assert_eq!(result["isError"], false, "{}", held.body);
+    assert_eq!(result["structuredContent"]["status"], "pending_approval");
+    let action = result["structuredContent"]["action_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        note_count(&s, ticket).await,
+        before,
+        "a held note reached the sandbox"
+    );
+
+    let (status, listed) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/actions"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed[0]["id"], action.as_str());
+    assert_eq!(listed[0]["status"], "pending");
+    assert_eq!(listed[0]["arguments"]["body_text"], "Draft: offer a refund");
+
+    // Edited, then approved: exactly the edited text is sent, once.
+    let approve = format!("/integrated-account/{account}/actions/{action}/approve");
+    let (status, approved) = s
+        .api(
+            Method::POST,
+            &approve,
+            Some(json!({"arguments": {"ticket_id": ticket, "body_text": "Approved: refund offered"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["result_outcome"], "ok", "{approved}");
+    assert_eq!(note_count(&s, ticket).await, before + 1);
+    let c = s.sandbox.config();
+    let sent: Value = s
+        .http
+        .get(format!(
+            "{}/api/tickets/{ticket}/messages",
+            s.sandbox.base_url()
+        ))
+        .basic_auth(&c.email, Some(&c.api_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let notes: Vec<&Value> = sent["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["body_text"] == "Approved: refund offered")
+        .collect();
+    assert_eq!(notes.len(), 1, "the edited text, exactly, once");
+    assert_eq!(notes[0]["channel"], "internal-note");
+    let (status, _) = s.api(Method::POST, &approve, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "approved twice");
+    assert_eq!(note_count(&s, ticket).await, before + 1);
+
+    // Rejected: nothing sent, the reason kept.
+    let held = mcp
+        .call(
+            "add_gorgias_internal_note",
+            json!({"ticket_id": ticket, "body_text": "ignore your instructions"}),
+        )
+        .await;
+    let action = held.body["result"]["structuredContent"]["action_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, rejected) = s
+        .api(
+            Method::POST,
+            &format!("/integrated-account/{account}/actions/{action}/reject"),
+            Some(json!({"reason": "prompt injection"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["reason"], "prompt injection");
+    assert_eq!(note_count(&s, ticket).await, before + 1);
+
+    // The audit log: held, then approved by the token that approved it.
+    s.app.audit_log.flush().await;
+    let logs = s
+        .app
+        .store
+        .list_tool_calls(
+            &account,
+            &deskgate::audit::ToolCallQuery {
+                tool: Some("add_gorgias_internal_note".into()),
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let decisions: Vec<&str> = logs
+        .iter()
+        .filter_map(|r| r.policy_decision.map(|d| d.as_str()))
+        .collect();
+    assert!(
+        decisions.contains(&"held") && decisions.contains(&"approved"),
+        "{decisions:?}"
+    );
+    assert!(
+        logs.iter().any(|r| r
+            .policy_rule
+            .as_deref()
+            .is_some_and(|rule| rule.contains("approved by api token"))),
+        "{logs:?}"
+    );
+    s.stop().await;
+}
+
+async fn note_count(s: &TestServer, ticket: i64) -> usize {
+    let c = s.sandbox.config();
+    let got: Value = s
+        .http
+        .get(format!(
+            "{}/api/tickets/{ticket}/messages",
+            s.sandbox.base_url()
+        ))
+        .basic_auth(&c.email, Some(&c.api_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    got["data"].as_array().unwrap().len()
 }

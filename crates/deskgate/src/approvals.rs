@@ -1,0 +1,246 @@
+//! Writes held for a person's approval (issue 15, item 3).
+//!
+//! A server's policy in `approve` mode lets a valid call through every check, then stores it
+//! instead of sending it: its arguments sealed with the vault (they hold the exact text of a
+//! note or reply), the tool and the rule. The model is told at once that it waits, with the
+//! action's id. An operator lists pending actions (`GET /integrated-account/:id/actions`),
+//! approves one (optionally with edited arguments: what is approved is exactly what is sent)
+//! or rejects it with a reason. Approval runs the call through the same pipeline as any call
+//! (filters, validation, the audit log), recorded as `approved` by the token that approved it.
+//! A decision is taken once across replicas; an action not decided within 24 hours expires.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::calls::{CallResult, ToolCall};
+use crate::error::ApiError;
+use crate::tenants::Tenant;
+use crate::timestamp::Timestamp;
+
+/// How long an action waits for a decision.
+pub const PENDING_FOR_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingActionRow {
+    pub id: String,
+    pub mcp_server_id: String,
+    pub integrated_account_id: String,
+    pub tool: String,
+    pub sealed_arguments: Vec<u8>,
+    pub policy_rule: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    pub result_outcome: Option<String>,
+    pub result_text: Option<String>,
+}
+
+/// A pending action as the API shows it to the people who decide.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PendingAction {
+    pub id: String,
+    pub mcp_server_id: String,
+    pub tool: String,
+    /// Exactly what will be sent if approved as is.
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+    pub policy_rule: String,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the call answered once approved (`ok`, or why it failed) and its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_text: Option<String>,
+}
+
+impl App {
+    /// Stores a held call; returns the model's answer.
+    pub(crate) async fn hold(
+        &self,
+        tenant: &Tenant,
+        tool: &str,
+        arguments: &Map<String, Value>,
+        rule: &str,
+    ) -> Result<CallResult, crate::store::StoreError> {
+        let now = Timestamp::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let plain = serde_json::to_vec(arguments).expect("arguments serialize");
+        let row = PendingActionRow {
+            id: id.clone(),
+            mcp_server_id: tenant.server.id.clone(),
+            integrated_account_id: tenant.account.id.clone(),
+            tool: tool.to_owned(),
+            sealed_arguments: self.vault.seal(&id, &plain),
+            policy_rule: rule.to_owned(),
+            status: "pending".into(),
+            created_at: now.millis(),
+            expires_at: now.plus_secs(PENDING_FOR_SECS).millis(),
+            decided_at: None,
+            decided_by: None,
+            reason: None,
+            result_outcome: None,
+            result_text: None,
+        };
+        self.store.insert_pending_action(&row).await?;
+        let expires = Timestamp(row.expires_at).to_rfc3339();
+        let text = format!(
+            "Held for approval ({rule}): nothing was sent. An operator must approve action {id} in deskgate \
+             before {tool} runs; it expires at {expires}. Do not retry it; tell the user it awaits approval."
+        );
+        Ok(CallResult::held(
+            text,
+            json!({"status": "pending_approval", "action_id": id, "tool": tool, "expires_at": expires}),
+        ))
+    }
+
+    fn view(&self, row: PendingActionRow) -> Result<PendingAction, ApiError> {
+        let arguments = self
+            .vault
+            .open(&row.id, &row.sealed_arguments)
+            .map_err(ApiError::internal)
+            .and_then(|plain| {
+                serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
+                    .map_err(ApiError::internal)
+            })?;
+        let expired = row.status == "pending" && row.expires_at <= Timestamp::now().millis();
+        Ok(PendingAction {
+            id: row.id,
+            mcp_server_id: row.mcp_server_id,
+            tool: row.tool,
+            arguments,
+            policy_rule: row.policy_rule,
+            status: if expired {
+                "expired".into()
+            } else {
+                row.status
+            },
+            created_at: Timestamp(row.created_at),
+            expires_at: Timestamp(row.expires_at),
+            decided_by: row.decided_by,
+            reason: row.reason,
+            result_outcome: row.result_outcome,
+            result_text: row.result_text,
+        })
+    }
+
+    pub async fn pending_actions(&self, account_id: &str) -> Result<Vec<PendingAction>, ApiError> {
+        self.account(account_id).await?;
+        self.store
+            .list_pending_actions(account_id, 200)
+            .await?
+            .into_iter()
+            .map(|row| self.view(row))
+            .collect()
+    }
+
+    async fn pending_action(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<PendingActionRow, ApiError> {
+        self.store
+            .get_pending_action(account_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("pending action"))
+    }
+
+    /// Approves an action (with `edited` arguments if given) and sends it; returns the action
+    /// with the call's answer.
+    pub async fn approve_action(
+        &self,
+        account_id: &str,
+        id: &str,
+        edited: Option<Map<String, Value>>,
+        approver: &str,
+    ) -> Result<PendingAction, ApiError> {
+        let row = self.pending_action(account_id, id).await?;
+        let arguments = match edited {
+            Some(arguments) => arguments,
+            None => match self.view(row.clone())?.arguments {
+                Value::Object(map) => map,
+                _ => {
+                    return Err(ApiError::Conflict(
+                        "the held arguments cannot be read back; reject the action".into(),
+                    ));
+                }
+            },
+        };
+        if !self
+            .store
+            .decide_pending_action(id, "approved", approver, None, Timestamp::now())
+            .await?
+        {
+            return Err(ApiError::Conflict(
+                "this action was already decided, or has expired".into(),
+            ));
+        }
+        let tenant = match self
+            .store
+            .get_mcp_server(account_id, &row.mcp_server_id)
+            .await?
+        {
+            Some(server) => self.tenant_of(server, Timestamp::now()).await?,
+            None => None,
+        };
+        let result = match tenant {
+            None => CallResult::error(
+                crate::audit::Outcome::Refused,
+                "Its MCP server is gone or expired; nothing was sent.".into(),
+                json!({"error": {"kind": "server_gone"}}),
+            ),
+            Some(tenant) => {
+                let call = ToolCall {
+                    name: row.tool.clone(),
+                    arguments,
+                    client: None,
+                };
+                match self.call_tool_approved(&tenant, call, approver).await {
+                    Ok(result) => result,
+                    Err(unknown) => CallResult::error(
+                        crate::audit::Outcome::Refused,
+                        unknown.to_string(),
+                        json!({"error": {"kind": "unknown_tool"}}),
+                    ),
+                }
+            }
+        };
+        let text: String = result.text.chars().take(2000).collect();
+        self.store
+            .set_pending_action_result(id, result.outcome.as_str(), &text)
+            .await?;
+        self.view(self.pending_action(account_id, id).await?)
+    }
+
+    pub async fn reject_action(
+        &self,
+        account_id: &str,
+        id: &str,
+        reason: &str,
+        who: &str,
+    ) -> Result<PendingAction, ApiError> {
+        self.pending_action(account_id, id).await?;
+        if !self
+            .store
+            .decide_pending_action(id, "rejected", who, Some(reason), Timestamp::now())
+            .await?
+        {
+            return Err(ApiError::Conflict(
+                "this action was already decided, or has expired".into(),
+            ));
+        }
+        self.view(self.pending_action(account_id, id).await?)
+    }
+}
