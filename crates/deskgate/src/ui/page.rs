@@ -246,11 +246,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn instants_read_as_utc_minutes() {
+    fn instants_read_as_utc_seconds() {
         // 2024-03-05T07:08:09Z
         assert_eq!(
             human_utc(Timestamp(1_709_622_489_000)),
-            "2024-03-05 07:08 UTC"
+            "2024-03-05 07:08:09 UTC"
         );
     }
 
