@@ -100,6 +100,8 @@ pub struct ToolCallQuery {
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     pub outcome: Option<Outcome>,
+    /// What the server's policy decided (allowed, denied, held, approved).
+    pub policy_decision: Option<crate::policy::PolicyOutcome>,
     /// Records strictly older than this record id (ids are time-ordered UUIDv7).
     pub before_id: Option<String>,
     pub limit: u32,

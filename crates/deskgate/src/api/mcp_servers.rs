@@ -218,6 +218,8 @@ pub struct LogsQuery {
     /// `needs_reauth`, `refused` or `pending` (a write recorded before it was sent whose
     /// outcome was never recorded).
     pub outcome: Option<String>,
+    /// What the server's policy decided: `allowed`, `denied`, `held` or `approved`.
+    pub policy_decision: Option<String>,
 }
 
 #[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}/logs", operation_id = "list_tool_calls", tag = "mcp servers", params(LogsQuery),
@@ -250,6 +252,17 @@ pub async fn logs(
             })
         })
         .transpose()?;
+    let policy_decision = q
+        .policy_decision
+        .as_deref()
+        .map(|d| {
+            crate::policy::PolicyOutcome::parse(d).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "policy_decision {d:?} is not one of: allowed, denied, held, approved"
+                ))
+            })
+        })
+        .transpose()?;
     let rows = app
         .store
         .list_tool_calls(
@@ -258,6 +271,7 @@ pub async fn logs(
                 mcp_server_id: Some(id),
                 tool: q.tool,
                 outcome,
+                policy_decision,
                 before_id: q.cursor,
                 limit: limit + 1,
                 ..Default::default()

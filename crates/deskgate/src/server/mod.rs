@@ -153,6 +153,11 @@ async fn sweep(app: &App) {
     {
         tracing::warn!(error = %e, "sweeping lapsed SSE sessions failed; will retry");
     }
+    match app.store.expire_pending_actions(Timestamp::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(actions = n, "held actions expired undecided"),
+        Err(e) => tracing::warn!(error = %e, "expiring held actions failed; will retry"),
+    }
     let two_days_ago = Timestamp::now().millis().div_euclid(1000) - 2 * 86_400;
     if let Err(e) = app.store.delete_budget_windows_before(two_days_ago).await {
         tracing::warn!(error = %e, "sweeping old budget windows failed; will retry");

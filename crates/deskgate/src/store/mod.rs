@@ -372,6 +372,11 @@ impl Store {
         on_backend!(self, s => s.decide_pending_action(id, status, decided_by, reason, now.millis()).await)
     }
 
+    /// Marks pending actions past their expiry as expired.
+    pub async fn expire_pending_actions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.expire_pending_actions(now.millis()).await)
+    }
+
     pub async fn set_pending_action_result(
         &self,
         id: &str,

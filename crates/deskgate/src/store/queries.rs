@@ -468,6 +468,7 @@ macro_rules! portable_queries {
                        AND ($7 IS NULL OR LOWER(tool) LIKE $7 ESCAPE '!')
                        AND ($8 IS NULL OR at >= $8)
                        AND ($9 IS NULL OR at < $9)
+                       AND ($10 IS NULL OR policy_decision = $10)
                      ORDER BY id DESC LIMIT $6",
                 )
                 .bind(account_id)
@@ -487,6 +488,7 @@ macro_rules! portable_queries {
                 }))
                 .bind(q.since.map(|t| t.millis()))
                 .bind(q.until.map(|t| t.millis()))
+                .bind(q.policy_decision.map(|d| d.as_str()))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
@@ -567,6 +569,21 @@ macro_rules! portable_queries {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            /// Marks pending actions past their expiry as expired; returns how many.
+            pub async fn expire_pending_actions(
+                &self,
+                now: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query(
+                    "UPDATE pending_actions SET status = 'expired', decided_at = $1
+                     WHERE status = 'pending' AND expires_at <= $1",
+                )
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected())
             }
 
             pub async fn set_pending_action_result(

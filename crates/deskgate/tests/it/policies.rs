@@ -630,6 +630,68 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
     assert_eq!(rejected["reason"], "prompt injection");
     assert_eq!(note_count(&s, ticket).await, before + 1);
 
+    // The logs API filters by the policy's decision.
+    let server_id = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/mcp"),
+            None,
+        )
+        .await
+        .1["result"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, page) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/mcp/{server_id}/logs?policy_decision=held"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // The policy held three calls; one of them was invalid and refused, not stored.
+    let held_records = page["result"].as_array().unwrap();
+    assert_eq!(held_records.len(), 3, "{page}");
+    assert!(held_records.iter().all(|r| r["policy_decision"] == "held"));
+    let outcomes: Vec<&str> = held_records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["held", "held", "invalid_arguments"]);
+    let (status, _) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/mcp/{server_id}/logs?policy_decision=maybe"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // An action nobody decides expires, and can then not be approved.
+    let held = mcp
+        .call(
+            "add_gorgias_internal_note",
+            json!({"ticket_id": ticket, "body_text": "left alone"}),
+        )
+        .await;
+    let action = held.body["result"]["structuredContent"]["action_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let later =
+        deskgate::timestamp::Timestamp::now().plus_secs(deskgate::approvals::PENDING_FOR_SECS + 1);
+    assert!(s.app.store.expire_pending_actions(later).await.unwrap() >= 1);
+    let (status, _) = s
+        .api(
+            Method::POST,
+            &format!("/integrated-account/{account}/actions/{action}/approve"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(note_count(&s, ticket).await, before + 1);
+
     // The audit log: held, then approved by the token that approved it.
     s.app.audit_log.flush().await;
     let logs = s
