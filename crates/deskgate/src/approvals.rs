@@ -21,6 +21,24 @@ use crate::timestamp::Timestamp;
 /// How long an action waits for a decision.
 pub const PENDING_FOR_SECS: i64 = 24 * 3600;
 
+/// The tool a server that holds calls offers, so the model can ask what became of one.
+pub const STATUS_TOOL: &str = "get_pending_action_status";
+
+/// The status tool as `tools/list` shows it: read-only, one argument.
+pub fn status_tool_json() -> Value {
+    json!({
+        "name": STATUS_TOOL,
+        "description": "What became of a call this server held for a person's approval: pending, approved (with the call's answer), rejected (with the reason) or expired.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"action_id": {"type": "string", "description": "The action_id a held call answered with."}},
+            "required": ["action_id"],
+            "additionalProperties": false
+        },
+        "annotations": {"title": "Status of a held action", "readOnlyHint": true, "openWorldHint": false}
+    })
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingActionRow {
     pub id: String,
@@ -67,6 +85,57 @@ pub struct PendingAction {
 }
 
 impl App {
+    /// Answers the status tool for a server: only its own actions, never their arguments.
+    pub(crate) async fn pending_action_status(
+        &self,
+        tenant: &Tenant,
+        arguments: &Map<String, Value>,
+    ) -> CallResult {
+        let Some(id) = arguments.get("action_id").and_then(Value::as_str) else {
+            return CallResult::error(
+                crate::audit::Outcome::InvalidArguments,
+                "Invalid argument `action_id`: the action_id a held call answered with is required.".into(),
+                json!({"error": {"kind": "invalid_arguments", "field": "action_id"}}),
+            );
+        };
+        let row = match self.store.get_pending_action(&tenant.account.id, id).await {
+            Ok(Some(row)) if row.mcp_server_id == tenant.server.id => row,
+            Ok(_) => {
+                return CallResult::error(
+                    crate::audit::Outcome::InvalidArguments,
+                    format!("No action {id:?} was held by this server."),
+                    json!({"error": {"kind": "not_found", "field": "action_id"}}),
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading a held action failed");
+                return CallResult::error(
+                    crate::audit::Outcome::UpstreamFailure,
+                    "The action's status could not be read just now; try again shortly.".into(),
+                    json!({"error": {"kind": "internal"}}),
+                );
+            }
+        };
+        let expired = row.status == "pending" && row.expires_at <= Timestamp::now().millis();
+        let status = if expired {
+            "expired"
+        } else {
+            row.status.as_str()
+        };
+        let mut answer = json!({"action_id": row.id, "tool": row.tool, "status": status});
+        for (key, value) in [
+            ("reason", &row.reason),
+            ("result_outcome", &row.result_outcome),
+            ("result", &row.result_text),
+        ] {
+            if let Some(v) = value {
+                answer[key] = json!(v);
+            }
+        }
+        let text = serde_json::to_string(&answer).expect("an answer serializes");
+        CallResult::held(text, answer).with_outcome(crate::audit::Outcome::Ok)
+    }
+
     /// Stores a held call; returns the model's answer.
     pub(crate) async fn hold(
         &self,

@@ -388,6 +388,13 @@ impl Policy {
         }
     }
 
+    /// Whether any rule holds calls for approval (the server then offers the status tool).
+    pub fn holds_any(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.rule.mode == PolicyMode::Approve)
+    }
+
     /// Checks one call's arguments; an allowed call gets its pinned values and capped limit.
     pub fn check(&self, tool: &Tool, arguments: &mut Map<String, Value>) -> Decision {
         let Some(rule) = self.rule_for(tool) else {

@@ -92,6 +92,12 @@ impl CallResult {
         }
     }
 
+    /// The same result, recorded with another outcome.
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
     /// The first line of the text, short: what the audit log keeps of a failure.
     pub fn error_summary(&self) -> Option<String> {
         self.is_error.then(|| {

@@ -135,6 +135,18 @@ impl Gateway {
 
     /// The tools this server shows: every allowed tool, or the three discovery tools.
     fn listed_tools(&self, tenant: &Tenant, catalog: &AccountCatalog) -> Vec<Tool> {
+        let mut tools = self.exposed_tools(tenant, catalog);
+        // A server that holds calls for approval also offers a way to ask what became of one.
+        if tenant.filter.policy.holds_any() {
+            tools.push(
+                serde_json::from_value(crate::approvals::status_tool_json())
+                    .expect("the status tool is a valid tool"),
+            );
+        }
+        tools
+    }
+
+    fn exposed_tools(&self, tenant: &Tenant, catalog: &AccountCatalog) -> Vec<Tool> {
         match tenant.server.config.tool_exposure {
             ToolExposure::All => catalog
                 .catalog
@@ -490,6 +502,9 @@ impl Gateway {
             }
             listed if allowed().any(|t| t.name == listed && t.offered_with.is_some()) => {
                 self.run_call(caller, listed, arguments, client).await
+            }
+            crate::approvals::STATUS_TOOL if caller.tenant.filter.policy.holds_any() => {
+                self.run_call(caller, name, arguments, client).await
             }
             other => Err(ErrorData::invalid_params(
                 format!("unknown tool: {other}"),

@@ -607,6 +607,34 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
     assert_eq!(status, StatusCode::CONFLICT, "approved twice");
     assert_eq!(note_count(&s, ticket).await, before + 1);
 
+    // The model can ask what became of it (and sees only its server's actions).
+    let tools = mcp.list_tools().await;
+    assert!(
+        tools
+            .iter()
+            .any(|t| t["name"] == "get_pending_action_status"
+                && t["annotations"]["readOnlyHint"] == true)
+    );
+    let status = mcp
+        .call(
+            "get_pending_action_status",
+            json!({"action_id": approved["id"]}),
+        )
+        .await;
+    assert_eq!(status.body["result"]["isError"], false, "{}", status.body);
+    assert_eq!(
+        status.body["result"]["structuredContent"]["status"],
+        "approved"
+    );
+    assert_eq!(
+        status.body["result"]["structuredContent"]["result_outcome"],
+        "ok"
+    );
+    let unknown = mcp
+        .call("get_pending_action_status", json!({"action_id": "nope"}))
+        .await;
+    assert_eq!(unknown.body["result"]["isError"], true, "{}", unknown.body);
+
     // Rejected: nothing sent, the reason kept.
     let held = mcp
         .call(
