@@ -518,16 +518,7 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
         .await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
-    let tickets: Value = s
-        .http
-        .get(format!("{}/api/tickets?limit=1", s.sandbox.base_url()))
-        .basic_auth(&s.sandbox.config().email, Some(&s.sandbox.config().api_key))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tickets = s.sandbox_json("/api/tickets?limit=1").await;
     let ticket = tickets["data"][0]["id"].as_i64().unwrap();
     let before = note_count(&s, ticket).await;
 
@@ -581,20 +572,9 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["result_outcome"], "ok", "{approved}");
     assert_eq!(note_count(&s, ticket).await, before + 1);
-    let c = s.sandbox.config();
-    let sent: Value = s
-        .http
-        .get(format!(
-            "{}/api/tickets/{ticket}/messages",
-            s.sandbox.base_url()
-        ))
-        .basic_auth(&c.email, Some(&c.api_key))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sent = s
+        .sandbox_json(&format!("/api/tickets/{ticket}/messages"))
+        .await;
     let notes: Vec<&Value> = sent["data"]
         .as_array()
         .unwrap()
@@ -754,19 +734,8 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
 }
 
 async fn note_count(s: &TestServer, ticket: i64) -> usize {
-    let c = s.sandbox.config();
-    let got: Value = s
-        .http
-        .get(format!(
-            "{}/api/tickets/{ticket}/messages",
-            s.sandbox.base_url()
-        ))
-        .basic_auth(&c.email, Some(&c.api_key))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = s
+        .sandbox_json(&format!("/api/tickets/{ticket}/messages"))
+        .await;
     got["data"].as_array().unwrap().len()
 }

@@ -16,20 +16,6 @@ async fn setup() -> (TestServer, RawMcp) {
     (s, mcp)
 }
 
-/// The sandbox's own answer to a GET, as bytes.
-async fn upstream(s: &TestServer, path: &str) -> String {
-    let c = s.sandbox.config();
-    s.http
-        .get(format!("{}{path}", s.sandbox.base_url()))
-        .basic_auth(&c.email, Some(&c.api_key))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 fn text(reply: &crate::support::RawReply) -> String {
     let result = &reply.body["result"];
     assert_eq!(result["isError"], false, "{}", reply.body);
@@ -39,7 +25,7 @@ fn text(reply: &crate::support::RawReply) -> String {
 #[tokio::test]
 async fn detailed_answers_are_the_upstream_body_byte_for_byte() {
     let (s, mcp) = setup().await;
-    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=3").await).unwrap();
+    let listed: Value = s.sandbox_json("/api/tickets?limit=3").await;
     let id = listed["data"][0]["id"].as_i64().unwrap();
     let customer = listed["data"][0]["customer"]["id"].as_i64().unwrap();
     for (tool, args, path) in [
@@ -62,7 +48,7 @@ async fn detailed_answers_are_the_upstream_body_byte_for_byte() {
         let mut detailed = args.clone();
         detailed["response_format"] = json!("detailed");
         let got = text(&mcp.call(tool, detailed).await);
-        assert_eq!(got, upstream(&s, &path).await, "{tool}");
+        assert_eq!(got, s.sandbox_text(&path).await, "{tool}");
     }
     s.stop().await;
 }
@@ -70,7 +56,7 @@ async fn detailed_answers_are_the_upstream_body_byte_for_byte() {
 #[tokio::test]
 async fn a_concise_ticket_is_small_and_marks_what_the_customer_wrote() {
     let (s, mcp) = setup().await;
-    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=10").await).unwrap();
+    let listed: Value = s.sandbox_json("/api/tickets?limit=10").await;
     for ticket in listed["data"].as_array().unwrap() {
         let id = ticket["id"].as_i64().unwrap();
         let concise = text(
@@ -80,7 +66,7 @@ async fn a_concise_ticket_is_small_and_marks_what_the_customer_wrote() {
         let n = tokens::count(&concise);
         assert!(n <= 300, "ticket {id}: {n} tokens\n{concise}");
         assert!(!concise.contains("body_html"), "{concise}");
-        let detailed = upstream(&s, &format!("/api/tickets/{id}")).await;
+        let detailed = s.sandbox_text(&format!("/api/tickets/{id}")).await;
         assert!(
             tokens::count(&detailed) > 2 * n,
             "ticket {id} was not made smaller"
@@ -95,7 +81,7 @@ async fn a_concise_ticket_is_small_and_marks_what_the_customer_wrote() {
 #[tokio::test]
 async fn teams_and_tags_go_by_name() {
     let (s, mcp) = setup().await;
-    let listed: Value = serde_json::from_str(&upstream(&s, "/api/tickets?limit=1").await).unwrap();
+    let listed: Value = s.sandbox_json("/api/tickets?limit=1").await;
     let id = listed["data"][0]["id"].as_i64().unwrap();
 
     // Case-insensitive exact names become what Gorgias takes.
@@ -106,8 +92,7 @@ async fn teams_and_tags_go_by_name() {
         )
         .await;
     text(&done);
-    let after: Value =
-        serde_json::from_str(&upstream(&s, &format!("/api/tickets/{id}")).await).unwrap();
+    let after: Value = s.sandbox_json(&format!("/api/tickets/{id}")).await;
     assert_eq!(after["assignee_team"]["name"], "Tier 1");
     assert!(
         after["tags"]
@@ -144,8 +129,7 @@ async fn teams_and_tags_go_by_name() {
         .as_str()
         .unwrap();
     assert!(message.contains("create_missing_tags"), "{message}");
-    let unchanged: Value =
-        serde_json::from_str(&upstream(&s, &format!("/api/tickets/{id}")).await).unwrap();
+    let unchanged: Value = s.sandbox_json(&format!("/api/tickets/{id}")).await;
     assert_eq!(unchanged["tags"], after["tags"]);
     s.stop().await;
 }

@@ -263,6 +263,26 @@ impl TestServer {
         })
     }
 
+    /// The sandbox's own answer to a GET with the account's credentials, as sent (to check
+    /// the sandbox's state, or compare deskgate's answers with it byte for byte).
+    pub async fn sandbox_text(&self, path: &str) -> String {
+        let c = self.sandbox.config();
+        self.http
+            .get(format!("{}{path}", self.sandbox.base_url()))
+            .basic_auth(&c.email, Some(&c.api_key))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The same, parsed.
+    pub async fn sandbox_json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.sandbox_text(path).await).unwrap()
+    }
+
     /// Connects the sandbox account; returns its id.
     pub async fn connect_sandbox(&self) -> String {
         let (status, body) = self
