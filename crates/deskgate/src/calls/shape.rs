@@ -236,9 +236,7 @@ pub(super) fn response(integration: &Integration, response: upstream::Response) 
     );
     let mut structured = json!({ "error": error });
     if let Some(rl) = rate_limit {
-        structured["ratelimit-limit"] = json!(rl.limit);
-        structured["ratelimit-remaining"] = json!(rl.remaining);
-        structured["ratelimit-reset"] = json!(rl.reset);
+        add_rate_limit(&mut structured, &rl);
     }
     CallResult {
         outcome,
@@ -337,19 +335,8 @@ pub(super) fn budget_refused(refusal: &super::budget::Refusal) -> CallResult {
                  ratelimit-reset {} s). Nothing was sent; wait {} seconds, or ask the operator for a larger budget.",
                 limit.limit, limit.limit, limit.reset, limit.reset
             );
-            CallResult {
-                outcome: Outcome::RateLimited,
-                is_error: true,
-                structured: Structured::Value(json!({
-                    "error": {"kind": "budget_exhausted", "budget": what, "message": text},
-                    "ratelimit-limit": limit.limit,
-                    "ratelimit-remaining": 0,
-                    "ratelimit-reset": limit.reset,
-                })),
-                text,
-                rate_limit: Some(*limit),
-                upstream_status: None,
-            }
+            let error = json!({"kind": "budget_exhausted", "budget": what, "message": text});
+            refused_like_429(error, limit, text)
         }
         Refusal::Reserve { reserve, limit } => {
             let text = format!(
@@ -358,25 +345,36 @@ pub(super) fn budget_refused(refusal: &super::budget::Refusal) -> CallResult {
                  sent; wait {} seconds.",
                 limit.remaining, limit.limit, limit.limit, limit.remaining, limit.reset, limit.reset
             );
-            CallResult {
-                outcome: Outcome::RateLimited,
-                is_error: true,
-                structured: Structured::Value(json!({
-                    "error": {"kind": "rate_limit_reserve", "reserve": reserve, "message": text},
-                    "ratelimit-limit": limit.limit,
-                    "ratelimit-remaining": limit.remaining,
-                    "ratelimit-reset": limit.reset,
-                })),
-                text,
-                rate_limit: Some(*limit),
-                upstream_status: None,
-            }
+            let error = json!({"kind": "rate_limit_reserve", "reserve": reserve, "message": text});
+            refused_like_429(error, limit, text)
         }
         Refusal::Unavailable => CallResult::error(
             Outcome::Refused,
             "This MCP server's budget could not be counted just now, so nothing was sent; try again shortly.".to_owned(),
             json!({"error": {"kind": "budget_unavailable"}}),
         ),
+    }
+}
+
+/// The `ratelimit-*` values beside a result's error, as every rate-limited answer carries them.
+fn add_rate_limit(structured: &mut Value, limit: &RateLimit) {
+    structured["ratelimit-limit"] = json!(limit.limit);
+    structured["ratelimit-remaining"] = json!(limit.remaining);
+    structured["ratelimit-reset"] = json!(limit.reset);
+}
+
+/// A call deskgate refused itself, shaped like the helpdesk's 429 (the values also go out as
+/// HTTP headers); nothing was sent.
+fn refused_like_429(error: Value, limit: &RateLimit, text: String) -> CallResult {
+    let mut structured = json!({ "error": error });
+    add_rate_limit(&mut structured, limit);
+    CallResult {
+        outcome: Outcome::RateLimited,
+        is_error: true,
+        text,
+        structured: Structured::Value(structured),
+        rate_limit: Some(*limit),
+        upstream_status: None,
     }
 }
 
