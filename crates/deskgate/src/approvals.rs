@@ -175,15 +175,18 @@ impl App {
         ))
     }
 
-    fn view(&self, row: PendingActionRow) -> Result<PendingAction, ApiError> {
-        let arguments = self
+    /// The held arguments, unsealed.
+    fn held_arguments(&self, row: &PendingActionRow) -> Result<Value, ApiError> {
+        let plain = self
             .vault
             .open(&row.id, &row.sealed_arguments)
+            .map_err(ApiError::internal)?;
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
             .map_err(ApiError::internal)
-            .and_then(|plain| {
-                serde_json::from_str(secrecy::ExposeSecret::expose_secret(&plain))
-                    .map_err(ApiError::internal)
-            })?;
+    }
+
+    fn view(&self, row: PendingActionRow) -> Result<PendingAction, ApiError> {
+        let arguments = self.held_arguments(&row)?;
         let expired = row.status == "pending" && row.expires_at <= Timestamp::now().millis();
         Ok(PendingAction {
             id: row.id,
@@ -238,7 +241,7 @@ impl App {
         let row = self.pending_action(account_id, id).await?;
         let arguments = match edited {
             Some(arguments) => arguments,
-            None => match self.view(row.clone())?.arguments {
+            None => match self.held_arguments(&row)? {
                 Value::Object(map) => map,
                 _ => {
                     return Err(ApiError::Conflict(
