@@ -53,6 +53,11 @@ impl Buckets {
             at: Instant::now(),
         };
         let mut all = self.seen.lock().expect("bucket map poisoned");
+        // Every answered call comes here: update in place, allocating only for a new account.
+        if let Some(known) = all.get_mut(account_id) {
+            *known = seen;
+            return;
+        }
         // Bounded by the accounts that answer; forget them all rather than grow past a bound.
         if all.len() >= 100_000 {
             all.clear();
