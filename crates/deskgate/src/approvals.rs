@@ -39,6 +39,56 @@ pub fn status_tool_json() -> Value {
     })
 }
 
+/// The ticket an action is about, when its arguments name one: `ticket_id`, or `id` for the
+/// tools that act on a ticket by id.
+pub fn ticket_id(tool: &str, arguments: &Value) -> Option<i64> {
+    let number = |v: &Value| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok());
+    if let Some(id) = arguments.get("ticket_id").and_then(number) {
+        return Some(id);
+    }
+    tool.contains("_ticket_by_id")
+        .then(|| arguments.get("id").and_then(number))
+        .flatten()
+}
+
+/// What an action would do, in plain words, for the people who decide and the webhook.
+pub fn summary(tool: &str, title: Option<&str>, arguments: &Value) -> String {
+    let text = |key: &str| arguments.get(key).and_then(Value::as_str);
+    let ticket = match ticket_id(tool, arguments) {
+        Some(id) => format!("ticket #{id}"),
+        None => "a ticket".to_owned(),
+    };
+    match tool {
+        "add_gorgias_internal_note" => {
+            format!("Add an internal note to {ticket} (agents only; the customer never sees it)")
+        }
+        "reply_to_gorgias_customer" => match text("channel") {
+            Some(channel) => format!("Send a public reply by {channel} to the customer of {ticket}"),
+            None => format!("Send a public reply to the customer of {ticket}, on the ticket's channel"),
+        },
+        "create_a_gorgias_message" => {
+            let public = arguments.get("public").and_then(Value::as_bool) != Some(false)
+                && text("channel") != Some("internal-note");
+            let channel = text("channel").unwrap_or("unknown channel");
+            if public {
+                format!("Add a public {channel} message to {ticket} (Gorgias may send it to the customer)")
+            } else {
+                format!("Add an internal message to {ticket}")
+            }
+        }
+        _ => {
+            let on = match ticket_id(tool, arguments) {
+                Some(id) => format!(" on ticket #{id}"),
+                None => String::new(),
+            };
+            match title {
+                Some(title) => format!("{title} ({tool}){on}"),
+                None => format!("Run {tool}{on}"),
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingActionRow {
     pub id: String,
@@ -164,6 +214,19 @@ impl App {
             result_text: None,
         };
         self.store.insert_pending_action(&row).await?;
+        let held = Value::Object(arguments.clone());
+        self.notify_pending(
+            tenant,
+            crate::webhooks::PendingNotice {
+                action_id: id.clone(),
+                tool: tool.to_owned(),
+                ticket_id: ticket_id(tool, &held),
+                summary: summary(tool, self.tool_title(tool), &held),
+                created_at: now,
+                expires_at: Timestamp(row.expires_at),
+            },
+        )
+        .await;
         let expires = Timestamp(row.expires_at).to_rfc3339();
         let text = format!(
             "Held for approval ({rule}): nothing was sent. An operator must approve action {id} in deskgate \
@@ -173,6 +236,16 @@ impl App {
             text,
             json!({"status": "pending_approval", "action_id": id, "tool": tool, "expires_at": expires}),
         ))
+    }
+
+    /// A tool's title in the catalog, for summaries.
+    pub fn tool_title(&self, tool: &str) -> Option<&str> {
+        self.integration
+            .catalog()
+            .tools()
+            .iter()
+            .find(|t| t.name == tool)
+            .map(|t| t.title.as_str())
     }
 
     /// The held arguments, unsealed.
@@ -314,5 +387,68 @@ impl App {
             ));
         }
         self.view(self.pending_action(account_id, id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ticket_comes_from_ticket_id_or_a_ticket_tools_id() {
+        assert_eq!(
+            ticket_id("reply_to_gorgias_customer", &json!({"ticket_id": 42})),
+            Some(42)
+        );
+        assert_eq!(
+            ticket_id("add_gorgias_internal_note", &json!({"ticket_id": "7"})),
+            Some(7)
+        );
+        assert_eq!(
+            ticket_id("update_a_gorgias_ticket_by_id", &json!({"id": 9})),
+            Some(9)
+        );
+        // `id` of anything else is not a ticket.
+        assert_eq!(
+            ticket_id("update_a_gorgias_customer_by_id", &json!({"id": 9})),
+            None
+        );
+    }
+
+    #[test]
+    fn summaries_say_who_sees_what() {
+        let args = json!({"ticket_id": 5, "body_text": "hi"});
+        assert_eq!(
+            summary("add_gorgias_internal_note", None, &args),
+            "Add an internal note to ticket #5 (agents only; the customer never sees it)"
+        );
+        assert_eq!(
+            summary("reply_to_gorgias_customer", None, &args),
+            "Send a public reply to the customer of ticket #5, on the ticket's channel"
+        );
+        assert_eq!(
+            summary(
+                "create_a_gorgias_message",
+                None,
+                &json!({"ticket_id": 5, "channel": "email", "public": true})
+            ),
+            "Add a public email message to ticket #5 (Gorgias may send it to the customer)"
+        );
+        assert_eq!(
+            summary(
+                "create_a_gorgias_message",
+                None,
+                &json!({"ticket_id": 5, "channel": "internal-note", "public": false})
+            ),
+            "Add an internal message to ticket #5"
+        );
+        assert_eq!(
+            summary(
+                "update_a_gorgias_ticket_by_id",
+                Some("Update a ticket"),
+                &json!({"id": 3, "status": "closed"})
+            ),
+            "Update a ticket (update_a_gorgias_ticket_by_id) on ticket #3"
+        );
     }
 }

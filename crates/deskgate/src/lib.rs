@@ -18,6 +18,8 @@
 //! - `vault`, `tokens`, `timestamp`: sealed credentials, hashed and scoped tokens, stored
 //!   instants. `auth_throttle`: failed authentication counted per client address.
 //! - `vault_check`: at start-up, refuse (or mark) credentials no vault key opens.
+//! - `approvals`, `webhooks`: writes held for a person's approval, and the signed notice a
+//!   server's webhook gets when one waits.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 //! - `telemetry`: Prometheus metrics (`GET /metrics`) and the functions that record them.
 
@@ -51,3 +53,4 @@ pub mod ui;
 pub mod upstream;
 pub mod vault;
 pub mod vault_check;
+pub mod webhooks;

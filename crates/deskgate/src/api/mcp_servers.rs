@@ -14,6 +14,7 @@ use crate::audit::{Outcome, ToolCallQuery, ToolCallRecord};
 use crate::error::ApiError;
 use crate::mcp_servers::{AuthMode, McpServer, McpServerChanges, McpServerConfig, NewMcpServer};
 use crate::timestamp::Timestamp;
+use crate::webhooks::WebhookView;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +37,10 @@ pub struct CreateMcpServer {
     /// retention); at least 60 s ahead.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
+    /// An http(s) URL told with a signed JSON POST when a call waits for approval. Its
+    /// signing secret is generated and returned once, as `webhook_secret`.
+    #[schema(max_length = 2048)]
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -49,6 +54,11 @@ pub struct UpdateMcpServer {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<Timestamp>>,
+    /// A webhook URL (set, or changed: a changed URL keeps its secret), or `null` to remove
+    /// the webhook. Setting one on a server without a webhook returns its `webhook_secret` once.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub webhook_url: Option<Option<String>>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -73,6 +83,20 @@ pub struct McpServerView {
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// The server's webhook (never its secret), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookView>,
+}
+
+impl McpServerView {
+    /// The view with the server's webhook read in.
+    async fn of(app: &App, server: McpServer) -> Result<Self, ApiError> {
+        let webhook = app.webhook(&server.id).await?;
+        Ok(McpServerView {
+            webhook,
+            ..server.into()
+        })
+    }
 }
 
 impl From<McpServer> for McpServerView {
@@ -87,6 +111,7 @@ impl From<McpServer> for McpServerView {
             integrated_account_id: s.integrated_account_id,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            webhook: None,
         }
     }
 }
@@ -98,6 +123,26 @@ pub struct CreatedMcpServer {
     /// The MCP URL. For `url_token`, its token is the whole credential and is shown only in
     /// this response; for `oauth`, it holds the server id and no secret.
     pub url: String,
+    /// The webhook's signing secret, shown only in this response (when `webhook_url` was
+    /// given). Receivers check `X-Deskgate-Signature` with it (docs/approvals.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UpdatedMcpServer {
+    #[serde(flatten)]
+    pub server: McpServerView,
+    /// A new webhook's signing secret, shown only in this response (when this change set a
+    /// webhook on a server that had none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RotatedWebhookSecret {
+    /// The new signing secret, shown only in this response; the old one no longer signs.
+    pub webhook_secret: String,
 }
 
 #[utoipa::path(post, path = "/integrated-account/{id}/mcp", operation_id = "create_mcp_server", tag = "mcp servers", request_body = CreateMcpServer,
@@ -110,6 +155,10 @@ pub async fn create(
     Path(account_id): Path<String>,
     ApiJson(body): ApiJson<CreateMcpServer>,
 ) -> Result<(StatusCode, Json<CreatedMcpServer>), ApiError> {
+    // Checked before anything is minted, so a bad URL leaves nothing behind.
+    if let Some(url) = &body.webhook_url {
+        crate::webhooks::parse_url(url)?;
+    }
     let (server, url) = app
         .mint_mcp_server_in(
             &account_id,
@@ -122,11 +171,19 @@ pub async fn create(
             body.auth,
         )
         .await?;
+    let webhook_secret = match &body.webhook_url {
+        Some(webhook_url) => app
+            .set_webhook(&account_id, &server.id, webhook_url)
+            .await?
+            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned()),
+        None => None,
+    };
     Ok((
         StatusCode::CREATED,
         Json(CreatedMcpServer {
-            server: server.into(),
+            server: McpServerView::of(&app, server).await?,
             url,
+            webhook_secret,
         }),
     ))
 }
@@ -141,14 +198,12 @@ pub async fn list(
 ) -> Result<Json<Page<McpServerView>>, ApiError> {
     app.account(&account_id).await?;
     let now = Timestamp::now();
-    let result = app
-        .store
-        .list_mcp_servers(&account_id)
-        .await?
-        .into_iter()
-        .filter(|s| !s.is_expired(now))
-        .map(Into::into)
-        .collect();
+    let mut result = Vec::new();
+    for server in app.store.list_mcp_servers(&account_id).await? {
+        if !server.is_expired(now) {
+            result.push(McpServerView::of(&app, server).await?);
+        }
+    }
     Ok(Json(Page {
         result,
         next_cursor: None,
@@ -163,12 +218,13 @@ pub async fn get(
     State(app): State<Arc<App>>,
     Path((account_id, id)): Path<(String, String)>,
 ) -> Result<Json<McpServerView>, ApiError> {
-    Ok(Json(app.mcp_server(&account_id, &id).await?.into()))
+    let server = app.mcp_server(&account_id, &id).await?;
+    Ok(Json(McpServerView::of(&app, server).await?))
 }
 
 #[utoipa::path(patch, path = "/integrated-account/{id}/mcp/{mcp_id}", operation_id = "update_mcp_server", tag = "mcp servers",
     request_body = UpdateMcpServer,
-    responses((status = 200, body = McpServerView), (status = 400, body = crate::error::ErrorBody),
+    responses((status = 200, body = UpdatedMcpServer), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("api_token" = [])))]
 pub async fn update(
@@ -176,7 +232,10 @@ pub async fn update(
     State(app): State<Arc<App>>,
     Path((account_id, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateMcpServer>,
-) -> Result<Json<McpServerView>, ApiError> {
+) -> Result<Json<UpdatedMcpServer>, ApiError> {
+    if let Some(Some(url)) = &body.webhook_url {
+        crate::webhooks::parse_url(url)?;
+    }
     let server = app
         .update_mcp_server(
             &account_id,
@@ -189,7 +248,36 @@ pub async fn update(
             },
         )
         .await?;
-    Ok(Json(server.into()))
+    let webhook_secret = match &body.webhook_url {
+        None => None,
+        Some(None) => {
+            app.remove_webhook(&account_id, &id).await?;
+            None
+        }
+        Some(Some(url)) => app
+            .set_webhook(&account_id, &id, url)
+            .await?
+            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned()),
+    };
+    Ok(Json(UpdatedMcpServer {
+        server: McpServerView::of(&app, server).await?,
+        webhook_secret,
+    }))
+}
+
+#[utoipa::path(post, path = "/integrated-account/{id}/mcp/{mcp_id}/webhook/rotate-secret", operation_id = "rotate_webhook_secret", tag = "mcp servers",
+    responses((status = 200, body = RotatedWebhookSecret),
+              (status = 404, description = "No such server, or it has no webhook", body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn rotate_webhook_secret(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((account_id, id)): Path<(String, String)>,
+) -> Result<Json<RotatedWebhookSecret>, ApiError> {
+    let secret = app.rotate_webhook_secret(&account_id, &id).await?;
+    Ok(Json(RotatedWebhookSecret {
+        webhook_secret: secrecy::ExposeSecret::expose_secret(&secret).to_owned(),
+    }))
 }
 
 #[utoipa::path(delete, path = "/integrated-account/{id}/mcp/{mcp_id}", operation_id = "delete_mcp_server", tag = "mcp servers",

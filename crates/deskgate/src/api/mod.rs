@@ -59,6 +59,10 @@ pub fn router() -> Router<Arc<App>> {
             get(mcp_servers::logs),
         )
         .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/webhook/rotate-secret",
+            post(mcp_servers::rotate_webhook_secret),
+        )
+        .route(
             "/integrated-account/{id}/mcp/{mcp_id}/grants",
             get(oauth_grants::list),
         )

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::accounts::delete, super::accounts::tools,
         super::mcp_servers::create, super::mcp_servers::list, super::mcp_servers::get,
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
+        super::mcp_servers::rotate_webhook_secret,
         super::oauth_grants::list, super::oauth_grants::revoke,
         super::actions::list, super::actions::approve, super::actions::reject,
         super::oauth_app::set, super::oauth_app::get,

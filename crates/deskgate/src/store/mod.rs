@@ -386,6 +386,66 @@ impl Store {
         on_backend!(self, s => s.set_pending_action_result(id, outcome, text).await)
     }
 
+    /// Actions of an account still waiting for a decision.
+    pub async fn count_pending_actions(
+        &self,
+        account_id: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        on_backend!(self, s => s.count_pending_actions(account_id, now.millis()).await)
+    }
+
+    /// Held actions' ids, statuses and sealed arguments, a page at a time (the vault check).
+    pub async fn list_sealed_actions(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        on_backend!(self, s => s.list_sealed_actions(after, limit).await)
+    }
+
+    pub async fn insert_webhook(&self, w: &crate::webhooks::WebhookRow) -> Result<(), StoreError> {
+        on_backend!(self, s => s.insert_webhook(w).await)
+    }
+
+    pub async fn get_webhook(
+        &self,
+        server_id: &str,
+    ) -> Result<Option<crate::webhooks::WebhookRow>, StoreError> {
+        on_backend!(self, s => s.get_webhook(server_id).await)
+    }
+
+    /// Every server's webhook (few: at most one per server).
+    pub async fn list_webhooks(&self) -> Result<Vec<crate::webhooks::WebhookRow>, StoreError> {
+        on_backend!(self, s => s.list_webhooks().await)
+    }
+
+    pub async fn set_webhook_url(&self, server_id: &str, url: &str) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.set_webhook_url(server_id, url).await)
+    }
+
+    pub async fn set_webhook_secret(
+        &self,
+        server_id: &str,
+        sealed_secret: &[u8],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.set_webhook_secret(server_id, sealed_secret, now.millis()).await)
+    }
+
+    pub async fn delete_webhook(&self, server_id: &str) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.delete_webhook(server_id).await)
+    }
+
+    pub async fn record_webhook_delivery(
+        &self,
+        server_id: &str,
+        at: Timestamp,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.record_webhook_delivery(server_id, at.millis(), result).await)
+    }
+
     /// Counts one use of a server's budget window (`kind`, starting at `window_start` in
     /// Unix seconds); returns the uses so far, this one included.
     pub async fn spend_budget(

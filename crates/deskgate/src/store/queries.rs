@@ -237,7 +237,8 @@ macro_rules! portable_queries {
 
             pub async fn sealed_row_count(&self) -> Result<i64, $crate::store::StoreError> {
                 Ok(sqlx::query_scalar::<$db, i64>(
-                    "SELECT (SELECT COUNT(*) FROM integrated_accounts) + (SELECT COUNT(*) FROM oauth_apps)",
+                    "SELECT (SELECT COUNT(*) FROM integrated_accounts) + (SELECT COUNT(*) FROM oauth_apps)
+                        + (SELECT COUNT(*) FROM pending_actions) + (SELECT COUNT(*) FROM mcp_server_webhooks)",
                 )
                 .fetch_one(&self.pool)
                 .await?)
@@ -598,6 +599,133 @@ macro_rules! portable_queries {
                     .bind(text)
                     .execute(&self.pool)
                     .await?;
+                Ok(())
+            }
+
+            /// Actions still waiting for a decision (not yet past their expiry).
+            pub async fn count_pending_actions(
+                &self,
+                account_id: &str,
+                now: i64,
+            ) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar::<$db, i64>(
+                    "SELECT COUNT(*) FROM pending_actions
+                     WHERE integrated_account_id = $1 AND status = 'pending' AND expires_at > $2",
+                )
+                .bind(account_id)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            /// Every held action's id, status and sealed arguments, by id, after `after`.
+            pub async fn list_sealed_actions(
+                &self,
+                after: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<(String, String, Vec<u8>)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, (String, String, Vec<u8>)>(
+                    "SELECT id, status, sealed_arguments FROM pending_actions
+                     WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            pub async fn insert_webhook(
+                &self,
+                w: &$crate::webhooks::WebhookRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO mcp_server_webhooks (mcp_server_id, url, sealed_secret, created_at, secret_rotated_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&w.mcp_server_id)
+                .bind(&w.url)
+                .bind(&w.sealed_secret)
+                .bind(w.created_at)
+                .bind(w.secret_rotated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn get_webhook(
+                &self,
+                server_id: &str,
+            ) -> Result<Option<$crate::webhooks::WebhookRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::webhooks::WebhookRow>(
+                    "SELECT * FROM mcp_server_webhooks WHERE mcp_server_id = $1",
+                )
+                .bind(server_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            pub async fn list_webhooks(
+                &self,
+            ) -> Result<Vec<$crate::webhooks::WebhookRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<$db, $crate::webhooks::WebhookRow>(
+                    "SELECT * FROM mcp_server_webhooks ORDER BY mcp_server_id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            pub async fn set_webhook_url(
+                &self,
+                server_id: &str,
+                url: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("UPDATE mcp_server_webhooks SET url = $2 WHERE mcp_server_id = $1")
+                    .bind(server_id)
+                    .bind(url)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn set_webhook_secret(
+                &self,
+                server_id: &str,
+                sealed_secret: &[u8],
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE mcp_server_webhooks SET sealed_secret = $2, secret_rotated_at = $3 WHERE mcp_server_id = $1",
+                )
+                .bind(server_id)
+                .bind(sealed_secret)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn delete_webhook(&self, server_id: &str) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query("DELETE FROM mcp_server_webhooks WHERE mcp_server_id = $1")
+                    .bind(server_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn record_webhook_delivery(
+                &self,
+                server_id: &str,
+                at: i64,
+                result: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "UPDATE mcp_server_webhooks SET last_delivery_at = $2, last_delivery_result = $3 WHERE mcp_server_id = $1",
+                )
+                .bind(server_id)
+                .bind(at)
+                .bind(result)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 
