@@ -43,7 +43,7 @@ fn outcome_label(o: Outcome) -> &'static str {
     }
 }
 
-fn outcome_badge(o: Outcome) -> Markup {
+pub(super) fn outcome_badge(o: Outcome) -> Markup {
     let class = match o {
         Outcome::Ok => "badge ok",
         Outcome::InvalidArguments

@@ -6,8 +6,10 @@
 //! - `session`: sessions, the `Operator` extractor, CSRF checks. `sign_in`: the pages around it.
 //! - `form`: posted forms (`CheckedForm` checks the CSRF token before a handler runs).
 //! - `accounts`: the account list, connecting Gorgias, the Overview tab, deleting an account.
-//! - `servers`: the MCP Servers tab (create with a live preview, the URL shown once, edit,
-//!   delete). `logs`: the Logs tab. `tools`: the Tools tab.
+//! - `servers`: the MCP Servers tab (create with a live preview, the URL shown once, edit
+//!   access with the same filters and preview, delete). `server_page`: one server's page
+//!   (settings, tools, usage chart from `usage`, recent calls, "Try this tool").
+//!   `logs`: the Logs tab. `tools`: the Tools tab.
 //! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
 //! - `connect`: the OAuth connect flow's browser endpoints.
 //! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
@@ -20,11 +22,13 @@ pub mod error;
 pub mod form;
 pub mod logs;
 pub mod page;
+pub mod server_page;
 pub mod servers;
 pub mod session;
 pub mod sign_in;
 pub mod tokens;
 pub mod tools;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -61,6 +65,14 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/ui/accounts/{id}/servers/{server_id}/created",
             get(servers::created),
+        )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}",
+            get(server_page::page),
+        )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/try",
+            post(server_page::try_tool),
         )
         .route(
             "/ui/accounts/{id}/servers/{server_id}/edit",

@@ -97,7 +97,7 @@ impl CreatedViews {
         views.insert(
             id.clone(),
             CreatedView {
-                api_token_id: operator.api_token_id.clone(),
+                api_token_id: operator.id.clone(),
                 server_id: server_id.to_owned(),
                 url,
                 until: now + CREATED_VIEW_TTL,
@@ -111,7 +111,7 @@ impl CreatedViews {
     pub fn take(&self, operator: &Operator, server_id: &str, view: &str) -> Option<String> {
         let mut views = self.views.lock().expect("created views lock");
         let entry = views.get(view)?;
-        if entry.api_token_id != operator.api_token_id || entry.server_id != server_id {
+        if entry.api_token_id != operator.id || entry.server_id != server_id {
             return None;
         }
         let entry = views.remove(view)?;
@@ -180,7 +180,7 @@ pub async fn list(
                     tbody {
                         @for s in &servers {
                             tr data-server-id=(s.id) {
-                                th scope="row" data-label="Name" { (s.name) }
+                                th scope="row" data-label="Name" { a href={ (base) "/" (s.id) } { (s.name) } }
                                 td data-label="Methods" { (methods_text(&s.config.methods)) }
                                 td data-label="Tags" { (filter_text(&s.config.tags)) }
                                 td data-label="Exposure" { (exposure_label(s.config.tool_exposure)) }
@@ -218,7 +218,7 @@ fn breakable(name: &str) -> Markup {
 }
 
 /// `all` for an absent filter, else its items.
-fn filter_text(list: &Option<Vec<String>>) -> String {
+pub(super) fn filter_text(list: &Option<Vec<String>>) -> String {
     match list {
         None => "all".to_owned(),
         Some(items) => items.join(", "),
@@ -226,7 +226,7 @@ fn filter_text(list: &Option<Vec<String>>) -> String {
 }
 
 /// How a server's clients authenticate, in a word or three.
-fn auth_label(server: &McpServer) -> &'static str {
+pub(super) fn auth_label(server: &McpServer) -> &'static str {
     match (server.auth, server.require_api_token_auth) {
         (AuthMode::Oauth, _) => "OAuth",
         (AuthMode::UrlToken, true) => "Secret URL + API token",
@@ -235,14 +235,14 @@ fn auth_label(server: &McpServer) -> &'static str {
 }
 
 /// A server's methods; no filter is said in full, deletes included.
-fn methods_text(methods: &Option<Vec<String>>) -> String {
+pub(super) fn methods_text(methods: &Option<Vec<String>>) -> String {
     match methods {
         None => "all, including deletes".to_owned(),
         Some(_) => filter_text(methods),
     }
 }
 
-fn exposure_label(exposure: ToolExposure) -> &'static str {
+pub(super) fn exposure_label(exposure: ToolExposure) -> &'static str {
     match exposure {
         ToolExposure::All => "All tools",
         ToolExposure::Discovery => "Discovery",
@@ -309,24 +309,24 @@ fn expiry_from(raw: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, S
 }
 
 /// What the tools preview shows for one config.
-struct Preview {
-    tools: Vec<PreviewTool>,
+pub(super) struct Preview {
+    pub(super) tools: Vec<PreviewTool>,
     tools_list_bytes: usize,
     tokens: usize,
     exposure: ToolExposure,
 }
 
-struct PreviewTool {
-    name: String,
-    title: String,
-    read_only: bool,
+pub(super) struct PreviewTool {
+    pub(super) name: String,
+    pub(super) title: String,
+    pub(super) read_only: bool,
     destructive: bool,
 }
 
 impl App {
     /// The tools a config exposes for an account (its catalog with custom fields), or why it
     /// exposes none.
-    async fn preview(
+    pub(super) async fn preview(
         &self,
         stored: &StoredAccount,
         config: &McpServerConfig,
@@ -400,7 +400,7 @@ fn render_preview_count(preview: &Result<Preview, String>) -> Markup {
     }
 }
 
-fn render_preview(preview: &Result<Preview, String>) -> Markup {
+pub(super) fn render_preview(preview: &Result<Preview, String>) -> Markup {
     html! {
         @match preview {
             Err(why) => div.alert #preview-error { (why) }
@@ -463,23 +463,62 @@ impl CreateValues {
     fn fresh() -> Self {
         Self::from_fields(&FormFields::parse(b"methods=read"))
     }
+}
 
-    fn all_methods(&self) -> bool {
-        self.config.methods.is_none()
+/// Whether a filter list names an item (an absent filter names nothing).
+fn listed(list: &Option<Vec<String>>, item: &str) -> bool {
+    list.as_ref().is_some_and(|l| l.iter().any(|x| x == item))
+}
+
+/// The per-tool picker: every tool, grouped by the resource it acts on, with what it does.
+/// Ticked tools feed `config.tools`; like every filter it must pass together with the methods
+/// and tags, so a ticked write tool needs the Write method too (the preview shows the result).
+fn tool_picker(
+    by_resource: &BTreeMap<&str, Vec<&integration_spec::Tool>>,
+    config: &McpServerConfig,
+) -> Markup {
+    let picked = config.tools.as_ref().map_or(0, Vec::len);
+    html! {
+        fieldset.tool-picker #tool-picker {
+            legend { "Tools (optional)" }
+            p.hint #tool-picker-hint {
+                "Tick tools to expose only those; tick nothing to expose every tool the methods and tags allow. "
+                "A ticked tool must also pass the methods and tags: to offer one write tool, tick Write and that tool."
+            }
+            details open[picked > 0] {
+                summary {
+                    "Pick tools "
+                    span.muted #tool-picker-count { "(" (picked) " ticked)" }
+                }
+                @for (resource, tools) in by_resource {
+                    @let ticked = tools.iter().filter(|t| listed(&config.tools, &t.name)).count();
+                    details.tool-group open[ticked > 0] data-resource=(resource) {
+                        summary { (breakable(resource)) " " span.muted { "(" (tools.len()) ")" } }
+                        ul.picker-list {
+                            @for t in tools {
+                                li.check {
+                                    input type="checkbox" name="tools" value=(t.name) id={ "tool-" (t.name) }
+                                        checked[listed(&config.tools, &t.name)] aria-describedby="tool-picker-hint";
+                                    label for={ "tool-" (t.name) } title=(t.title) {
+                                        code { (breakable(&t.name)) }
+                                        " " (access_badge(t))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
+}
 
-    fn has_method(&self, m: &str) -> bool {
-        self.config
-            .methods
-            .as_ref()
-            .is_some_and(|ms| ms.iter().any(|x| x == m))
-    }
-
-    fn has_tag(&self, t: &str) -> bool {
-        self.config
-            .tags
-            .as_ref()
-            .is_some_and(|ts| ts.iter().any(|x| x == t))
+/// What a tool does, in one badge: the same words everywhere in the console.
+pub(super) fn access_badge(t: &integration_spec::Tool) -> Markup {
+    html! {
+        @if t.annotations.read_only { span.badge.ok { "read" } }
+        @else if t.annotations.destructive { span.badge.warn { "deletes" } }
+        @else { span.badge.info { "writes" } }
     }
 }
 
@@ -526,18 +565,6 @@ async fn create_page(
     let account = &stored.account;
     let base = format!("/ui/accounts/{}/servers", account.id);
     let catalog = app.integration.catalog();
-    let mut tag_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut method_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for t in catalog.tools() {
-        for tag in &t.tags {
-            *tag_counts.entry(tag.as_str()).or_default() += 1;
-        }
-        *method_counts.entry(t.method.as_str()).or_default() += 1;
-    }
-    let single_methods_open = values.config.methods.as_ref().is_some_and(|ms| {
-        ms.iter()
-            .any(|m| !METHOD_GROUPS.iter().any(|(g, _, _)| g == m))
-    });
     let preview = app.preview(stored, &values.config).await;
     account_page(
         "Create MCP server",
@@ -559,43 +586,7 @@ async fn create_page(
                             placeholder="e.g. Support agent (read-only)" aria-describedby="name-hint";
                         p.hint #name-hint { "For you: it is shown in this list and in the logs." }
                     }
-                    fieldset {
-                        legend { "Methods" }
-                        div.check {
-                            input type="radio" name="method_scope" value="chosen" id="method-scope-chosen"
-                                checked[!values.all_methods()] aria-describedby="methods-hint";
-                            label for="method-scope-chosen" { "Only the methods ticked here" }
-                            span.hint #methods-hint { "Read is ticked to start with: the server can look things up and change nothing." }
-                        }
-                        @for (value, label, hint) in METHOD_GROUPS {
-                            div.check.method {
-                                input type="checkbox" name="methods" value=(value) id={ "method-" (value) }
-                                    data-selects="method-scope-chosen"
-                                    checked[values.has_method(value)] aria-describedby={ "method-" (value) "-hint" };
-                                label for={ "method-" (value) } { (label) }
-                                span.hint id={ "method-" (value) "-hint" } { (hint) }
-                            }
-                        }
-                        details.single-methods open[single_methods_open] {
-                            summary { "Single methods" }
-                            div.check-grid {
-                                @for (method, count) in &method_counts {
-                                    div.check {
-                                        input type="checkbox" name="methods" value=(method) id={ "single-" (method) }
-                                            data-selects="method-scope-chosen"
-                                            checked[values.has_method(method)];
-                                        label for={ "single-" (method) } { (method) " " span.muted { "(" (count) ")" } }
-                                    }
-                                }
-                            }
-                        }
-                        div.check.all-methods {
-                            input type="radio" name="method_scope" value="all" id="method-scope-all"
-                                checked[values.all_methods()] aria-describedby="method-scope-all-hint";
-                            label for="method-scope-all" { "All methods, including deletes" }
-                            span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more; the ticks above are ignored." }
-                        }
-                    }
+                    (filter_fieldsets(catalog, &values.config, &values.policies))
                     fieldset {
                         legend { "Authentication" }
                         div.check {
@@ -610,65 +601,6 @@ async fn create_page(
                             label for="auth-oauth" { "OAuth" }
                             span.hint #auth-oauth-hint { "The URL holds no secret: each client signs in with OAuth and an operator approves it in this console." }
                         }
-                    }
-                    fieldset {
-                        legend { "Tags" }
-                        p.hint { "Tick nothing to allow every tag. A tool passes when it has any ticked tag." }
-                        div.check-grid {
-                            @for (tag, count) in &tag_counts {
-                                div.check {
-                                    input type="checkbox" name="tags" value=(tag) id={ "tag-" (tag) }
-                                        checked[values.has_tag(tag)];
-                                    label for={ "tag-" (tag) } { (breakable(tag)) " " span.muted { "(" (count) ")" } }
-                                }
-                            }
-                        }
-                    }
-                    fieldset {
-                        legend { "How tools are shown" }
-                        div.check {
-                            input type="radio" name="tool_exposure" value="all" id="exposure-all"
-                                checked[values.config.tool_exposure == ToolExposure::All];
-                            label for="exposure-all" { "Every tool in the tool list" }
-                        }
-                        div.check {
-                            input type="radio" name="tool_exposure" value="discovery" id="exposure-discovery"
-                                checked[values.config.tool_exposure == ToolExposure::Discovery]
-                                aria-describedby="exposure-discovery-hint";
-                            label for="exposure-discovery" { "Discovery" }
-                            span.hint #exposure-discovery-hint { "Three tools that search, describe and call the others; for clients with small context windows." }
-                        }
-                        div.check {
-                            input type="checkbox" name="chatgpt" id="chatgpt"
-                                checked[values.config.chatgpt] aria-describedby="chatgpt-hint";
-                            label for="chatgpt" { "ChatGPT-ready: add search and fetch" }
-                            span.hint #chatgpt-hint { "The two read-only tools ChatGPT needs outside developer mode (deep research, connectors in chat)." }
-                        }
-                    }
-                    div.field {
-                        label for="policies" { "Policies (optional)" }
-                        textarea #policies name="policies" rows="5" spellcheck="false"
-                            aria-describedby="policies-hint"
-                            placeholder=r#"[{"class": "write", "mode": "deny"}, {"tool": "add_gorgias_internal_note"}]"# {
-                            (values.policies)
-                        }
-                        p.hint #policies-hint {
-                            "What the tools may do, as a JSON array of rules: deny tools or a class (read, write), or allow them with pinned, narrowed or forbidden arguments. See “Safe writes” in the README."
-                        }
-                    }
-                    fieldset.budget {
-                        legend { "Budget (optional)" }
-                        div.field {
-                            label for="calls_per_minute" { "Calls per minute" }
-                            input #calls_per_minute type="number" name="calls_per_minute" min="1" inputmode="numeric"
-                                value=[values.config.budget.and_then(|b| b.calls_per_minute)];
-                        }
-                        div.field {
-                            label for="writes_per_day" { "Writes per day" }
-                            input #writes_per_day type="number" name="writes_per_day" min="1" inputmode="numeric"
-                                value=[values.config.budget.and_then(|b| b.writes_per_day)];
-                        }
-                        p.hint { "A call past either is refused before anything is sent, like a rate limit, with when to retry. Blank: no limit." }
                     }
                     div.field.check {
                         input type="checkbox" name="require_api_token_auth" id="require_api_token_auth"
@@ -709,6 +641,131 @@ async fn create_page(
             }
         },
     )
+}
+
+/// The fieldsets that choose a server's tools and what they may do, shared by the create and
+/// edit forms: methods, a per-tool picker, tags, how tools are shown, policies and budget.
+fn filter_fieldsets(
+    catalog: &integration_spec::Catalog,
+    config: &McpServerConfig,
+    policies: &str,
+) -> Markup {
+    let mut tag_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut method_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_resource: BTreeMap<&str, Vec<&integration_spec::Tool>> = BTreeMap::new();
+    for t in catalog.tools() {
+        for tag in &t.tags {
+            *tag_counts.entry(tag.as_str()).or_default() += 1;
+        }
+        *method_counts.entry(t.method.as_str()).or_default() += 1;
+        by_resource.entry(t.resource.as_str()).or_default().push(t);
+    }
+    let single_methods_open = config.methods.as_ref().is_some_and(|ms| {
+        ms.iter()
+            .any(|m| !METHOD_GROUPS.iter().any(|(g, _, _)| g == m))
+    });
+    let all_methods = config.methods.is_none();
+    let has_method = |m: &str| listed(&config.methods, m);
+    let has_tag = |t: &str| listed(&config.tags, t);
+    html! {
+        fieldset {
+            legend { "Methods" }
+            div.check {
+                input type="radio" name="method_scope" value="chosen" id="method-scope-chosen"
+                    checked[!all_methods] aria-describedby="methods-hint";
+                label for="method-scope-chosen" { "Only the methods ticked here" }
+                span.hint #methods-hint { "Read alone: the server can look things up and change nothing." }
+            }
+            @for (value, label, hint) in METHOD_GROUPS {
+                div.check.method {
+                    input type="checkbox" name="methods" value=(value) id={ "method-" (value) }
+                        data-selects="method-scope-chosen"
+                        checked[has_method(value)] aria-describedby={ "method-" (value) "-hint" };
+                    label for={ "method-" (value) } { (label) }
+                    span.hint id={ "method-" (value) "-hint" } { (hint) }
+                }
+            }
+            details.single-methods open[single_methods_open] {
+                summary { "Single methods" }
+                div.check-grid {
+                    @for (method, count) in &method_counts {
+                        div.check {
+                            input type="checkbox" name="methods" value=(method) id={ "single-" (method) }
+                                data-selects="method-scope-chosen"
+                                checked[has_method(method)];
+                            label for={ "single-" (method) } { (method) " " span.muted { "(" (count) ")" } }
+                        }
+                    }
+                }
+            }
+            div.check.all-methods {
+                input type="radio" name="method_scope" value="all" id="method-scope-all"
+                    checked[all_methods] aria-describedby="method-scope-all-hint";
+                label for="method-scope-all" { "All methods, including deletes" }
+                span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more; the ticks above are ignored." }
+            }
+        }
+        fieldset {
+            legend { "Tags" }
+            p.hint { "Tick nothing to allow every tag. A tool passes when it has any ticked tag." }
+            div.check-grid {
+                @for (tag, count) in &tag_counts {
+                    div.check {
+                        input type="checkbox" name="tags" value=(tag) id={ "tag-" (tag) }
+                            checked[has_tag(tag)];
+                        label for={ "tag-" (tag) } { (breakable(tag)) " " span.muted { "(" (count) ")" } }
+                    }
+                }
+            }
+        }
+        fieldset {
+            legend { "How tools are shown" }
+            div.check {
+                input type="radio" name="tool_exposure" value="all" id="exposure-all"
+                    checked[config.tool_exposure == ToolExposure::All];
+                label for="exposure-all" { "Every tool in the tool list" }
+            }
+            div.check {
+                input type="radio" name="tool_exposure" value="discovery" id="exposure-discovery"
+                    checked[config.tool_exposure == ToolExposure::Discovery]
+                    aria-describedby="exposure-discovery-hint";
+                label for="exposure-discovery" { "Discovery" }
+                span.hint #exposure-discovery-hint { "Three tools that search, describe and call the others; for clients with small context windows." }
+            }
+            div.check {
+                input type="checkbox" name="chatgpt" id="chatgpt"
+                    checked[config.chatgpt] aria-describedby="chatgpt-hint";
+                label for="chatgpt" { "ChatGPT-ready: add search and fetch" }
+                span.hint #chatgpt-hint { "The two read-only tools ChatGPT needs outside developer mode (deep research, connectors in chat)." }
+            }
+        }
+        div.field {
+            label for="policies" { "Policies (optional)" }
+            textarea #policies name="policies" rows="5" spellcheck="false"
+                aria-describedby="policies-hint"
+                placeholder=r#"[{"class": "write", "mode": "deny"}, {"tool": "add_gorgias_internal_note"}]"# {
+                (policies)
+            }
+            p.hint #policies-hint {
+                "What the tools may do, as a JSON array of rules: deny tools or a class (read, write), or allow them with pinned, narrowed or forbidden arguments. See “Safe writes” in the README."
+            }
+        }
+        fieldset.budget {
+            legend { "Budget (optional)" }
+            div.field {
+                label for="calls_per_minute" { "Calls per minute" }
+                input #calls_per_minute type="number" name="calls_per_minute" min="1" inputmode="numeric"
+                    value=[config.budget.and_then(|b| b.calls_per_minute)];
+            }
+            div.field {
+                label for="writes_per_day" { "Writes per day" }
+                input #writes_per_day type="number" name="writes_per_day" min="1" inputmode="numeric"
+                    value=[config.budget.and_then(|b| b.writes_per_day)];
+            }
+            p.hint { "A call past either is refused before anything is sent, like a rate limit, with when to retry. Blank: no limit." }
+        }
+        (tool_picker(&by_resource, config))
+    }
 }
 
 /// `POST /ui/accounts/{id}/servers`: mints the server, parks its URL for one showing, and
@@ -976,28 +1033,58 @@ fn created_page(
     )
 }
 
-/// What the edit form shows.
+/// What the edit form shows: the server's values, or the fields as last submitted.
 struct EditValues {
     name: String,
     expiry: String,
+    config: McpServerConfig,
+    /// The policies as typed (as JSON), so a refused form keeps them.
+    policies: String,
 }
 
-/// `GET /ui/accounts/{id}/servers/{server_id}/edit`.
+impl EditValues {
+    fn of(server: &McpServer) -> Self {
+        EditValues {
+            name: server.name.clone(),
+            expiry: "keep".to_owned(),
+            config: server.config.clone(),
+            policies: if server.config.policies.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&server.config.policies).expect("JSON serializes")
+            },
+        }
+    }
+
+    fn from_fields(fields: &FormFields) -> Self {
+        EditValues {
+            name: fields.text("name").unwrap_or_default(),
+            expiry: fields.text("expiry").unwrap_or_else(|| "keep".to_owned()),
+            config: config_from(fields),
+            policies: fields.text("policies").unwrap_or_default(),
+        }
+    }
+}
+
+/// `GET /ui/accounts/{id}/servers/{server_id}/edit`: the edit form; its query string (from the
+/// no-script "Update preview" button) pre-fills it.
 pub async fn edit_form(
     State(app): State<Arc<App>>,
     operator: Operator,
     Path((id, server_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Markup, UiError> {
     let stored = app.account(&id).await?;
     let server = app.mcp_server(&id, &server_id).await?;
-    let values = EditValues {
-        name: server.name.clone(),
-        expiry: "keep".to_owned(),
+    let values = match query.filter(|q| !q.is_empty()) {
+        None => EditValues::of(&server),
+        Some(query) => EditValues::from_fields(&FormFields::parse(query.as_bytes())),
     };
-    Ok(edit_page(&operator, &stored, &server, &values, None))
+    Ok(edit_page(&app, &operator, &stored, &server, &values, None).await)
 }
 
-fn edit_page(
+async fn edit_page(
+    app: &App,
     operator: &Operator,
     stored: &StoredAccount,
     server: &McpServer,
@@ -1006,45 +1093,63 @@ fn edit_page(
 ) -> Markup {
     let account = &stored.account;
     let base = format!("/ui/accounts/{}/servers", account.id);
+    let action = format!("{base}/{}/edit", server.id);
+    let preview = app.preview(stored, &values.config).await;
     account_page(
         "Edit MCP server",
         operator,
         account,
         Tab::Servers,
         html! {
-            section.card.narrow {
-                h2 { "Edit “" (server.name) "”" }
-                (form_error(error))
-                dl.details {
-                    dt { "Methods" } dd { (methods_text(&server.config.methods)) }
-                    dt { "Tags" } dd { (filter_text(&server.config.tags)) }
-                    dt { "Exposure" } dd { (exposure_label(server.config.tool_exposure)) }
-                    dt { "Policies" } dd {
-                        @if server.config.policies.is_empty() { "None" }
-                        @for rule in &server.config.policies { (rule.summary()) br; }
-                    }
-                    dt { "Auth" } dd { (auth_label(server)) }
-                    dt { "Expires" } dd { @match server.expires_at { Some(at) => (when(at)), None => "Never" } }
-                }
-                form method="post" action={ (base) "/" (server.id) "/edit" } #edit-server {
+            nav.breadcrumbs aria-label="MCP server" {
+                a href=(base) { "MCP servers" } " / "
+                a href={ (base) "/" (server.id) } { (server.name) } " / " span { "Edit" }
+            }
+            h2 { "Edit “" (server.name) "”" }
+            p.muted {
+                "Changes apply to the next call of every client, on every replica; the URL and its clients stay. "
+                "Authentication (" (auth_label(server)) ") is fixed when a server is created."
+            }
+            (form_error(error))
+            div.create-grid {
+                form method="post" action=(action) #edit-server
+                    data-preview-url={ (base) "/preview" } data-preview-target="preview-body"
+                    data-preview-mini="preview-mini" {
                     (csrf_field(operator))
                     div.field {
                         label for="name" { "Name" }
                         input #name name="name" required maxlength="100" value=(values.name);
                     }
+                    (filter_fieldsets(app.integration.catalog(), &values.config, &values.policies))
                     div.field {
                         label for="expiry" { "Expiry" }
                         select #expiry name="expiry" {
-                            option value="keep" selected[values.expiry == "keep"] { "Keep as it is" }
+                            option value="keep" selected[values.expiry == "keep"] {
+                                "Keep as it is ("
+                                @match server.expires_at { Some(at) => (super::page::human_utc(at)), None => "never" }
+                                ")"
+                            }
                             option value="never" selected[values.expiry == "never"] { "Never expires" }
                             @for (secs, label) in EXPIRY_CHOICES {
                                 option value=(secs) selected[values.expiry == secs.to_string()] { "In " (label) " from now" }
                             }
                         }
                     }
+                    div.preview-mini #preview-mini aria-hidden="true" {
+                        (render_preview_count(&preview))
+                    }
                     div.actions {
                         button.button.primary type="submit" { "Save" }
-                        a.button href=(base) { "Cancel" }
+                        button.button.no-js-only type="submit" formmethod="get" formaction=(action) formnovalidate {
+                            "Update preview"
+                        }
+                        a.button href={ (base) "/" (server.id) } { "Cancel" }
+                    }
+                }
+                aside.card.preview aria-labelledby="preview-heading" {
+                    h3 #preview-heading { "Tools this server will expose" }
+                    div #preview-body aria-live="polite" aria-busy="false" {
+                        (render_preview(&preview))
                     }
                 }
             }
@@ -1052,7 +1157,9 @@ fn edit_page(
     )
 }
 
-/// `POST /ui/accounts/{id}/servers/{server_id}/edit`.
+/// `POST /ui/accounts/{id}/servers/{server_id}/edit`: name, filters, policies, budget and
+/// expiry, validated exactly as creating is (the same `update_mcp_server` the API's PATCH
+/// runs); a refused form keeps what was typed and changes nothing.
 pub async fn edit(
     State(app): State<Arc<App>>,
     Path((id, server_id)): Path<(String, String)>,
@@ -1060,17 +1167,20 @@ pub async fn edit(
 ) -> Result<Response, UiError> {
     let stored = app.account(&id).await?;
     let server = app.mcp_server(&id, &server_id).await?;
-    let f = &form.fields;
-    let values = EditValues {
-        name: f.text("name").unwrap_or_default(),
-        expiry: f.text("expiry").unwrap_or_else(|| "keep".to_owned()),
-    };
+    let values = EditValues::from_fields(&form.fields);
     let expires_at = match values.expiry.as_str() {
         "keep" => Ok(None),
         "never" => Ok(Some(None)),
         secs => expiry_from(Some(secs), Timestamp::now()).map(Some),
     };
-    let result = match expires_at {
+    let checked = policies_from(&form.fields).and_then(|_| {
+        if values.config.methods.as_ref().is_some_and(Vec::is_empty) {
+            Err(NO_METHOD.to_owned())
+        } else {
+            expires_at
+        }
+    });
+    let result = match checked {
         Err(why) => Err(why),
         Ok(expires_at) => app
             .update_mcp_server(
@@ -1078,6 +1188,7 @@ pub async fn edit(
                 &server_id,
                 McpServerChanges {
                     name: Some(values.name.clone()),
+                    config: Some(values.config.clone()),
                     expires_at,
                     ..Default::default()
                 },
@@ -1092,7 +1203,7 @@ pub async fn edit(
         ),
         Err(why) => Ok((
             StatusCode::BAD_REQUEST,
-            edit_page(&form.operator, &stored, &server, &values, Some(&why)),
+            edit_page(&app, &form.operator, &stored, &server, &values, Some(&why)).await,
         )
             .into_response()),
     }
@@ -1178,7 +1289,7 @@ mod tests {
         // A new form starts read-only, with secret-URL auth.
         let fresh = CreateValues::fresh();
         assert_eq!(fresh.config.methods, Some(vec!["read".to_owned()]));
-        assert!(!fresh.all_methods());
+        assert!(fresh.config.methods.is_some(), "not every method");
         assert_eq!(fresh.auth, AuthMode::UrlToken);
     }
 
@@ -1199,11 +1310,13 @@ mod tests {
     fn a_created_view_is_shown_once_to_its_operator() {
         let views = CreatedViews::default();
         let me = Operator {
-            api_token_id: "tok-1".into(),
+            id: "tok-1".into(),
+            person: None,
             csrf_token: None,
         };
         let other = Operator {
-            api_token_id: "tok-2".into(),
+            id: "tok-2".into(),
+            person: None,
             csrf_token: None,
         };
         let view = views.put(&me, "srv-1", "https://dg/mcp/dgm_x".into());
