@@ -63,15 +63,21 @@ pub fn summary(tool: &str, title: Option<&str>, arguments: &Value) -> String {
             format!("Add an internal note to {ticket} (agents only; the customer never sees it)")
         }
         "reply_to_gorgias_customer" => match text("channel") {
-            Some(channel) => format!("Send a public reply by {channel} to the customer of {ticket}"),
-            None => format!("Send a public reply to the customer of {ticket}, on the ticket's channel"),
+            Some(channel) => {
+                format!("Send a public reply by {channel} to the customer of {ticket}")
+            }
+            None => {
+                format!("Send a public reply to the customer of {ticket}, on the ticket's channel")
+            }
         },
         "create_a_gorgias_message" => {
             let public = arguments.get("public").and_then(Value::as_bool) != Some(false)
                 && text("channel") != Some("internal-note");
             let channel = text("channel").unwrap_or("unknown channel");
             if public {
-                format!("Add a public {channel} message to {ticket} (Gorgias may send it to the customer)")
+                format!(
+                    "Add a public {channel} message to {ticket} (Gorgias may send it to the customer)"
+                )
             } else {
                 format!("Add an internal message to {ticket}")
             }
@@ -259,7 +265,12 @@ impl App {
     }
 
     fn view(&self, row: PendingActionRow) -> Result<PendingAction, ApiError> {
-        let arguments = self.held_arguments(&row)?;
+        // One action whose arguments no key opens (the vault check rejected it at start) must
+        // not hide every other: it shows no arguments.
+        let arguments = self.held_arguments(&row).unwrap_or_else(|_| {
+            tracing::warn!(action.id = %row.id, "a held action's arguments cannot be opened");
+            Value::Null
+        });
         let expired = row.status == "pending" && row.expires_at <= Timestamp::now().millis();
         Ok(PendingAction {
             id: row.id,
@@ -289,6 +300,46 @@ impl App {
             .into_iter()
             .map(|row| self.view(row))
             .collect()
+    }
+
+    /// One action as the people who decide see it.
+    pub async fn pending_action_view(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<PendingAction, ApiError> {
+        self.view(self.pending_action(account_id, id).await?)
+    }
+
+    /// A ticket as Gorgias returns it, read with the account's credentials for the person who
+    /// reviews an action on it; `Err` says why it cannot be shown.
+    pub async fn ticket_for_review(&self, account_id: &str, ticket: i64) -> Result<Value, String> {
+        let stored = self.account(account_id).await.map_err(|e| e.to_string())?;
+        let authorization = self
+            .authorization(&stored.account, &stored.sealed_credentials)
+            .await
+            .map_err(|e| e.to_string())?;
+        let base_url = self.integration.base_url(&stored.account.context);
+        let target = crate::upstream::Target {
+            base_url: &base_url,
+            authorization: &authorization,
+        };
+        let request = crate::upstream::Request {
+            method: http::Method::GET,
+            path: format!("/api/tickets/{ticket}"),
+            query: Vec::new(),
+            body: None,
+            encoding: crate::upstream::BodyEncoding::Json,
+        };
+        let response = self
+            .upstream
+            .send(&target, &request)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status.is_success() {
+            return Err(format!("Gorgias answered HTTP {}", response.status.as_u16()));
+        }
+        serde_json::from_slice(&response.body).map_err(|_| "Gorgias's answer is not JSON".into())
     }
 
     async fn pending_action(

@@ -302,6 +302,7 @@ pub async fn overview(
         .filter(|s| !s.is_expired(now))
         .count();
     let fields = app.custom_field_definitions(&stored).await;
+    let waiting = super::approvals::waiting_count(&app, &id).await?;
     let a = &stored.account;
     let c = &a.context;
     Ok(account_page(
@@ -311,6 +312,12 @@ pub async fn overview(
         Tab::Overview,
         html! {
             (notice(query.notice.as_deref()))
+            @if waiting > 0 {
+                p.alert role="status" #approvals-waiting {
+                    strong { (waiting) @if waiting == 1 { " action waits" } @else { " actions wait" } " for approval. " }
+                    a href={ "/ui/accounts/" (a.id) "/approvals" } { "Review in Approvals" }
+                }
+            }
             @if a.status == crate::accounts::AccountStatus::NeedsReauth {
                 div.alert role="alert" {
                     p { strong { "This account must be reconnected." } " Gorgias no longer accepts its OAuth grant, so its MCP servers' tool calls fail until it is reconnected." }

@@ -13,6 +13,7 @@ use super::page::{Tab, account_page, when};
 use super::session::Operator;
 use crate::app::App;
 use crate::audit::{Outcome, ToolCallQuery};
+use crate::policy::PolicyOutcome;
 use crate::timestamp::Timestamp;
 
 const PAGE_SIZE: u32 = 50;
@@ -27,6 +28,14 @@ const OUTCOMES: [Outcome; 9] = [
     Outcome::Refused,
     Outcome::Pending,
     Outcome::Held,
+];
+
+/// The policy decisions the filter offers, as the audit log stores them.
+const POLICY_DECISIONS: [(&str, &str); 4] = [
+    ("allowed", "Allowed"),
+    ("held", "Held for approval"),
+    ("approved", "Approved by a person"),
+    ("denied", "Denied by a rule"),
 ];
 
 fn outcome_label(o: Outcome) -> &'static str {
@@ -62,6 +71,8 @@ pub struct LogsQuery {
     /// Part of a tool name.
     tool: Option<String>,
     outcome: Option<String>,
+    /// What the server's policy decided: `allowed`, `denied`, `held` or `approved`.
+    policy_decision: Option<String>,
     /// First and last day shown (`YYYY-MM-DD`, UTC, both included).
     since: Option<String>,
     until: Option<String>,
@@ -88,6 +99,12 @@ fn filters_of(query: &LogsQuery) -> Result<ToolCallQuery, String> {
         None => None,
         Some(o) => Some(Outcome::parse(&o).ok_or_else(|| format!("“{o}” is not an outcome"))?),
     };
+    let policy_decision = match blank_to_none(&query.policy_decision) {
+        None => None,
+        Some(d) => Some(
+            PolicyOutcome::parse(&d).ok_or_else(|| format!("“{d}” is not a policy decision"))?,
+        ),
+    };
     let day = |v: &Option<String>, what: &str| match blank_to_none(v) {
         None => Ok(None),
         Some(d) => day_start(&d)
@@ -98,6 +115,7 @@ fn filters_of(query: &LogsQuery) -> Result<ToolCallQuery, String> {
         mcp_server_id: blank_to_none(&query.server),
         tool_contains: blank_to_none(&query.tool),
         outcome,
+        policy_decision,
         since: day(&query.since, "From")?,
         // The last day is included: up to the next day's start.
         until: day(&query.until, "To")?.map(|t| t.plus_secs(86_400)),
@@ -218,6 +236,7 @@ pub async fn page(
     let server = blank_to_none(&query.server);
     let tool = blank_to_none(&query.tool);
     let outcome_raw = blank_to_none(&query.outcome);
+    let decision_raw = blank_to_none(&query.policy_decision);
     let since = blank_to_none(&query.since);
     let until = blank_to_none(&query.until);
     let (mut rows, refused) = match filters_of(&query) {
@@ -242,6 +261,7 @@ pub async fn page(
             ("server", &server),
             ("tool", &tool),
             ("outcome", &outcome_raw),
+            ("policy_decision", &decision_raw),
             ("since", &since),
             ("until", &until),
         ] {
@@ -255,6 +275,7 @@ pub async fn page(
     let filtered = server.is_some()
         || tool.is_some()
         || outcome_raw.is_some()
+        || decision_raw.is_some()
         || since.is_some()
         || until.is_some();
     Ok(account_page(
@@ -289,6 +310,15 @@ pub async fn page(
                         option value="" { "Any outcome" }
                         @for o in OUTCOMES {
                             option value=(o.as_str()) selected[outcome == Some(o)] { (outcome_label(o)) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="filter-decision" { "Policy decision" }
+                    select #filter-decision name="policy_decision" {
+                        option value="" { "Any decision" }
+                        @for (value, label) in POLICY_DECISIONS {
+                            option value=(value) selected[decision_raw.as_deref() == Some(value)] { (label) }
                         }
                     }
                 }
@@ -347,6 +377,12 @@ pub async fn page(
                                 td data-label="Outcome" {
                                     (outcome_badge(r.outcome))
                                     @if let Some(error) = &r.error { div.small.muted { (error) } }
+                                    @if let Some(decision) = r.policy_decision {
+                                        div.small.muted.policy-decision {
+                                            "policy: " (decision.as_str())
+                                            @if let Some(rule) = &r.policy_rule { " (" (rule) ")" }
+                                        }
+                                    }
                                 }
                                 td data-label="Gorgias request" {
                                     @match (&r.upstream_method, &r.upstream_path) {

@@ -10,12 +10,15 @@
 //!   access with the same filters and preview, delete). `server_page`: one server's page
 //!   (settings, tools, usage chart from `usage`, recent calls, "Try this tool").
 //!   `logs`: the Logs tab. `tools`: the Tools tab.
+//! - `approvals`: the Approvals tab (calls held for a person's approval: review, edit,
+//!   approve or reject).
 //! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
 //! - `connect`: the OAuth connect flow's browser endpoints.
 //! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
 //! - `error`: how a console page fails.
 
 pub mod accounts;
+pub mod approvals;
 pub mod assets;
 pub mod connect;
 pub mod error;
@@ -81,6 +84,15 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/ui/accounts/{id}/servers/{server_id}/delete",
             get(servers::confirm_delete).post(servers::delete),
+        )
+        .route("/ui/accounts/{id}/approvals", get(approvals::page))
+        .route(
+            "/ui/accounts/{id}/approvals/{action_id}/approve",
+            post(approvals::approve),
+        )
+        .route(
+            "/ui/accounts/{id}/approvals/{action_id}/reject",
+            post(approvals::reject),
         )
         .route("/ui/accounts/{id}/logs", get(logs::page))
         .route("/ui/accounts/{id}/logs/export", get(logs::export))

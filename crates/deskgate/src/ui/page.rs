@@ -87,10 +87,17 @@ pub enum Tab {
     Servers,
     Logs,
     Tools,
+    Approvals,
 }
 
 impl Tab {
-    const ALL: [Tab; 4] = [Tab::Overview, Tab::Servers, Tab::Logs, Tab::Tools];
+    const ALL: [Tab; 5] = [
+        Tab::Overview,
+        Tab::Servers,
+        Tab::Approvals,
+        Tab::Logs,
+        Tab::Tools,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -98,6 +105,7 @@ impl Tab {
             Tab::Servers => "MCP Servers",
             Tab::Logs => "Logs",
             Tab::Tools => "Tools",
+            Tab::Approvals => "Approvals",
         }
     }
 
@@ -107,6 +115,7 @@ impl Tab {
             Tab::Servers => format!("/ui/accounts/{account_id}/servers"),
             Tab::Logs => format!("/ui/accounts/{account_id}/logs"),
             Tab::Tools => format!("/ui/accounts/{account_id}/tools"),
+            Tab::Approvals => format!("/ui/accounts/{account_id}/approvals"),
         }
     }
 }
