@@ -87,6 +87,12 @@ pub struct ToolCallRecord {
     pub policy_decision: Option<crate::policy::PolicyOutcome>,
     /// The policy rule that governed the call, e.g. `policies[0] (deny class write)`.
     pub policy_rule: Option<String>,
+    /// On an `oauth` server: the person who approved the client that made the call.
+    pub person_id: Option<String>,
+    /// Their email when the call was made.
+    pub person_email: Option<String>,
+    /// On an `oauth` server: the OAuth client (its registered `client_id`) that made the call.
+    pub oauth_client_id: Option<String>,
 }
 
 /// Filters for reading the log.
@@ -102,6 +108,8 @@ pub struct ToolCallQuery {
     pub outcome: Option<Outcome>,
     /// What the server's policy decided (allowed, denied, held, approved).
     pub policy_decision: Option<crate::policy::PolicyOutcome>,
+    /// Calls made through grants this person approved.
+    pub person_id: Option<String>,
     /// Records strictly older than this record id (ids are time-ordered UUIDv7).
     pub before_id: Option<String>,
     pub limit: u32,

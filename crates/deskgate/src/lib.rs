@@ -8,6 +8,7 @@
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
+//! - `people`: console users (email and argon2id password) and their roles, admin or agent.
 //! - `auth_server`: deskgate as the OAuth authorization server of its `oauth`-mode MCP
 //!   servers (metadata, registration, consent, tokens, revocation).
 //! - `tenants`: resolving an MCP URL to its tenant. `calls`: one tool call, stage by stage.
@@ -42,6 +43,7 @@ pub mod integration;
 pub mod mcp;
 pub mod mcp_servers;
 pub mod oauth;
+pub mod people;
 pub mod policy;
 pub mod server;
 pub mod store;

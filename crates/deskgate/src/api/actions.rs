@@ -45,7 +45,7 @@ pub async fn approve(
     Path((id, action_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<Approve>,
 ) -> Result<Json<PendingAction>, ApiError> {
-    let who = format!("api token {}", caller.0.id);
+    let who = caller.0.describe();
     Ok(Json(
         app.approve_action(&id, &action_id, body.arguments, &who)
             .await?,
@@ -78,7 +78,7 @@ pub async fn reject(
             "reason must be 1 to 500 characters".into(),
         ));
     }
-    let who = format!("api token {}", caller.0.id);
+    let who = caller.0.describe();
     Ok(Json(
         app.reject_action(&id, &action_id, reason, &who).await?,
     ))

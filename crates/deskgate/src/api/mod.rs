@@ -1,6 +1,13 @@
-//! The management API: JSON over HTTP, authenticated with `Authorization: Bearer <api token>`.
+//! The management API: JSON over HTTP, authenticated with `Authorization: Bearer <api token>`,
+//! or with a console session cookie (a person's: then every request but GET and HEAD must carry
+//! the session's CSRF token in `X-CSRF-Token`).
 //!
-//! - `tokens`: API tokens. `accounts`: integrated accounts and their tool catalog.
+//! Roles: the `Caller` extractor admits admins only (an admin API token, or a person whose role
+//! is `admin`); the few endpoints agents may use (`/me`, their own grants) take an
+//! [`AnyCaller`] instead. Default deny: a new endpoint is admin-only unless it asks otherwise.
+//!
+//! - `tokens`: API tokens. `people`: people, their roles, shares and grants.
+//!   `accounts`: integrated accounts and their tool catalog.
 //!   `mcp_servers`: minted MCP servers and their call logs. `openapi`: the generated document.
 //! - Here: the extractors every handler uses (the authenticated caller, strict JSON bodies and
 //!   query strings that turn rejections into the one error body).
@@ -11,6 +18,7 @@ pub mod mcp_servers;
 pub mod oauth_app;
 pub mod oauth_grants;
 pub mod openapi;
+pub mod people;
 pub mod tokens;
 
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +36,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::store::ApiToken;
 use crate::tokens::TokenHash;
+use crate::ui::session::{Operator, SESSION_COOKIE, cookie};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -70,6 +79,27 @@ pub fn router() -> Router<Arc<App>> {
             "/integrated-account/{id}/mcp/{mcp_id}/grants/{grant_id}",
             axum::routing::delete(oauth_grants::revoke),
         )
+        .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/shares",
+            get(people::shares),
+        )
+        .route(
+            "/integrated-account/{id}/mcp/{mcp_id}/shares/{person_id}",
+            axum::routing::put(people::share).delete(people::unshare),
+        )
+        .route("/me", get(people::me))
+        .route("/people", post(people::create).get(people::list))
+        .route("/people/{id}", get(people::get).delete(people::delete))
+        .route(
+            "/people/{id}/password",
+            axum::routing::put(people::reset_password),
+        )
+        .route("/people/{id}/servers", get(people::servers))
+        .route("/people/{id}/grants", get(people::grants))
+        .route(
+            "/people/{id}/grants/{grant_id}",
+            axum::routing::delete(people::revoke_grant),
+        )
         .route("/integrated-account/{id}/actions", get(actions::list))
         .route(
             "/integrated-account/{id}/actions/{action_id}/approve",
@@ -86,20 +116,54 @@ pub fn router() -> Router<Arc<App>> {
         .route("/openapi.json", get(openapi::document))
 }
 
-/// The admin API token a request was made with. Looked up on every request, so a revoked token
-/// stops working at once. An `mcp`-scoped token is refused here: it only opens MCP servers.
-pub struct Caller(pub ApiToken);
+/// An admin: an admin API token, or a console session of a person whose role is `admin`.
+/// Looked up on every request, so a revoked token or a deleted person stops at once. An
+/// `mcp`-scoped token is refused here: it only opens MCP servers.
+pub struct Caller(pub Operator);
+
+/// Anyone signed in, agents included (see the module's note on roles).
+pub struct AnyCaller(pub Operator);
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let AnyCaller(operator) = AnyCaller::from_request_parts(parts, app).await?;
+        operator.require_admin()?;
+        Ok(Caller(operator))
+    }
+}
+
+impl FromRequestParts<Arc<App>> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let client = app.client_address(&parts.headers, &parts.extensions);
-        let token = app
-            .authenticate_api_token(bearer_token(&parts.headers), client)
-            .await?;
+        let bearer = bearer_token(&parts.headers);
+        if bearer.is_none()
+            && let Some(session) = cookie(&parts.headers, SESSION_COOKIE)
+            && let Some(operator) = app.session_operator(session).await?
+        {
+            if !parts.method.is_safe() {
+                let presented = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok());
+                operator.check_csrf(presented).map_err(|_| {
+                    ApiError::Forbidden(
+                        "a request made with a console session must carry its CSRF token in X-CSRF-Token".into(),
+                    )
+                })?;
+            }
+            return Ok(AnyCaller(operator));
+        }
+        let token = app.authenticate_api_token(bearer, client).await?;
         token.require_admin()?;
-        Ok(Caller(token))
+        Ok(AnyCaller(Operator {
+            id: token.id,
+            person: None,
+            csrf_token: None,
+        }))
     }
 }
 

@@ -18,14 +18,20 @@ use crate::timestamp::Timestamp;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OAuthGrantView {
     pub id: String,
+    /// The MCP server it opens.
+    pub mcp_server_id: String,
     pub client_id: String,
     /// The name the client registered with (self-declared).
     pub client_name: String,
     /// Where the client's authorization was sent back to.
     pub redirect_uri: String,
     pub scope: String,
-    /// The API token whose console session approved it.
+    /// The API token or person whose console session approved it.
     pub approved_by: String,
+    /// The person who approved it, when a person did (absent for an API token's session).
+    pub approved_by_person: Option<String>,
+    /// That person's email (absent once they are deleted, which revokes the grant anyway).
+    pub approved_by_email: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -34,11 +40,14 @@ impl From<OAuthGrant> for OAuthGrantView {
     fn from(g: OAuthGrant) -> Self {
         OAuthGrantView {
             id: g.id,
+            mcp_server_id: g.mcp_server_id,
             client_id: g.client_id,
             client_name: g.client_name,
             redirect_uri: g.redirect_uri,
             scope: g.scope,
             approved_by: g.approved_by,
+            approved_by_person: g.approved_by_person,
+            approved_by_email: g.approved_by_email,
             created_at: g.created_at,
         }
     }

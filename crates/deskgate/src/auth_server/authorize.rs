@@ -1,12 +1,14 @@
 //! The authorization endpoint and its consent page.
 //!
 //! `GET /oauth/authorize` checks the request, then needs a signed-in console operator (the
-//! console's own session: sign-in comes back here through `next`), and shows who asks for what:
+//! console's own session: sign-in comes back here through `next`) who may use the server (an
+//! admin, or an agent an admin shared the server with; anyone else is told so and nothing is
+//! granted), and shows who asks for what:
 //! the client's name (self-declared at registration, so the redirect host is shown beside it),
 //! the server, its tool count and whether it can write. `POST /oauth/authorize` carries the
 //! decision with the session's CSRF token (`CheckedForm`), checks the whole request again (the
 //! hidden fields are the client's, not ours), and redirects back with a code or
-//! `access_denied`.
+//! `access_denied`. The grant records the person who approved it (when a person did).
 //!
 //! Errors follow RFC 6749 §4.1.2.1: an unknown client or a redirect URI that is not registered
 //! is shown here and never redirected to; everything else goes back to the client's redirect
@@ -25,7 +27,7 @@ use crate::mcp_servers::McpServer;
 use crate::store::oauth_grants::{NewGrant, OAuthClient};
 use crate::timestamp::Timestamp;
 use crate::tokens::TokenKind;
-use crate::ui::form::{CheckedForm, FormFields};
+use crate::ui::form::{FormFields, MemberForm};
 use crate::ui::page::{console, csrf_field, error_page};
 use crate::ui::session::{Operator, SessionError};
 
@@ -213,7 +215,33 @@ pub async fn page(
         }
         Err(e) => return e.into_response(),
     };
+    if let Err(refusal) = may_approve(&app, &operator, &request.server).await {
+        return refusal;
+    }
     consent(&app, &operator, &request).await.into_response()
+}
+
+/// Refuses an operator who may not let clients into `server` (an agent it is not shared
+/// with): a page for the person, since the client could do nothing with the answer.
+async fn may_approve(app: &App, operator: &Operator, server: &McpServer) -> Result<(), Response> {
+    match app.may_use_server(operator, &server.id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            tracing::info!(mcp_server.id = %server.id, operator = %operator.describe(), "OAuth consent refused: the server is not shared with this agent");
+            Err((
+                StatusCode::FORBIDDEN,
+                error_page(
+                    "This server is not shared with you",
+                    "An application asks for access to an MCP server that no admin has shared with you, so you cannot let it in. Ask an admin to share the server with you, or to approve the application.",
+                ),
+            )
+                .into_response())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the server's shares");
+            Err(Refusal::Unavailable.into_response())
+        }
+    }
 }
 
 /// What the consent page says about a server's tools.
@@ -305,11 +333,14 @@ async fn consent(app: &App, operator: &Operator, request: &Authorization) -> Res
 }
 
 /// `POST /oauth/authorize`: the operator's decision.
-pub async fn decide(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
+pub async fn decide(State(app): State<Arc<App>>, form: MemberForm) -> Response {
     let request = match check(&app, &form.fields).await {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
+    if let Err(refusal) = may_approve(&app, &form.operator, &request.server).await {
+        return refusal;
+    }
     let state = request.state.as_deref();
     if form.fields.get("decision") != Some("approve") {
         tracing::info!(oauth.client_id = %request.client.id, mcp_server.id = %request.server.id, "OAuth authorization denied");
@@ -334,7 +365,8 @@ pub async fn decide(State(app): State<Arc<App>>, form: CheckedForm) -> Response 
             id: &grant_id,
             mcp_server_id: &request.server.id,
             client_id: &request.client.id,
-            approved_by: &form.operator.api_token_id,
+            approved_by: &form.operator.id,
+            approved_by_person: form.operator.person.as_ref().map(|p| p.id.as_str()),
             scope: SCOPE,
             redirect_uri: &request.redirect_uri,
             code_hash: &code.hash.0,
@@ -347,7 +379,7 @@ pub async fn decide(State(app): State<Arc<App>>, form: CheckedForm) -> Response 
         tracing::error!(error = %e, "could not store an OAuth grant");
         return Refusal::Unavailable.into_response();
     }
-    tracing::info!(oauth.grant_id = %grant_id, oauth.client_id = %request.client.id, mcp_server.id = %request.server.id, "OAuth authorization approved");
+    tracing::info!(oauth.grant_id = %grant_id, oauth.client_id = %request.client.id, mcp_server.id = %request.server.id, approved_by = %form.operator.describe(), "OAuth authorization approved");
     let mut params = vec![("code", crate::tokens::reveal(&code.secret))];
     if let Some(state) = state {
         params.push(("state", state));

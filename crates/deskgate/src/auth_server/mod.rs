@@ -256,8 +256,11 @@ pub fn is_s256_challenge(challenge: &str) -> bool {
 /// The client behind an OAuth MCP request, for the audit log.
 #[derive(Debug, Clone)]
 pub struct OAuthCaller {
+    pub client_id: String,
     pub client_name: String,
     pub grant_id: String,
+    /// The person who approved the client (id, email), when a person did.
+    pub person: Option<(String, String)>,
 }
 
 /// Why an `oauth` server refused a request's bearer token.
@@ -349,8 +352,10 @@ impl App {
         Ok(match found {
             // RFC 8707 audience: a token is good for the one server it was issued for.
             Some(grant) if grant.mcp_server_id == server_id => Ok(OAuthCaller {
+                client_id: grant.client_id,
                 client_name: grant.client_name,
                 grant_id: grant.grant_id,
+                person: grant.person,
             }),
             _ => Err(BearerRefusal::Invalid),
         })

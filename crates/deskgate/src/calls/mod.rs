@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 pub use admission::Admission;
 pub use budget::Buckets;
-pub use result::{CallResult, ClientInfo, Structured, UnknownTool};
+pub use result::{CallResult, ClientInfo, OAuthAttribution, Structured, UnknownTool};
 pub use send::CallFailure;
 
 use crate::app::App;

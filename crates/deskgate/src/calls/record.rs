@@ -90,6 +90,7 @@ impl Draft {
         error: Option<String>,
     ) -> ToolCallRecord {
         let text = |t: &Option<String>| t.clone().map(|t| bounded(t, MAX_FIELD));
+        let oauth = self.client.as_ref().and_then(|c| c.oauth.as_ref());
         ToolCallRecord {
             id: self.id.clone(),
             mcp_server_id: self.mcp_server_id.clone(),
@@ -106,6 +107,9 @@ impl Draft {
             error: error.map(|e| bounded(e, MAX_ERROR)),
             policy_decision: self.policy.as_ref().map(|p| p.0),
             policy_rule: text(&self.policy.as_ref().and_then(|p| p.1.clone())),
+            person_id: oauth.and_then(|o| o.person.as_ref()).map(|p| p.0.clone()),
+            person_email: text(&oauth.and_then(|o| o.person.as_ref()).map(|p| p.1.clone())),
+            oauth_client_id: text(&oauth.map(|o| o.client_id.clone())),
         }
     }
 

@@ -10,6 +10,16 @@ use integration_spec::RateLimit;
 pub struct ClientInfo {
     pub name: String,
     pub version: String,
+    /// On an `oauth` server: who deskgate knows is behind the call (not self-declared).
+    pub oauth: Option<OAuthAttribution>,
+}
+
+/// The OAuth client that made a call and the person who let it in (see `auth_server`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthAttribution {
+    pub client_id: String,
+    /// The approving person's id and email; `None` when an admin API token's session approved.
+    pub person: Option<(String, String)>,
 }
 
 /// A call refused before anything ran: the tool does not exist for this server (unknown, or

@@ -91,6 +91,7 @@ pub fn bounded(client: ClientInfo) -> ClientInfo {
     ClientInfo {
         name: truncated(client.name, MAX_NAME_CHARS),
         version: truncated(client.version, MAX_VERSION_CHARS),
+        oauth: client.oauth,
     }
 }
 
@@ -115,6 +116,7 @@ mod tests {
         ClientInfo {
             name: name.to_owned(),
             version: "1.0".to_owned(),
+            oauth: None,
         }
     }
 
@@ -127,6 +129,7 @@ mod tests {
             ClientInfo {
                 name: "é".repeat(900_000),
                 version: "v".repeat(10_000),
+                oauth: None,
             },
         );
         let kept = directory.recall(&key).unwrap();

@@ -42,8 +42,8 @@ pub(super) struct Caller {
     pub(super) slot: RateLimitSlot,
     /// (server id, User-Agent): the key of [`ClientDirectory`].
     client_key: (String, String),
-    /// The OAuth client's registered name, on an `oauth` server.
-    oauth_client: Option<String>,
+    /// The OAuth client and who let it in, on an `oauth` server.
+    oauth_client: Option<crate::auth_server::OAuthCaller>,
 }
 
 impl Caller {
@@ -66,7 +66,7 @@ impl Caller {
         let oauth_client = parts
             .extensions
             .get::<crate::auth_server::OAuthCaller>()
-            .map(|c| c.client_name.clone());
+            .cloned();
         Some(Caller {
             oauth_client,
             client_key: (tenant.server.id.clone(), user_agent),
@@ -85,8 +85,14 @@ impl Caller {
         let (name, version) =
             client.map_or((String::new(), String::new()), |c| (c.name, c.version));
         Some(ClientInfo {
-            name: format!("[oauth: {oauth}] {name}").trim_end().to_owned(),
+            name: format!("[oauth: {}] {name}", oauth.client_name)
+                .trim_end()
+                .to_owned(),
             version,
+            oauth: Some(crate::calls::OAuthAttribution {
+                client_id: oauth.client_id.clone(),
+                person: oauth.person.clone(),
+            }),
         })
     }
 
@@ -96,6 +102,7 @@ impl Caller {
             (!self.client_key.1.is_empty()).then(|| ClientInfo {
                 name: self.client_key.1.clone(),
                 version: String::new(),
+                oauth: None,
             })
         })
     }
@@ -211,6 +218,7 @@ impl Gateway {
             .map(|i| ClientInfo {
                 name: i.name,
                 version: i.version,
+                oauth: None,
             })
             .or_else(|| caller.known_client(&self.clients));
         caller.attributed(client)
@@ -233,6 +241,7 @@ impl ServerHandler for Gateway {
             ClientInfo {
                 name: request.client_info.name.clone(),
                 version: request.client_info.version.clone(),
+                oauth: None,
             },
         );
         context.peer.set_peer_info(request.clone());

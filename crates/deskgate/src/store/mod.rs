@@ -97,8 +97,9 @@ macro_rules! on_backend {
     };
 }
 
-// After `on_backend!`, which it uses.
+// After `on_backend!`, which they use.
 pub mod oauth_grants;
+pub mod people;
 
 impl Store {
     /// Connects (creating a SQLite file when missing) and migrates.
@@ -709,7 +710,10 @@ pub struct OAuthAppRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConsoleSessionRow {
     pub id_hash: String,
-    pub api_token_id: String,
+    /// The API token that opened it, or else
+    pub api_token_id: Option<String>,
+    /// the person who signed in with their password.
+    pub person_id: Option<String>,
     pub csrf_token: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -866,6 +870,9 @@ struct ToolCallRow {
     error: Option<String>,
     policy_decision: Option<String>,
     policy_rule: Option<String>,
+    person_id: Option<String>,
+    person_email: Option<String>,
+    oauth_client_id: Option<String>,
 }
 
 impl TryFrom<ToolCallRow> for ToolCallRecord {
@@ -899,6 +906,9 @@ impl TryFrom<ToolCallRow> for ToolCallRecord {
             duration_ms: u64::try_from(r.duration_ms).unwrap_or(0),
             error: r.error,
             policy_rule: r.policy_rule,
+            person_id: r.person_id,
+            person_email: r.person_email,
+            oauth_client_id: r.oauth_client_id,
         })
     }
 }

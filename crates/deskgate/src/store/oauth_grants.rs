@@ -28,6 +28,10 @@ pub struct OAuthGrant {
     pub client_id: String,
     pub client_name: String,
     pub approved_by: String,
+    /// The person who approved it, when a person's session did (not an API token's).
+    pub approved_by_person: Option<String>,
+    /// Their email, while the person exists.
+    pub approved_by_email: Option<String>,
     pub scope: String,
     pub redirect_uri: String,
     pub code_challenge: String,
@@ -43,6 +47,7 @@ pub struct NewGrant<'a> {
     pub mcp_server_id: &'a str,
     pub client_id: &'a str,
     pub approved_by: &'a str,
+    pub approved_by_person: Option<&'a str>,
     pub scope: &'a str,
     pub redirect_uri: &'a str,
     pub code_hash: &'a str,
@@ -79,7 +84,10 @@ impl TokenUse {
 pub struct AccessGrant {
     pub grant_id: String,
     pub mcp_server_id: String,
+    pub client_id: String,
     pub client_name: String,
+    /// The person who approved the client, and their email.
+    pub person: Option<(String, String)>,
 }
 
 /// How taking a single-use secret (a code, a refresh token) went.
@@ -124,6 +132,8 @@ pub(super) struct GrantRow {
     client_id: String,
     client_name: String,
     approved_by: String,
+    approved_by_person: Option<String>,
+    approved_by_email: Option<String>,
     scope: String,
     redirect_uri: String,
     code_challenge: String,
@@ -140,6 +150,8 @@ impl From<GrantRow> for OAuthGrant {
             client_id: r.client_id,
             client_name: r.client_name,
             approved_by: r.approved_by,
+            approved_by_person: r.approved_by_person,
+            approved_by_email: r.approved_by_email,
             scope: r.scope,
             redirect_uri: r.redirect_uri,
             code_challenge: r.code_challenge,
@@ -150,10 +162,12 @@ impl From<GrantRow> for OAuthGrant {
     }
 }
 
-/// The grant columns every grant query reads, with its client's name.
+/// The grant columns every grant query reads, with its client's name and its approver's
+/// email (queries join `oauth_clients c` and left-join `people p`).
 macro_rules! grant_columns {
     () => {
-        "g.id, g.mcp_server_id, g.client_id, c.name AS client_name, g.approved_by, g.scope,
+        "g.id, g.mcp_server_id, g.client_id, c.name AS client_name, g.approved_by,
+         g.approved_by_person, p.email AS approved_by_email, g.scope,
          g.redirect_uri, g.code_challenge, g.code_expires_at, g.redeemed_at, g.created_at"
     };
 }
@@ -197,8 +211,8 @@ macro_rules! oauth_grant_queries {
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
                     "INSERT INTO oauth_grants (id, mcp_server_id, client_id, approved_by, scope, redirect_uri,
-                        code_hash, code_challenge, code_expires_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        code_hash, code_challenge, code_expires_at, created_at, approved_by_person)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(g.id)
                 .bind(g.mcp_server_id)
@@ -210,6 +224,7 @@ macro_rules! oauth_grant_queries {
                 .bind(g.code_challenge)
                 .bind(g.code_expires_at.millis())
                 .bind(g.now.millis())
+                .bind(g.approved_by_person)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -250,7 +265,8 @@ macro_rules! oauth_grant_queries {
             ) -> Result<Option<$crate::store::oauth_grants::OAuthGrant>, $crate::store::StoreError> {
                 Ok(sqlx::query_as::<$db, $crate::store::oauth_grants::GrantRow>(concat!(
                     "SELECT ", $crate::store::oauth_grants::grant_columns!(),
-                    " FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE g.id = $1"
+                    " FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id
+                     LEFT JOIN people p ON p.id = g.approved_by_person WHERE g.id = $1"
                 ))
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -265,6 +281,7 @@ macro_rules! oauth_grant_queries {
                 Ok(sqlx::query_as::<$db, $crate::store::oauth_grants::GrantRow>(concat!(
                     "SELECT ", $crate::store::oauth_grants::grant_columns!(),
                     " FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id
+                     LEFT JOIN people p ON p.id = g.approved_by_person
                      WHERE g.mcp_server_id = $1 AND g.redeemed_at IS NOT NULL ORDER BY g.id DESC"
                 ))
                 .bind(mcp_server_id)
@@ -312,22 +329,26 @@ macro_rules! oauth_grant_queries {
                 token_hash: &str,
                 now: $crate::timestamp::Timestamp,
             ) -> Result<Option<$crate::store::oauth_grants::AccessGrant>, $crate::store::StoreError> {
-                let row = sqlx::query_as::<$db, (String, String, String)>(
-                    "SELECT g.id, g.mcp_server_id, c.name
+                type Row = (String, String, String, String, Option<String>, Option<String>);
+                let row = sqlx::query_as::<$db, Row>(
+                    "SELECT g.id, g.mcp_server_id, c.id, c.name, p.id, p.email
                      FROM oauth_tokens t
                      JOIN oauth_grants g ON g.id = t.grant_id
                      JOIN oauth_clients c ON c.id = g.client_id
+                     LEFT JOIN people p ON p.id = g.approved_by_person
                      WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2",
                 )
                 .bind(token_hash)
                 .bind(now.millis())
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.map(|(grant_id, mcp_server_id, client_name)| {
+                Ok(row.map(|(grant_id, mcp_server_id, client_id, client_name, person_id, email)| {
                     $crate::store::oauth_grants::AccessGrant {
                         grant_id,
                         mcp_server_id,
+                        client_id,
                         client_name,
+                        person: person_id.zip(email),
                     }
                 }))
             }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
 use super::oauth_grants::oauth_grant_queries;
+use super::people::people_queries;
 use super::queries::portable_queries;
 use super::{Change, Job, Notice, StoreError};
 
@@ -316,6 +317,7 @@ fn parse_notice(channel: &str, payload: &str) -> Option<Notice> {
 
 portable_queries!(PgStore, sqlx::Postgres);
 oauth_grant_queries!(PgStore, sqlx::Postgres);
+people_queries!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {

@@ -426,8 +426,8 @@ macro_rules! portable_queries {
                 sqlx::query(
                     "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
                         client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
-                        policy_decision, policy_rule)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                        policy_decision, policy_rule, person_id, person_email, oauth_client_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                      ON CONFLICT (id) DO UPDATE SET
                         upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
                         upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
@@ -449,6 +449,9 @@ macro_rules! portable_queries {
                 .bind(&r.error)
                 .bind(r.policy_decision.map(|d| d.as_str()))
                 .bind(&r.policy_rule)
+                .bind(&r.person_id)
+                .bind(&r.person_email)
+                .bind(&r.oauth_client_id)
                 .execute(executor)
                 .await?;
                 Ok(())
@@ -470,6 +473,7 @@ macro_rules! portable_queries {
                        AND ($8 IS NULL OR at >= $8)
                        AND ($9 IS NULL OR at < $9)
                        AND ($10 IS NULL OR policy_decision = $10)
+                       AND ($11 IS NULL OR person_id = $11)
                      ORDER BY id DESC LIMIT $6",
                 )
                 .bind(account_id)
@@ -490,6 +494,7 @@ macro_rules! portable_queries {
                 .bind(q.since.map(|t| t.millis()))
                 .bind(q.until.map(|t| t.millis()))
                 .bind(q.policy_decision.map(|d| d.as_str()))
+                .bind(&q.person_id)
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
@@ -930,11 +935,12 @@ macro_rules! portable_queries {
                 session: &$crate::store::ConsoleSessionRow,
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
-                    "INSERT INTO console_sessions (id_hash, api_token_id, csrf_token, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO console_sessions (id_hash, api_token_id, person_id, csrf_token, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&session.id_hash)
                 .bind(&session.api_token_id)
+                .bind(&session.person_id)
                 .bind(&session.csrf_token)
                 .bind(session.created_at)
                 .bind(session.expires_at)
@@ -943,14 +949,14 @@ macro_rules! portable_queries {
                 Ok(())
             }
 
-            /// A live session (not expired, its API token not revoked).
+            /// A live session (not expired, its API token not revoked, its person not deleted).
             pub async fn find_console_session(
                 &self,
                 id_hash: &str,
                 now: $crate::timestamp::Timestamp,
             ) -> Result<Option<$crate::store::ConsoleSessionRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as::<$db, $crate::store::ConsoleSessionRow>(
-                    "SELECT id_hash, api_token_id, csrf_token, created_at, expires_at FROM console_sessions
+                    "SELECT id_hash, api_token_id, person_id, csrf_token, created_at, expires_at FROM console_sessions
                      WHERE id_hash = $1 AND expires_at > $2",
                 )
                 .bind(id_hash)

@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 
 use super::StoreError;
 use super::oauth_grants::oauth_grant_queries;
+use super::people::people_queries;
 use super::queries::portable_queries;
 
 #[derive(Debug, Clone)]
@@ -40,3 +41,4 @@ impl SqliteStore {
 
 portable_queries!(SqliteStore, sqlx::Sqlite);
 oauth_grant_queries!(SqliteStore, sqlx::Sqlite);
+people_queries!(SqliteStore, sqlx::Sqlite);

@@ -1,6 +1,7 @@
 //! Posted console forms. `CheckedForm` is the only way a console handler reads a POST: it
-//! requires a signed-in operator and the session's CSRF token before the handler runs, so no
-//! state-changing route can forget the check.
+//! requires a signed-in admin and the session's CSRF token before the handler runs, so no
+//! state-changing route can forget the check. `MemberForm` is the same for the few forms an
+//! agent may post (see `session` on roles).
 //!
 //! Fields are read from `application/x-www-form-urlencoded` pairs in order; repeated names
 //! (checkbox groups) are kept, which `serde_urlencoded` cannot do.
@@ -11,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 
-use super::session::Operator;
+use super::session::{Operator, SessionError};
 use crate::app::App;
 
 /// The name/value pairs of a form body or a query string.
@@ -61,29 +62,53 @@ impl FormFields {
     }
 }
 
-/// A posted form from a signed-in operator whose CSRF token matched.
+/// A posted form from a signed-in admin whose CSRF token matched.
 pub struct CheckedForm {
     pub operator: Operator,
     pub fields: FormFields,
+}
+
+/// A posted form from any signed-in operator (agents included) whose CSRF token matched.
+pub struct MemberForm {
+    pub operator: Operator,
+    pub fields: FormFields,
+}
+
+/// The operator and fields of a posted form, its CSRF token checked.
+async fn checked(req: Request, app: &Arc<App>) -> Result<(Operator, FormFields), Response> {
+    let client = app.client_address(req.headers(), req.extensions());
+    let operator = app
+        .operator(req.headers(), client)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let body = Bytes::from_request(req, app)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let fields = FormFields::parse(&body);
+    operator
+        .check_csrf(fields.get("csrf"))
+        .map_err(IntoResponse::into_response)?;
+    Ok((operator, fields))
 }
 
 impl FromRequest<Arc<App>> for CheckedForm {
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
-        let client = app.client_address(req.headers(), req.extensions());
-        let operator = app
-            .operator(req.headers(), client)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let body = Bytes::from_request(req, app)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let fields = FormFields::parse(&body);
+        let (operator, fields) = checked(req, app).await?;
         operator
-            .check_csrf(fields.get("csrf"))
-            .map_err(IntoResponse::into_response)?;
+            .require_admin()
+            .map_err(|refused| SessionError::Refused(refused).into_response())?;
         Ok(CheckedForm { operator, fields })
+    }
+}
+
+impl FromRequest<Arc<App>> for MemberForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let (operator, fields) = checked(req, app).await?;
+        Ok(MemberForm { operator, fields })
     }
 }
 

@@ -17,12 +17,21 @@ pub fn frame(title: &str, body: Markup) -> Markup {
     document(title, html! {}, body)
 }
 
-/// A complete page for a signed-in operator: the top bar has the navigation and sign-out.
+/// A complete page for a signed-in operator: the top bar has the navigation (what their role
+/// opens) and sign-out.
 pub fn console(title: &str, operator: &Operator, body: Markup) -> Markup {
     let top = html! {
         nav.top-nav aria-label="Console" {
-            a href="/ui" { "Accounts" }
-            a href="/ui/tokens" { "Tokens" }
+            @if operator.is_admin() {
+                a href="/ui" { "Accounts" }
+                a href="/ui/tokens" { "Tokens" }
+                a href="/ui/people" { "People" }
+            } @else {
+                a href="/ui/me" { "My servers" }
+            }
+            @if let Some(person) = &operator.person {
+                span.muted #signed-in-as { (person.email) }
+            }
             form.sign-out method="post" action="/ui/sign-out" {
                 (csrf_field(operator))
                 button.link-button type="submit" { "Sign out" }

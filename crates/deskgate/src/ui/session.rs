@@ -1,9 +1,15 @@
-//! Console sign-in: an API token opens a session held in an HttpOnly, SameSite=Lax cookie; the
-//! store keeps only the session id's hash and the session's CSRF token. A session dies with its
-//! API token (revoking the token signs it out at once) and after `SESSION_HOURS`.
+//! Console sign-in: an admin API token, or a person's email and password (see `crate::people`),
+//! opens a session held in an HttpOnly, SameSite=Lax cookie; the store keeps only the session
+//! id's hash and the session's CSRF token. A session dies with its API token or its person
+//! (revoking the token, deleting the person or resetting their password signs it out at once)
+//! and after `SESSION_HOURS`.
 //!
 //! Every state-changing console request must carry the session's CSRF token (a hidden form
 //! field or the `X-CSRF-Token` header); `Operator::check_csrf` is the one place that checks it.
+//!
+//! Roles: the `Operator` extractor admits admins only (an admin API token, or a person whose
+//! role is `admin`), so every console page is admin-only unless its handler asks for a
+//! [`Member`] instead, which also admits agents. Default deny: a new page cannot forget it.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,6 +21,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::people::{Person, Role};
 use crate::store::{ConsoleSessionRow, StoreError};
 use crate::timestamp::Timestamp;
 use crate::tokens::TokenHash;
@@ -26,11 +33,22 @@ pub const SESSION_SECS: i64 = SESSION_HOURS * 3600;
 /// Who is operating the console or the connect flow.
 #[derive(Debug, Clone)]
 pub struct Operator {
-    pub api_token_id: String,
+    /// The API token's id, or the person's id (both UUIDs, never equal).
+    pub id: String,
+    /// The person who signed in with their password; `None` for an API token.
+    pub person: Option<Person>,
     /// The session's CSRF token; `None` when the operator came with a bearer token (no cookie,
     /// so no cross-site request can ride on it).
     pub csrf_token: Option<String>,
 }
+
+/// Any signed-in operator, agents included: for the few pages and endpoints agents may use
+/// (their servers, the consent page, their grants, signing out).
+#[derive(Debug, Clone)]
+pub struct Member(pub Operator);
+
+/// What an agent is told on a page or endpoint that is not theirs.
+pub const AGENTS_REFUSED: &str = "your role is agent: you may only see the MCP servers an admin shared with you, approve applications for them and revoke your own grants";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -47,6 +65,32 @@ pub enum SessionError {
 }
 
 impl Operator {
+    /// `admin` for an API token (only admin tokens open the console), else the person's role.
+    pub fn role(&self) -> Role {
+        self.person.as_ref().map_or(Role::Admin, |p| p.role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role() == Role::Admin
+    }
+
+    /// Refuses an agent.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(AGENTS_REFUSED.into()))
+        }
+    }
+
+    /// Who, for logs and records: `person <email>` or `api token <id>`.
+    pub fn describe(&self) -> String {
+        match &self.person {
+            Some(p) => format!("person {}", p.email),
+            None => format!("api token {}", self.id),
+        }
+    }
+
     /// Refuses a state-changing request whose CSRF token is missing or wrong.
     pub fn check_csrf(&self, provided: Option<&str>) -> Result<(), SessionError> {
         match &self.csrf_token {
@@ -102,18 +146,67 @@ impl App {
         let api_token = Some(api_token.trim()).filter(|t| !t.is_empty());
         let token = self.authenticate_api_token(api_token, client).await?;
         token.require_admin()?;
+        self.open_session(Some(token.id), None).await
+    }
+
+    /// Opens a console session for a person whose password matches; returns the cookie value
+    /// and the person. A wrong email or password counts against the client's address like a
+    /// wrong API token, and an address past its budget is refused before anything is checked.
+    pub async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<(String, Person), ApiError> {
+        let person = self.authenticate_person(email, password, client).await?;
+        let session = self.open_session(None, Some(person.id.clone())).await?;
+        Ok((session, person))
+    }
+
+    async fn open_session(
+        &self,
+        api_token_id: Option<String>,
+        person_id: Option<String>,
+    ) -> Result<String, ApiError> {
         let id = crate::tokens::random_urlsafe(32);
         let now = Timestamp::now();
         self.store
             .insert_console_session(&ConsoleSessionRow {
                 id_hash: TokenHash::of(&id).0,
-                api_token_id: token.id,
+                api_token_id,
+                person_id,
                 csrf_token: crate::tokens::random_urlsafe(32),
                 created_at: now.millis(),
                 expires_at: now.plus_secs(SESSION_HOURS * 3600).millis(),
             })
             .await?;
         Ok(id)
+    }
+
+    /// The operator of a console session cookie, if it names a live session.
+    pub async fn session_operator(&self, session: &str) -> Result<Option<Operator>, StoreError> {
+        let Some(row) = self
+            .store
+            .find_console_session(&TokenHash::of(session).0, Timestamp::now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        match (row.api_token_id, row.person_id) {
+            (Some(api_token_id), _) => Ok(Some(Operator {
+                id: api_token_id,
+                person: None,
+                csrf_token: Some(row.csrf_token),
+            })),
+            (None, Some(person_id)) => {
+                Ok(self.store.get_person(&person_id).await?.map(|p| Operator {
+                    id: p.id.clone(),
+                    person: Some(p),
+                    csrf_token: Some(row.csrf_token),
+                }))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     pub async fn sign_out(&self, session_id: &str) -> Result<(), SessionError> {
@@ -131,15 +224,9 @@ impl App {
         client: IpAddr,
     ) -> Result<Operator, SessionError> {
         if let Some(session) = cookie(headers, SESSION_COOKIE)
-            && let Some(row) = self
-                .store
-                .find_console_session(&TokenHash::of(session).0, Timestamp::now())
-                .await?
+            && let Some(operator) = self.session_operator(session).await?
         {
-            return Ok(Operator {
-                api_token_id: row.api_token_id,
-                csrf_token: Some(row.csrf_token),
-            });
+            return Ok(operator);
         }
         let Some(bearer) = crate::api::bearer_token(headers) else {
             return Err(SessionError::SignedOut);
@@ -148,7 +235,8 @@ impl App {
             Ok(token) => {
                 token.require_admin().map_err(SessionError::Refused)?;
                 Ok(Operator {
-                    api_token_id: token.id,
+                    id: token.id,
+                    person: None,
                     csrf_token: None,
                 })
             }
@@ -206,11 +294,22 @@ impl axum::response::IntoResponse for SessionError {
     }
 }
 
+/// An admin (see the module's note on roles).
 impl FromRequestParts<Arc<App>> for Operator {
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, SessionError> {
+        let Member(operator) = Member::from_request_parts(parts, app).await?;
+        operator.require_admin().map_err(SessionError::Refused)?;
+        Ok(operator)
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Member {
+    type Rejection = SessionError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, SessionError> {
         let client = app.client_address(&parts.headers, &parts.extensions);
-        app.operator(&parts.headers, client).await
+        app.operator(&parts.headers, client).await.map(Member)
     }
 }

@@ -1,5 +1,6 @@
-//! Signing in and out of the console. An API token opens a session (see `session`); the
-//! sign-in form itself is protected by a double-submit nonce (a cookie and a hidden field that
+//! Signing in and out of the console. A person's email and password, or an admin API token,
+//! opens a session (see `session`); agents land on their own page (`/ui/me`), admins on the
+//! account list. The sign-in form itself is protected by a double-submit nonce (a cookie and a hidden field that
 //! must match), so another site cannot sign a browser into someone else's session.
 
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use maud::{Markup, html};
 use subtle::ConstantTimeEq;
 
 use super::error::UiError;
-use super::form::{CheckedForm, FormFields};
+use super::form::{FormFields, MemberForm};
 use super::page::{error_page, frame, notice};
 use super::session::{SESSION_COOKIE, SESSION_SECS, cookie, set_cookie};
 use crate::app::App;
 use crate::error::ApiError;
+use crate::people::Role;
 
 /// The sign-in form's nonce cookie, scoped to the sign-in path.
 const NONCE_COOKIE: &str = "dg_signin";
@@ -45,8 +47,10 @@ pub async fn form(
     // Already signed in: straight to the console.
     let client = app.client_address(&headers, &extensions);
     let next = safe_next(query.next.as_deref());
-    if cookie(&headers, SESSION_COOKIE).is_some() && app.operator(&headers, client).await.is_ok() {
-        return Ok(Redirect::to(next.unwrap_or("/ui")).into_response());
+    if cookie(&headers, SESSION_COOKIE).is_some()
+        && let Ok(operator) = app.operator(&headers, client).await
+    {
+        return Ok(Redirect::to(next.unwrap_or(home(&operator))).into_response());
     }
     Ok(render(
         &app,
@@ -78,12 +82,34 @@ pub async fn submit(
         )
             .into_response();
     }
-    let token = fields.text("api_token").unwrap_or_default();
     let next = safe_next(fields.get("next"));
     let client = app.client_address(&headers, &extensions);
-    match app.sign_in(&token, client).await {
-        Ok(session) => {
-            let mut response = Redirect::to(next.unwrap_or("/ui")).into_response();
+    // The password form sends `email`; the token form sends `api_token`.
+    let signed_in = match fields.get("email") {
+        Some(email) => {
+            let password = fields.get("password").unwrap_or_default();
+            app.sign_in_with_password(email, password, client)
+                .await
+                .map(|(session, person)| {
+                    let home = if person.role == Role::Admin {
+                        "/ui"
+                    } else {
+                        MY_PAGE
+                    };
+                    (session, home)
+                })
+        }
+        None => {
+            let token = fields.text("api_token").unwrap_or_default();
+            app.sign_in(&token, client)
+                .await
+                .map(|session| (session, "/ui"))
+        }
+    };
+    let by_password = fields.get("email").is_some();
+    match signed_in {
+        Ok((session, home)) => {
+            let mut response = Redirect::to(next.unwrap_or(home)).into_response();
             let h = response.headers_mut();
             h.append(
                 header::SET_COOKIE,
@@ -96,6 +122,15 @@ pub async fn submit(
             tracing::info!("console session opened");
             response
         }
+        Err(ApiError::Unauthorized) if by_password => render(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(
+                "That email and password do not match. Ask an admin to reset your password if you forgot it.",
+            ),
+            next,
+        ),
         Err(ApiError::Unauthorized) => render(
             &app,
             StatusCode::UNAUTHORIZED,
@@ -114,7 +149,7 @@ pub async fn submit(
                 StatusCode::TOO_MANY_REQUESTS,
                 None,
                 Some(&format!(
-                    "Too many wrong API tokens were tried from your address. Try again in {retry_after_secs} s."
+                    "Too many failed sign-ins (wrong passwords or API tokens) from your address. Try again in {retry_after_secs} s."
                 )),
                 next,
             );
@@ -154,34 +189,62 @@ fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>, next: Optio
                 @if let Some(error) = error {
                     div.alert role="alert" #sign-in-error { (error) }
                 }
-                form method="post" action=(SIGN_IN_PATH) {
+                @if next.is_some() {
+                    p.hint #sign-in-next { "An application asks for access to an MCP server: sign in to review it." }
+                }
+                form #sign-in-password method="post" action=(SIGN_IN_PATH) {
                     input type="hidden" name="nonce" value=(nonce);
                     @if let Some(next) = next {
                         input type="hidden" name="next" value=(next);
-                        p.hint #sign-in-next { "An application asks for access to an MCP server: sign in to review it." }
+                    }
+                    div.field {
+                        label for="email" { "Email" }
+                        input #email type="email" name="email" required autocomplete="username"
+                            spellcheck="false" autofocus;
+                    }
+                    div.field {
+                        label for="password" { "Password" }
+                        input #password type="password" name="password" required
+                            autocomplete="current-password";
+                    }
+                    button.button.primary #sign-in-with-password type="submit" { "Sign in" }
+                }
+                h2 { "Or with an API token" }
+                form #sign-in-token method="post" action=(SIGN_IN_PATH) {
+                    input type="hidden" name="nonce" value=(nonce);
+                    @if let Some(next) = next {
+                        input type="hidden" name="next" value=(next);
                     }
                     div.field {
                         label for="api_token" { "API token" }
                         input #api_token type="password" name="api_token" required
-                            autocomplete="off" spellcheck="false" autofocus
+                            autocomplete="off" spellcheck="false"
                             aria-describedby="api_token-hint";
                         p.hint #api_token-hint {
                             "An API token of this deskgate server (minted tokens start with " code { "dga_" }
                             "). Create one with " code { "deskgate token create" } "."
                         }
                     }
-                    button.button.primary type="submit" { "Sign in" }
+                    button.button #sign-in-with-token type="submit" { "Sign in with the token" }
                 }
             }
         },
     )
 }
 
+/// An agent's own page: the servers shared with them and the grants they approved.
+pub const MY_PAGE: &str = "/ui/me";
+
+/// Where an operator lands once signed in.
+pub fn home(operator: &super::session::Operator) -> &'static str {
+    if operator.is_admin() { "/ui" } else { MY_PAGE }
+}
+
 /// Ends the session and forgets its cookie.
 pub async fn sign_out(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    _form: CheckedForm,
+    _form: MemberForm,
 ) -> Response {
     if let Some(session) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = app.sign_out(session).await

@@ -118,7 +118,7 @@ async fn tokens_page(
 
 impl ApiToken {
     fn api_token_is(&self, operator: &Operator) -> bool {
-        self.id == operator.api_token_id
+        self.id == operator.id
     }
 }
 

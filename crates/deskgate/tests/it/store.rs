@@ -80,6 +80,9 @@ fn call(id: &str, server: &str, account: &str, outcome: Outcome) -> ToolCallReco
         error: None,
         policy_decision: Some(deskgate::policy::PolicyOutcome::Allowed),
         policy_rule: Some("policies[0] (allow list_all_gorgias_tickets)".into()),
+        person_id: None,
+        person_email: None,
+        oauth_client_id: None,
     }
 }
 
