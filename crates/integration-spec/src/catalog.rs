@@ -18,7 +18,9 @@ use crate::plan::ArgumentError;
 use crate::plan::BodyEncoding;
 use crate::rules::Rule;
 use crate::schema::ref_name;
-use crate::schema::{EFFECT_KEYWORD, EFFECTS_KEYWORD, FILTER_LANGUAGE_KEYWORD, NAMES_KEYWORD};
+use crate::schema::{
+    EFFECT_KEYWORD, EFFECTS_KEYWORD, FILTER_LANGUAGE_KEYWORD, HIDDEN_KEYWORD, NAMES_KEYWORD,
+};
 use crate::tasks::Task;
 use crate::views::{self, ResultShape, ShapeContext, Views};
 
@@ -196,6 +198,13 @@ impl fmt::Debug for Tool {
 }
 
 impl Tool {
+    /// The schema every call is validated against: [`Tool::input_schema`] plus what only a
+    /// validator needs and what the model is not shown (hidden properties, descriptions that
+    /// repeat a name).
+    pub fn full_input_schema(&self) -> &Map<String, Value> {
+        &self.inner.full_schema
+    }
+
     /// Whether the tool returns one page of a cursor-paginated list (it then takes `limit` and
     /// `next_cursor`).
     pub fn is_list(&self) -> bool {
@@ -663,7 +672,7 @@ fn build_tool(
             CURSOR_ARG.into(),
             json!({
                 "type": "string",
-                "description": "The last page's meta.next_cursor, exactly as received; omit for the first page.",
+                "description": "The last page's meta.next_cursor, unchanged.",
             }),
         );
     }
@@ -1078,35 +1087,90 @@ const VALIDATOR_ONLY: &[&str] = &[
     "uniqueItems",
 ];
 
-/// The schema as `tools/list` shows it: the full schema without [`VALIDATOR_ONLY`] keywords.
+/// The schema as `tools/list` shows it: the full schema without [`VALIDATOR_ONLY`] keywords,
+/// without `hidden` properties, and without descriptions that only repeat their property's name
+/// (`external_id: "External id."`, `ticket_id: "The ticket."`): 120 of them cost 650 tokens of
+/// every full list and tell the model nothing its name does not.
 pub(crate) fn for_model(schema: &Map<String, Value>) -> Map<String, Value> {
     fn strip(value: &Value) -> Value {
         match value {
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .filter(|(k, v)| !VALIDATOR_ONLY.contains(&k.as_str()) || v.is_object())
-                    .map(|(k, v)| {
-                        // `properties` maps names to schemas: a property may be called `pattern`.
-                        if k == "properties" {
-                            let Value::Object(props) = v else {
-                                return (k.clone(), v.clone());
-                            };
-                            let props = props.iter().map(|(n, p)| (n.clone(), strip(p))).collect();
-                            (k.clone(), Value::Object(props))
-                        } else {
-                            (k.clone(), strip(v))
-                        }
-                    })
-                    .collect(),
-            ),
+            Value::Object(map) => {
+                let hidden: Vec<&str> = match map.get("properties") {
+                    Some(Value::Object(props)) => props
+                        .iter()
+                        .filter(|(_, p)| p.get(HIDDEN_KEYWORD) == Some(&Value::Bool(true)))
+                        .map(|(n, _)| n.as_str())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Value::Object(
+                    map.iter()
+                        .filter(|(k, v)| {
+                            (!VALIDATOR_ONLY.contains(&k.as_str()) || v.is_object())
+                                && k.as_str() != HIDDEN_KEYWORD
+                        })
+                        .map(|(k, v)| match (k.as_str(), v) {
+                            // `properties` maps names to schemas: a property may be called
+                            // `pattern`.
+                            ("properties", Value::Object(props)) => {
+                                let props = props
+                                    .iter()
+                                    .filter(|(n, _)| !hidden.contains(&n.as_str()))
+                                    .map(|(n, p)| (n.clone(), strip_property(n, p)))
+                                    .collect();
+                                (k.clone(), Value::Object(props))
+                            }
+                            ("required", Value::Array(names)) => {
+                                let names = names
+                                    .iter()
+                                    .filter(|n| !n.as_str().is_some_and(|n| hidden.contains(&n)))
+                                    .cloned()
+                                    .collect();
+                                (k.clone(), Value::Array(names))
+                            }
+                            _ => (k.clone(), strip(v)),
+                        })
+                        .collect(),
+                )
+            }
             Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
             other => other.clone(),
         }
+    }
+    fn strip_property(name: &str, schema: &Value) -> Value {
+        let mut out = strip(schema);
+        if let Value::Object(map) = &mut out
+            && map
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| only_repeats_name(name, d))
+        {
+            map.remove("description");
+        }
+        out
     }
     match strip(&Value::Object(schema.clone())) {
         Value::Object(map) => map,
         _ => unreachable!("an object stays an object"),
     }
+}
+
+/// Whether a property's description says nothing but its name: every word of it is a word of
+/// the name or filler (`the`, `its`, `flag`, `id`).
+fn only_repeats_name(name: &str, description: &str) -> bool {
+    const FILLER: &[&str] = &["the", "a", "an", "its", "flag", "id", "ids"];
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    let name_words = words(name);
+    let said = words(description);
+    !said.is_empty()
+        && said
+            .iter()
+            .all(|w| FILLER.contains(&w.as_str()) || name_words.contains(w))
 }
 
 /// Every shared schema is written out where it is used: a tool's input schema holds no `$ref`
@@ -1145,5 +1209,55 @@ fn inline_shared(schema: &Value, shared: &IndexMap<String, Value>) -> Value {
             Value::Array(items.iter().map(|v| inline_shared(v, shared)).collect())
         }
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{for_model, only_repeats_name};
+    use serde_json::json;
+
+    #[test]
+    fn a_description_that_only_repeats_the_name_is_recognised() {
+        assert!(only_repeats_name("external_id", "External id."));
+        assert!(only_repeats_name("ticket_id", "The ticket."));
+        assert!(only_repeats_name("body_html", "HTML body."));
+        assert!(only_repeats_name("spam", "Spam flag."));
+        // Anything beyond the name is kept.
+        assert!(!only_repeats_name("id", "The ticket."));
+        assert!(!only_repeats_name("name", "Display name."));
+        assert!(!only_repeats_name("limit", "Page size (default 30)."));
+        assert!(!only_repeats_name("status", ""));
+    }
+
+    #[test]
+    fn the_model_reads_neither_hidden_properties_nor_names_said_twice() {
+        let full = json!({
+            "type": "object",
+            "properties": {
+                "via": {"type": "string", "enum": ["api", "email"], "x-hidden": true},
+                "external_id": {"type": "string", "description": "External id.", "maxLength": 9},
+                "channel": {"type": "string", "description": "Where it goes."},
+                "nested": {"type": "object", "properties": {
+                    "via": {"type": "string", "x-hidden": true},
+                    "id": {"type": "integer", "description": "Id."}},
+                    "required": ["via", "id"]}
+            },
+            "required": ["via", "channel"]
+        });
+        let seen = for_model(full.as_object().unwrap());
+        assert_eq!(
+            serde_json::Value::Object(seen),
+            json!({
+                "type": "object",
+                "properties": {
+                    "external_id": {"type": "string"},
+                    "channel": {"type": "string", "description": "Where it goes."},
+                    "nested": {"type": "object", "properties": {"id": {"type": "integer"}},
+                               "required": ["id"]}
+                },
+                "required": ["channel"]
+            })
+        );
     }
 }

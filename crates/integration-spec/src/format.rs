@@ -458,6 +458,12 @@ pub(crate) struct SchemaDoc {
     /// tool's schema already shows it, to say it once in a tool list.
     #[serde(default)]
     pub filter_grammar: Option<bool>,
+    /// `true` leaves this property out of what the model reads: its only right value is the
+    /// default deskgate sends (a message's `via`), so listing its values on every message tool
+    /// would spend tokens on a choice the model must not make. A client may still send it, and
+    /// it is validated against the full schema all the same.
+    #[serde(default)]
+    pub hidden: Option<bool>,
 }
 
 /// A filter language: the operators and attribute paths an upstream's filter expressions take.

@@ -38,6 +38,8 @@ pub(crate) const EFFECT_KEYWORD: &str = "x-effect";
 pub(crate) const EFFECTS_KEYWORD: &str = "x-effects";
 /// Where a `filter_language:` marker travels, until the catalog collects it.
 pub(crate) const FILTER_LANGUAGE_KEYWORD: &str = "x-filter-language";
+/// A property the model is not shown (see `SchemaDoc::hidden`); the validator ignores it.
+pub(crate) const HIDDEN_KEYWORD: &str = "x-hidden";
 /// What an argument can do that its tool's annotations must admit.
 pub(crate) const EFFECTS: &[&str] = &["deletes", "replaces", "sends"];
 
@@ -92,7 +94,7 @@ pub(crate) fn convert(
             || doc.default.is_some();
         if extra {
             return Err(err(
-                "`$ref` may only be combined with `description` and `effect`".into(),
+                "`$ref` may only be combined with `description`, `effect` and `hidden`".into(),
             ));
         }
         out.insert("$ref".into(), Value::String(format!("{REF_PREFIX}{name}")));
@@ -102,6 +104,9 @@ pub(crate) fn convert(
         if let Some(effect) = &doc.effect {
             check_effect(file, effect, what)?;
             out.insert(EFFECT_KEYWORD.into(), json!(effect.value));
+        }
+        if doc.hidden == Some(true) {
+            out.insert(HIDDEN_KEYWORD.into(), Value::Bool(true));
         }
         return Ok(Value::Object(out));
     }
@@ -138,6 +143,9 @@ pub(crate) fn convert(
             return Err(err("empty description".into()));
         }
         out.insert("description".into(), Value::String(d.trim().to_owned()));
+    }
+    if doc.hidden == Some(true) {
+        out.insert(HIDDEN_KEYWORD.into(), Value::Bool(true));
     }
     if let Some(values) = &doc.enumeration {
         if values.is_empty() {

@@ -236,7 +236,7 @@ fn names_are_short_plain_and_unique() {
     }
 }
 
-/// Every property of every schema has a description, recursively (the model reads them);
+/// Every property of every schema has a description in the data, recursively;
 /// `response_format` is the one exception, explained once in the server's instructions.
 fn check_descriptions(tool: &str, path: &str, schema: &Value) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
@@ -264,7 +264,8 @@ fn schemas_are_flat_objects_with_descriptions_everywhere() {
         assert_eq!(s["type"], "object", "{}", t.name);
         // Closed, but said only to the validator (see `for_model`).
         assert!(s.get("additionalProperties").is_none(), "{}", t.name);
-        check_descriptions(&t.name, "", &Value::Object((**s).clone()));
+        // The data describes everything; the model's view leaves out what only repeats a name.
+        check_descriptions(&t.name, "", &Value::Object(t.full_input_schema().clone()));
         // Self-contained: clients that rewrite schemas drop `$ref`/`$defs`
         // (anthropics/claude-ai-mcp#591).
         let text = serde_json::to_string(&**s).unwrap();
@@ -342,20 +343,35 @@ fn annotations_follow_the_method() {
 
 #[test]
 fn message_enums_are_exact() {
-    let s = &tool("create_a_gorgias_message").input_schema;
+    let t = tool("create_a_gorgias_message");
+    let s = &t.input_schema;
     let count = |v: &Value| v["enum"].as_array().unwrap().len();
     assert_eq!(count(&s["properties"]["channel"]), 21);
-    assert_eq!(count(&s["properties"]["via"]), 29);
     assert_eq!(count(&s["properties"]["source"]["properties"]["type"]), 50);
-    assert_eq!(s["properties"]["via"]["default"], "api");
-    let via: Vec<&str> = s["properties"]["via"]["enum"]
-        .as_array()
+    // `via` has one right value, which deskgate sends: the model is not shown it...
+    assert!(s["properties"].get("via").is_none());
+    assert!(
+        tool("create_a_gorgias_ticket").input_schema["properties"]["messages"]["items"]
+            ["properties"]
+            .get("via")
+            .is_none()
+    );
+    // ...but a client that sends it is held to the 29 values a request may use.
+    let note = |via: &str| {
+        json!({"ticket_id": 1, "channel": "internal-note", "via": via, "from_agent": true,
+               "public": false, "body_text": "x"})
+        .as_object()
         .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    for response_only in ["gorgias_chat", "offline_capture", "self_service"] {
-        assert!(!via.contains(&response_only));
+        .clone()
+    };
+    assert!(t.plan(&note("email")).is_ok());
+    for response_only in [
+        "gorgias_chat",
+        "offline_capture",
+        "self_service",
+        "invented",
+    ] {
+        assert!(t.plan(&note(response_only)).is_err(), "{response_only}");
     }
 }
 
