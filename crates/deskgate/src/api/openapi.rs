@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "deskgate management API", description = "Connect Gorgias accounts and mint scoped MCP servers for them. Authenticate with `Authorization: Bearer <api token>` (an `admin` token)."),
+    info(title = "deskgate management API", description = "Connect Gorgias accounts and mint scoped MCP servers for them. Authenticate with `Authorization: Bearer <api token>` (an `admin` token), or with a person's console session cookie (admins everything; agents only `/me` and their own `/people/{id}/...`; with a cookie, send the session's CSRF token as `X-CSRF-Token` on every request but GET)."),
     paths(
         super::tokens::create, super::tokens::list, super::tokens::delete,
         super::accounts::create, super::accounts::list, super::accounts::get, super::accounts::update,
@@ -24,6 +24,10 @@ use utoipa::{Modify, OpenApi};
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
         super::mcp_servers::rotate_webhook_secret,
         super::oauth_grants::list, super::oauth_grants::revoke,
+        super::people::me, super::people::create, super::people::list, super::people::get,
+        super::people::delete, super::people::reset_password, super::people::servers,
+        super::people::grants, super::people::revoke_grant,
+        super::people::shares, super::people::share, super::people::unshare,
         super::actions::list, super::actions::approve, super::actions::reject,
         super::oauth_app::set, super::oauth_app::get,
     ),
@@ -75,6 +79,9 @@ fn describe(path: &str, name: &str) -> &'static str {
         "mcp_id" => "The MCP server's id.",
         "integration" => "The integration: `gorgias`.",
         "id" if path.starts_with("/api-token") => "The API token's id.",
+        "id" if path.starts_with("/people") => "The person's id.",
+        "person_id" => "The person's id.",
+        "grant_id" => "The OAuth grant's id.",
         _ => "The integrated account's id.",
     }
 }

@@ -13,6 +13,8 @@
 //! - `approvals`: the Approvals tab (calls held for a person's approval: review, edit,
 //!   approve or reject).
 //! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
+//! - `people`: the People pages (admins: add, reset, delete, share servers, revoke grants) and
+//!   `/ui/me`, the one page of an agent (their servers and grants).
 //! - `connect`: the OAuth connect flow's browser endpoints.
 //! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
 //! - `error`: how a console page fails.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod form;
 pub mod logs;
 pub mod page;
+pub mod people;
 pub mod server_page;
 pub mod servers;
 pub mod session;
@@ -99,6 +102,20 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/{id}/tools", get(tools::list))
         .route("/ui/accounts/{id}/tools/{name}", get(tools::detail))
         .route("/ui/tokens", get(tokens::list).post(tokens::create))
+        .route("/ui/people", get(people::list).post(people::create))
+        .route("/ui/people/{id}", get(people::detail))
+        .route("/ui/people/{id}/password", post(people::reset_password))
+        .route("/ui/people/{id}/delete", post(people::delete))
+        .route("/ui/people/{id}/shares", post(people::set_share))
+        .route(
+            "/ui/people/{id}/grants/{grant_id}/revoke",
+            post(people::revoke_grant),
+        )
+        .route("/ui/me", get(people::me))
+        .route(
+            "/ui/me/grants/{grant_id}/revoke",
+            post(people::revoke_my_grant),
+        )
         .route(
             "/ui/tokens/{id}/revoke",
             get(tokens::confirm_revoke).post(tokens::revoke),
