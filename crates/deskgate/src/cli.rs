@@ -1,4 +1,4 @@
-//! The command line: `deskgate serve`, `sandbox`, `token`, `integrations`, `connect`.
+//! The command line: `deskgate serve`, `sandbox`, `token`, `person`, `integrations`, `connect`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage API tokens for the management API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the people who sign in to the console (email and password).
+    #[command(subcommand)]
+    Person(PersonCommand),
     /// Inspect the integration definitions tools are generated from.
     #[command(subcommand)]
     Integrations(IntegrationsCommand),
@@ -55,7 +58,8 @@ const SERVE_AFTER_HELP: &str = "\
 Signing in:
   The console and the management API take an admin API token. Set DESKGATE_ADMIN_TOKEN (at
   least 128 bits, e.g. `export DESKGATE_ADMIN_TOKEN=$(openssl rand -hex 24)`) to register it
-  at start-up, or mint one with `deskgate token create` in the same directory.
+  at start-up, or mint one with `deskgate token create` in the same directory. People sign in
+  with an email and a password: add the first admin with `deskgate person add --admin`.
 
 Secrets come only from the environment:
   DESKGATE_ADMIN_TOKEN                  the bootstrap admin API token (stored hashed)
@@ -244,6 +248,34 @@ pub enum TokenCommand {
     /// Revoke an API token by id; it stops working at once.
     Revoke {
         id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Add a person who signs in to the console with an email and a password. The password is
+    /// read from standard input with --password-stdin (never from the command line, where
+    /// other users could see it); without it a random one is generated and printed once.
+    Add {
+        /// Their email address (their sign-in).
+        email: String,
+        /// How the console shows them.
+        #[arg(long)]
+        name: Option<String>,
+        /// Make them an admin (everything). Without it they are an agent: only the servers an
+        /// admin shares with them.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List people (never their passwords).
+    List {
         #[command(flatten)]
         database: DatabaseArgs,
     },

@@ -4,7 +4,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::cli::{Command, IntegrationsCommand, LogFormat, ServeArgs, TokenCommand};
+use crate::cli::{Command, IntegrationsCommand, LogFormat, PersonCommand, ServeArgs, TokenCommand};
 use crate::store::{OpenMode, Store};
 
 /// Log filter when `DESKGATE_LOG` is not set. rmcp logs three info lines for every request it
@@ -30,6 +30,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Sandbox(args) => gorgias_sandbox::cli::run(args).await,
         Command::Token(command) => token(command).await,
+        Command::Person(command) => person(command).await,
         Command::Integrations(command) => integrations(command),
         Command::Connect(args) => crate::bridge::run(args).await,
     }
@@ -204,6 +205,69 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 "no API token with id {id}"
             );
             eprintln!("API token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn person(command: PersonCommand) -> anyhow::Result<()> {
+    match command {
+        PersonCommand::Add {
+            email,
+            name,
+            admin,
+            password_stdin,
+            database,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (crate::tokens::random_urlsafe(15), true)
+            };
+            let store = Store::connect(&database.database_url).await?;
+            let role = if admin {
+                crate::people::Role::Admin
+            } else {
+                crate::people::Role::Agent
+            };
+            let person = crate::people::add(
+                &store,
+                crate::people::NewPerson {
+                    email: &email,
+                    name: name.as_deref(),
+                    role,
+                    password: &password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "{} {} ({}) added; they sign in at /ui/sign-in with their email and password.",
+                if admin { "Admin" } else { "Agent" },
+                person.email,
+                person.id
+            );
+            if generated {
+                eprintln!("Their password, shown only now:");
+                println!("{password}");
+            }
+        }
+        PersonCommand::List { database } => {
+            let store = Store::open(&database.database_url, OpenMode::MustExist).await?;
+            let mut out = String::new();
+            for p in store.list_people().await? {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\n",
+                    p.id,
+                    p.created_at.to_rfc3339(),
+                    p.role.as_str(),
+                    p.email,
+                    p.name
+                ));
+            }
+            print_out(&out)?;
         }
     }
     Ok(())

@@ -211,27 +211,7 @@ impl App {
 
     /// Adds a person; 409 when the email is taken.
     pub async fn create_person(&self, new: NewPerson<'_>) -> Result<Person, ApiError> {
-        let email = Email::parse(new.email)?;
-        let name = parse_name(new.name)?;
-        let password = NewPassword::parse(new.password)?;
-        let hash = blocking(move || password.hash()).await;
-        let now = Timestamp::now();
-        let person = Person {
-            id: uuid::Uuid::now_v7().to_string(),
-            email: email.as_str().to_owned(),
-            name,
-            role: new.role,
-            created_at: now,
-            updated_at: now,
-        };
-        if !self.store.insert_person(&person, &hash).await? {
-            return Err(ApiError::Conflict(format!(
-                "a person with the email {} exists already",
-                person.email
-            )));
-        }
-        tracing::info!(person.id = %person.id, role = person.role.as_str(), "person added");
-        Ok(person)
+        add(&self.store, new).await
     }
 
     /// Sets a new password and signs the person out everywhere.
@@ -272,6 +252,32 @@ impl App {
             _ => Ok(true),
         }
     }
+}
+
+/// Adds a person (the API, the console and `deskgate person add`); 409 when the email is
+/// taken.
+pub async fn add(store: &crate::store::Store, new: NewPerson<'_>) -> Result<Person, ApiError> {
+    let email = Email::parse(new.email)?;
+    let name = parse_name(new.name)?;
+    let password = NewPassword::parse(new.password)?;
+    let hash = blocking(move || password.hash()).await;
+    let now = Timestamp::now();
+    let person = Person {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: email.as_str().to_owned(),
+        name,
+        role: new.role,
+        created_at: now,
+        updated_at: now,
+    };
+    if !store.insert_person(&person, &hash).await? {
+        return Err(ApiError::Conflict(format!(
+            "a person with the email {} exists already",
+            person.email
+        )));
+    }
+    tracing::info!(person.id = %person.id, role = person.role.as_str(), "person added");
+    Ok(person)
 }
 
 /// Runs password hashing or verification on the blocking pool.
