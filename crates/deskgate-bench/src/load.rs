@@ -241,6 +241,24 @@ pub async fn compare(
     shape: Shape,
     deskgate_pid: u32,
 ) -> Comparison {
+    compare_processes(
+        client,
+        (baseline, deskgate_pid),
+        (deskgate, deskgate_pid),
+        shape,
+    )
+    .await
+}
+
+/// Like [`compare`], with each path's CPU time read from its own process: two gateways side
+/// by side (the bare rmcp proxy and a contender). Each sample's `deskgate_cpu` is then the CPU
+/// of the process that path went to.
+pub async fn compare_processes(
+    client: &reqwest::Client,
+    (baseline, baseline_pid): (&Arc<Target>, u32),
+    (deskgate, deskgate_pid): (&Arc<Target>, u32),
+    shape: Shape,
+) -> Comparison {
     // Warm-up opens the connections and fills caches; it is not counted.
     let baseline = std::slice::from_ref(baseline);
     let deskgate = std::slice::from_ref(deskgate);
@@ -267,7 +285,7 @@ pub async fn compare(
                 baseline,
                 shape.concurrency,
                 shape.round,
-                Some(deskgate_pid),
+                Some(baseline_pid),
             )
             .await;
             base.merge(&s);

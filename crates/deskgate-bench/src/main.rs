@@ -10,16 +10,20 @@
 //! - `load`: the load generator and the interleaved baseline-vs-deskgate comparison.
 //! - `gateway`: deskgate as a separate process, its management API, its database.
 //! - `floor`: the cheapest gateways there are, measured like deskgate (the floor under it).
+//! - `rmcp_proxy`, `fastmcp`: the contenders deskgate's MCP endpoint is measured against (a
+//!   bare rmcp proxy, the baseline; FastMCP `from_openapi`, when Python and FastMCP are there).
 //! - `upstreams`: the sandbox (rate limit raised) and the fixed-response upstream.
 //! - `mcp`: MCP requests and legacy SSE streams as a client sends them.
 //! - `system`: the machine, and a process's memory and CPU time from `/proc`.
 //! - `report`: the Markdown report.
 
+mod fastmcp;
 mod floor;
 mod gateway;
 mod load;
 mod mcp;
 mod report;
+mod rmcp_proxy;
 mod scenarios;
 mod system;
 mod upstreams;
@@ -64,6 +68,10 @@ struct Args {
     /// against the sandbox for this many seconds (attach `perf record -p PID` meanwhile), exit.
     #[arg(long, value_name = "SECONDS")]
     hold: Option<u64>,
+    /// The Python to run the FastMCP contender with (default: `DESKGATE_BENCH_PYTHON`, else
+    /// `.tools/bench-venv/bin/python` when it exists; without one FastMCP is skipped).
+    #[arg(long, value_name = "PATH")]
+    fastmcp_python: Option<PathBuf>,
     /// Clients for `--hold`.
     #[arg(long, default_value_t = 16, requires = "hold")]
     hold_clients: usize,
@@ -75,6 +83,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(floor) = floor::child_main() {
         return floor;
+    }
+    if let Some(proxy) = rmcp_proxy::child_main() {
+        return proxy;
     }
     let args = Args::parse();
     block_on(run(args))
@@ -121,6 +132,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         fixed,
         ticket_id,
         work_dir: work_dir.clone(),
+        fastmcp_python: fastmcp::python(args.fastmcp_python.clone()),
     };
 
     if let Some(seconds) = args.hold {

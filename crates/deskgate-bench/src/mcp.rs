@@ -45,6 +45,88 @@ pub fn call_ticket(url: &str, ticket_id: u64) -> Target {
     request(url, &call_ticket_message(ticket_id))
 }
 
+/// The protocol era a request is sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// `initialize`-era (2025-11-25) requests, sent statelessly without an `initialize`.
+    Initialize,
+    /// The stateless 2026-07-28 era: version and capabilities in every request's `_meta`,
+    /// SEP-2243 `Mcp-Method`/`Mcp-Name` headers.
+    Stateless,
+}
+
+impl Era {
+    pub const ALL: [Era; 2] = [Era::Initialize, Era::Stateless];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Era::Initialize => "2025-11-25",
+            Era::Stateless => "2026-07-28",
+        }
+    }
+}
+
+/// The ticket call as a client of `era` sends it. `extra_meta` adds a `_meta` member that
+/// nothing needs (a progress token): deskgate then answers through rmcp rather than its fast
+/// path, which is how the bench measures both.
+pub fn call_ticket_in(url: &str, ticket_id: u64, era: Era, extra_meta: bool) -> Target {
+    let mut message = call_ticket_message(ticket_id);
+    let mut target = match era {
+        Era::Initialize => {
+            if extra_meta {
+                message["params"]["_meta"] = json!({"progressToken": "bench"});
+            }
+            request(url, &message)
+        }
+        Era::Stateless => {
+            let mut meta = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            });
+            if extra_meta {
+                meta["progressToken"] = json!("bench");
+            }
+            message["params"]["_meta"] = meta;
+            let mut target = request(url, &message);
+            target.headers.insert(
+                "mcp-protocol-version",
+                HeaderValue::from_static("2026-07-28"),
+            );
+            target
+                .headers
+                .insert("mcp-method", HeaderValue::from_static("tools/call"));
+            target
+                .headers
+                .insert("mcp-name", HeaderValue::from_static(TICKET_TOOL));
+            target
+        }
+    };
+    target.body = Some(Bytes::from(message.to_string()));
+    target
+}
+
+/// `tools/list` as a client of `era` sends it.
+pub fn list_tools_in(url: &str, era: Era) -> Target {
+    match era {
+        Era::Initialize => list_tools(url),
+        Era::Stateless => {
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }}});
+            let mut target = request(url, &message);
+            target.headers.insert(
+                "mcp-protocol-version",
+                HeaderValue::from_static("2026-07-28"),
+            );
+            target
+                .headers
+                .insert("mcp-method", HeaderValue::from_static("tools/list"));
+            target
+        }
+    }
+}
+
 fn call_ticket_message(ticket_id: u64) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
            "params": {"name": TICKET_TOOL, "arguments": {"id": ticket_id}}})

@@ -22,6 +22,10 @@ pub struct Report {
 pub struct BackendReport {
     pub name: &'static str,
     pub calls: Vec<CallRow>,
+    /// Contenders (deskgate's paths, FastMCP) against the bare rmcp proxy, fixed upstream.
+    pub contenders: Vec<ContenderRow>,
+    /// Why a contender is missing (FastMCP not installed), for the report.
+    pub contender_notes: Vec<String>,
     /// Cheaper requests to deskgate at 1 client, against the same baseline as the calls: where
     /// the added time goes.
     pub steps: Vec<StepRow>,
@@ -40,6 +44,15 @@ pub struct BackendReport {
 
 pub struct CallRow {
     pub upstream: &'static str,
+    pub concurrency: usize,
+    pub comparison: Comparison,
+}
+
+/// A contender against the bare rmcp proxy (`comparison.baseline` is the proxy, measured in the
+/// same interleaved rounds; each side's CPU time is its own process's).
+pub struct ContenderRow {
+    pub contender: &'static str,
+    pub era: crate::mcp::Era,
     pub concurrency: usize,
     pub comparison: Comparison,
 }
@@ -115,6 +128,7 @@ impl Report {
                         .iter()
                         .map(|c| &c.comparison)
                         .chain(b.steps.iter().map(|s| &s.comparison))
+                        .chain(b.contenders.iter().map(|c| &c.comparison))
                         .chain(b.lists.iter().map(|l| &l.comparison))
                         .map(|c| c.baseline.errors + c.deskgate.errors)
                         .sum::<u64>();
@@ -358,6 +372,58 @@ fn comparison_table<'a>(
 }
 
 impl BackendReport {
+    fn contenders(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n### tools/call `{}` (fixed upstream): contenders vs. the bare rmcp proxy, same rounds\n",
+            crate::mcp::TICKET_TOOL
+        );
+        let _ = writeln!(
+            out,
+            "The bare rmcp proxy (`crates/deskgate-bench/src/rmcp_proxy.rs`): rmcp + reqwest, stateless JSON, one tool, \
+             no auth, no audit. Ratios are contender / proxy; CPU is each process's own.\n"
+        );
+        for note in &self.contender_notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        if !self.contender_notes.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "| contender | era | clients | proxy req/s | contender req/s | throughput ratio | proxy p50 µs | contender p50 µs | proxy CPU µs/call | contender CPU µs/call | CPU ratio | errors |"
+        );
+        let _ = writeln!(
+            out,
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for row in &self.contenders {
+            let c = &row.comparison;
+            let proxy_cpu = c.baseline.cpu_per_request_us().0;
+            let contender_cpu = c.deskgate.cpu_per_request_us().0;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.0} | {:.2}× | {} | {} | {:.0} | {:.0} | {:.2}× | {} |",
+                row.contender,
+                row.era.label(),
+                row.concurrency,
+                c.baseline.throughput(),
+                c.deskgate.throughput(),
+                c.throughput_ratio(),
+                c.baseline.p50_us(),
+                c.deskgate.p50_us(),
+                proxy_cpu,
+                contender_cpu,
+                if proxy_cpu > 0.0 {
+                    contender_cpu / proxy_cpu
+                } else {
+                    0.0
+                },
+                c.baseline.errors + c.deskgate.errors,
+            );
+        }
+    }
+
     /// The memory row whose state mentions `what`, against the 100 MiB target.
     fn peak_rss(&self, what: &str) -> Option<(String, bool)> {
         let rss = self
@@ -394,6 +460,9 @@ impl BackendReport {
                     )
                 }),
             );
+        }
+        if !self.contenders.is_empty() || !self.contender_notes.is_empty() {
+            self.contenders(out);
         }
         if !self.steps.is_empty() {
             let _ = writeln!(

@@ -12,7 +12,10 @@ use crate::floor::{self, Floor};
 use crate::gateway::{Database, Deskgate, Program, Setup};
 use crate::load::{self, Shape, Target};
 use crate::mcp;
-use crate::report::{BackendReport, CallRow, FloorRow, ListRow, MemoryRow, Startup, StepRow};
+use crate::mcp::Era;
+use crate::report::{
+    BackendReport, CallRow, ContenderRow, FloorRow, ListRow, MemoryRow, Startup, StepRow,
+};
 use crate::upstreams::{Direct, FixedUpstream};
 
 /// How big a run is.
@@ -74,6 +77,8 @@ pub struct Bench {
     pub fixed: FixedUpstream,
     pub ticket_id: u64,
     pub work_dir: std::path::PathBuf,
+    /// The Python to run the FastMCP contender with, when there is one.
+    pub fastmcp_python: Option<std::path::PathBuf>,
 }
 
 /// A keep-alive HTTP client for one phase; dropping it closes its connections.
@@ -180,6 +185,10 @@ impl Bench {
             .calls(&client, &deskgate, &all_url, &fixed_url)
             .await
             .context("tools/call")?;
+        let (contenders, contender_notes) = self
+            .contenders(&client, &deskgate, &fixed_url)
+            .await
+            .context("contenders")?;
         let steps = self
             .steps(&client, &deskgate, &fixed_url)
             .await
@@ -279,6 +288,8 @@ impl Bench {
         Ok(BackendReport {
             name,
             calls,
+            contenders,
+            contender_notes,
             steps,
             lists,
             startup,
@@ -360,6 +371,89 @@ impl Bench {
         Ok(rows)
     }
 
+    /// deskgate (fast path and rmcp path) and FastMCP against the bare rmcp proxy, in both
+    /// protocol eras, at 1 and 16 clients, all in front of the fixed upstream.
+    async fn contenders(
+        &self,
+        client: &reqwest::Client,
+        deskgate: &Deskgate,
+        fixed_url: &str,
+    ) -> anyhow::Result<(Vec<ContenderRow>, Vec<String>)> {
+        let direct = &self.fixed.direct;
+        let proxy = crate::rmcp_proxy::RmcpProxy::start(direct).await?;
+        let mut notes = Vec::new();
+        let fastmcp = match &self.fastmcp_python {
+            Some(python) => {
+                progress("starting FastMCP");
+                let dir = self.work_dir.join("fastmcp");
+                std::fs::create_dir_all(&dir)?;
+                Some(crate::fastmcp::FastMcp::start(python, &dir, direct).await?)
+            }
+            None => {
+                notes.push(
+                    "FastMCP was skipped: no Python with FastMCP found (`crates/deskgate-bench/install-fastmcp.sh` \
+                     installs one; or `--fastmcp-python`)."
+                        .to_owned(),
+                );
+                None
+            }
+        };
+        let mut rows = Vec::new();
+        for era in Era::ALL {
+            let baseline = Arc::new(mcp::call_ticket_in(&proxy.url, self.ticket_id, era, false));
+            mcp::once(client, &baseline).await?;
+            let mut contenders: Vec<(&'static str, Arc<Target>, u32)> = vec![
+                (
+                    "deskgate, fast path",
+                    Arc::new(mcp::call_ticket_in(fixed_url, self.ticket_id, era, false)),
+                    deskgate.pid,
+                ),
+                (
+                    "deskgate, rmcp path (a `_meta.progressToken`)",
+                    Arc::new(mcp::call_ticket_in(fixed_url, self.ticket_id, era, true)),
+                    deskgate.pid,
+                ),
+            ];
+            if let Some(fastmcp) = &fastmcp {
+                contenders.push((
+                    "FastMCP `from_openapi`",
+                    Arc::new(mcp::call_ticket_in(
+                        &fastmcp.url,
+                        self.ticket_id,
+                        era,
+                        false,
+                    )),
+                    fastmcp.pid,
+                ));
+            }
+            for (contender, target, pid) in contenders {
+                mcp::once(client, &target)
+                    .await
+                    .with_context(|| format!("{contender}, {}", era.label()))?;
+                for concurrency in [1, 16] {
+                    progress(&format!(
+                        "contenders: {contender}, {}, {concurrency} clients",
+                        era.label()
+                    ));
+                    let comparison = load::compare_processes(
+                        client,
+                        (&baseline, proxy.pid),
+                        (&target, pid),
+                        self.plan.shape(concurrency),
+                    )
+                    .await;
+                    rows.push(ContenderRow {
+                        contender,
+                        era,
+                        concurrency,
+                        comparison,
+                    });
+                }
+            }
+        }
+        Ok((rows, notes))
+    }
+
     /// Requests that stop earlier in deskgate than a tool call, against the same baseline: the
     /// HTTP hop alone (`/healthz`), then token resolution and the MCP layer (`ping`).
     async fn steps(
@@ -397,9 +491,13 @@ impl Bench {
         discovery_url: &str,
     ) -> anyhow::Result<Vec<ListRow>> {
         let mut rows = Vec::new();
-        for (server, url) in [("all tools", all_url), ("discovery", discovery_url)] {
+        for (server, url, era) in [
+            ("all tools", all_url, Era::Initialize),
+            ("all tools, 2026-07-28", all_url, Era::Stateless),
+            ("discovery", discovery_url, Era::Initialize),
+        ] {
             progress(&format!("tools/list, {server}"));
-            let gateway = Arc::new(mcp::list_tools(url));
+            let gateway = Arc::new(mcp::list_tools_in(url, era));
             let body = mcp::once(client, &gateway).await?;
             let reply: Value = serde_json::from_slice(&body)?;
             let tools = reply["result"]["tools"].as_array().map_or(0, Vec::len);

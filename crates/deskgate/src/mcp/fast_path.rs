@@ -4,28 +4,49 @@
 //! span), and its result type holds the structured content as a `serde_json::Value`, so the
 //! upstream's reply had to be parsed into a tree, serialized back and dropped. Together that
 //! was most of the instructions of a call (see BENCHMARKS.md). Here, a request that is plainly
-//! an older-era (≤ 2025-11-25) `tools/call` is handled directly, and the upstream's JSON object
-//! is written into the reply as received.
+//! a `tools/call` of either protocol era is handled directly, and the upstream's JSON object is
+//! written into the reply as received.
 //!
 //! "Plainly" is deliberately narrow, so that rmcp's answer and this one cannot differ. By the
 //! time a body gets here `streamable` has settled `Accept`, `Content-Type` and the size limit
-//! for both paths alike; what is left to check is no or a pre-2026 `MCP-Protocol-Version` (so
-//! no SEP-2243 header rules apply), and a body that is exactly `{jsonrpc: "2.0", id, method:
-//! "tools/call", params: {name, arguments?}}` (no `_meta`, nothing else), for a server that
-//! exposes all its tools. Everything else (initialize, tools/list, discovery mode, newer
-//! protocol versions, anything malformed) goes on to rmcp untouched, with the same body.
+//! for both paths alike; what is left to check, per era:
+//! - **older** (≤ 2025-11-25, or no `MCP-Protocol-Version`): a body that is exactly
+//!   `{jsonrpc: "2.0", id, method: "tools/call", params: {name, arguments?}}` (no `_meta`).
+//! - **stateless 2026-07-28**: `MCP-Protocol-Version: 2026-07-28` once, the SEP-2243 headers
+//!   `Mcp-Method: tools/call` and `Mcp-Name: <the tool>` once each and plainly spelled, and a
+//!   body that is exactly `{jsonrpc, id, method, params: {name, arguments?, _meta}}` whose
+//!   `_meta` holds the protocol version (the same as the header), the client's capabilities
+//!   (as rmcp's own type reads them) and optionally its `clientInfo`, nothing else. That is
+//!   every check rmcp makes of such a request (its header, `_meta` and version validation);
+//!   its reply differs from the older era's only by `"resultType": "complete"`.
+//!
+//! and a server that exposes all its tools. Everything else (initialize, tools/list, discovery
+//! mode, a progress token, base64-wrapped header values, anything malformed) goes on to rmcp
+//! untouched, with the same body. `tests/it/mcp.rs` sends each kind of outcome both ways in
+//! both eras and requires the same reply.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-use rmcp::model::{ErrorData, ProtocolVersion, RequestId, ServerJsonRpcMessage};
+use rmcp::model::{
+    ClientCapabilities, ErrorData, Implementation, ProtocolVersion, RequestId, ServerJsonRpcMessage,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::McpState;
 use super::handler::Caller;
-use crate::calls::{CallResult, ToolCall};
+use crate::calls::{CallResult, ClientInfo, ToolCall};
 use crate::mcp_servers::ToolExposure;
+
+/// The protocol era a request is plainly in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Era {
+    /// No `MCP-Protocol-Version`, or a known one before 2026-07-28.
+    Older,
+    /// `MCP-Protocol-Version: 2026-07-28`: per-request `_meta`, SEP-2243 headers.
+    Stateless,
+}
 
 /// The one message shape this path answers.
 #[derive(Deserialize)]
@@ -43,6 +64,40 @@ struct PlainParams {
     name: String,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    #[serde(default, rename = "_meta")]
+    meta: Option<StatelessMeta>,
+}
+
+/// A 2026-07-28 request's `_meta`, exactly what the era requires (and `clientInfo`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatelessMeta {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+    protocol_version: String,
+    /// Read only so that a request whose capabilities rmcp could not read goes to rmcp.
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities")]
+    _capabilities: ClientCapabilities,
+    #[serde(default, rename = "io.modelcontextprotocol/clientInfo")]
+    client_info: Option<Implementation>,
+}
+
+impl PlainCall {
+    /// Whether this message, with these headers, is one this path answers exactly as rmcp does.
+    fn is_plain(&self, era: Era, headers: &HeaderMap) -> bool {
+        if self.jsonrpc != "2.0" || self.method != "tools/call" {
+            return false;
+        }
+        match (era, &self.params.meta) {
+            (Era::Older, None) => true,
+            (Era::Stateless, Some(meta)) => {
+                meta.protocol_version == ProtocolVersion::V_2026_07_28.as_str()
+                    && sole_header(headers, "mcp-method") == Some("tools/call")
+                    && plainly_named(&self.params.name)
+                    && sole_header(headers, "mcp-name") == Some(self.params.name.as_str())
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Answers a plain call with its JSON reply; anything else is handed back for rmcp.
@@ -51,12 +106,12 @@ pub(super) async fn answer(
     parts: Parts,
     bytes: &Bytes,
 ) -> Result<Response, Parts> {
-    if !older_era(&parts.headers) {
+    let Some(era) = era(&parts.headers) else {
         return Err(parts);
-    }
+    };
     let plain = serde_json::from_slice::<PlainCall>(bytes)
         .ok()
-        .filter(|c| c.jsonrpc == "2.0" && c.method == "tools/call");
+        .filter(|c| c.is_plain(era, &parts.headers));
     let caller = Caller::of(&parts);
     let (Some(call), Some(caller)) = (plain, caller) else {
         return Err(parts);
@@ -65,7 +120,17 @@ pub(super) async fn answer(
         return Err(parts);
     }
 
-    let client = caller.attributed(caller.known_client(&state.clients));
+    // As the rmcp handler does: the request's own `clientInfo` first, else the one remembered.
+    let declared = call
+        .params
+        .meta
+        .and_then(|m| m.client_info)
+        .map(|i| ClientInfo {
+            name: i.name,
+            version: i.version,
+            ..ClientInfo::default()
+        });
+    let client = caller.attributed(declared.or_else(|| caller.known_client(&state.clients)));
     let arguments = call.params.arguments.unwrap_or_default();
     let reply = match state
         .app
@@ -83,9 +148,9 @@ pub(super) async fn answer(
             if let Some(limit) = result.rate_limit {
                 caller.slot.set(limit);
             }
-            tool_result(&call.id, &result)
+            tool_result(&call.id, &result, era)
         }
-        // As rmcp answers a handler's `invalid_params`: a JSON-RPC error, HTTP 200.
+        // As rmcp answers a handler's `invalid_params` in both eras: a JSON-RPC error, HTTP 200.
         Err(unknown) => serde_json::to_vec(&ServerJsonRpcMessage::error(
             ErrorData::invalid_params(unknown.to_string(), None),
             Some(call.id),
@@ -102,28 +167,64 @@ pub(super) async fn answer(
         .into_response())
 }
 
-/// No `MCP-Protocol-Version`, or a known one before 2026-07-28.
-fn older_era(headers: &HeaderMap) -> bool {
-    match headers.get("mcp-protocol-version") {
-        None => true,
-        Some(version) => version.to_str().is_ok_and(|v| {
-            v < ProtocolVersion::V_2026_07_28.as_str()
-                && ProtocolVersion::KNOWN_VERSIONS
-                    .iter()
-                    .any(|known| known.as_str() == v)
-        }),
+/// The era named by the request's one `MCP-Protocol-Version` (none: older); `None` for a
+/// version rmcp does not know, or more than one header.
+fn era(headers: &HeaderMap) -> Option<Era> {
+    let mut values = headers.get_all("mcp-protocol-version").iter();
+    let Some(version) = values.next() else {
+        return Some(Era::Older);
+    };
+    if values.next().is_some() {
+        return None;
+    }
+    let version = version.to_str().ok()?;
+    if version == ProtocolVersion::V_2026_07_28.as_str() {
+        Some(Era::Stateless)
+    } else if version < ProtocolVersion::V_2026_07_28.as_str()
+        && ProtocolVersion::KNOWN_VERSIONS
+            .iter()
+            .any(|known| known.as_str() == version)
+    {
+        Some(Era::Older)
+    } else {
+        None
     }
 }
 
+/// The header's value when it is there exactly once and readable.
+fn sole_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next()?;
+    values
+        .next()
+        .is_none()
+        .then(|| value.to_str().ok())
+        .flatten()
+}
+
+/// A tool name that SEP-2243 carries in `Mcp-Name` as it is (never base64-wrapped).
+fn plainly_named(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// `{"jsonrpc":"2.0","id":…,"result":{"content":[{"type":"text","text":…}],"structuredContent":…,"isError":…}}`,
-/// the same members rmcp writes for an older-era peer. Written here rather than through
+/// the same members rmcp writes for an older-era peer; a 2026-07-28 peer's result opens with
+/// `"resultType":"complete"` (SEP-2322), as rmcp writes it. Written here rather than through
 /// rmcp's `CallToolResult` because that type can only hold the structured content as a parsed
 /// tree; the framing is fixed and every value in it is written by serde_json.
-fn tool_result(id: &RequestId, result: &CallResult) -> Vec<u8> {
-    let mut out = Vec::with_capacity(result.text.len() * 2 + 128);
+fn tool_result(id: &RequestId, result: &CallResult, era: Era) -> Vec<u8> {
+    let mut out = Vec::with_capacity(result.text.len() * 2 + 160);
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     serde_json::to_writer(&mut out, id).expect("a request id always serializes");
-    out.extend_from_slice(br#","result":{"content":[{"type":"text","text":"#);
+    out.extend_from_slice(match era {
+        Era::Older => br#","result":{"content":[{"type":"text","text":"#.as_slice(),
+        Era::Stateless => {
+            br#","result":{"resultType":"complete","content":[{"type":"text","text":"#.as_slice()
+        }
+    });
     serde_json::to_writer(&mut out, &result.text).expect("a string always serializes");
     out.extend_from_slice(br#"}],"structuredContent":"#);
     result.structured.write_json(&result.text, &mut out);
@@ -139,20 +240,39 @@ fn tool_result(id: &RequestId, result: &CallResult) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
     #[test]
-    fn only_older_era_versions_qualify() {
-        let with = |version: Option<&'static str>| {
-            let mut headers = HeaderMap::new();
-            if let Some(v) = version {
-                headers.insert("mcp-protocol-version", HeaderValue::from_static(v));
-            }
-            older_era(&headers)
-        };
-        assert!(with(None));
-        assert!(with(Some("2025-11-25")));
-        assert!(with(Some("2025-06-18")));
-        assert!(!with(Some("2026-07-28")));
-        assert!(!with(Some("1999-01-01")));
+    fn the_era_comes_from_one_known_version() {
+        let era_of = |pairs: &[(&'static str, &'static str)]| era(&headers(pairs));
+        assert_eq!(era_of(&[]), Some(Era::Older));
+        assert_eq!(
+            era_of(&[("mcp-protocol-version", "2025-11-25")]),
+            Some(Era::Older)
+        );
+        assert_eq!(
+            era_of(&[("mcp-protocol-version", "2025-06-18")]),
+            Some(Era::Older)
+        );
+        assert_eq!(
+            era_of(&[("mcp-protocol-version", "2026-07-28")]),
+            Some(Era::Stateless)
+        );
+        assert_eq!(era_of(&[("mcp-protocol-version", "1999-01-01")]), None);
+        assert_eq!(era_of(&[("mcp-protocol-version", "2027-01-01")]), None);
+        assert_eq!(
+            era_of(&[
+                ("mcp-protocol-version", "2025-11-25"),
+                ("mcp-protocol-version", "2025-11-25")
+            ]),
+            None
+        );
     }
 
     #[test]
@@ -168,6 +288,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{}}}"#
         ));
         assert!(!parses(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"p"}}}"#
+        ));
+        assert!(!parses(
             r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}"#
         ));
         assert!(!parses(
@@ -176,5 +299,74 @@ mod tests {
         assert!(!parses(
             r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}]"#
         ));
+    }
+
+    const MODERN: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_x","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    const MODERN_HEADERS: [(&str, &str); 3] = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "get_x"),
+    ];
+
+    fn plain(body: &str, era: Era, pairs: &[(&'static str, &'static str)]) -> bool {
+        serde_json::from_str::<PlainCall>(body).is_ok_and(|c| c.is_plain(era, &headers(pairs)))
+    }
+
+    #[test]
+    fn a_2026_call_is_plain_only_with_its_headers_and_meta() {
+        assert!(plain(MODERN, Era::Stateless, &MODERN_HEADERS));
+        // The same body in the older era, or an older body in the new one: rmcp's to judge.
+        assert!(!plain(MODERN, Era::Older, &[]));
+        assert!(!plain(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_x"}}"#,
+            Era::Stateless,
+            &MODERN_HEADERS
+        ));
+        // SEP-2243 headers missing, contradicting, repeated or base64-wrapped.
+        for pairs in [
+            &MODERN_HEADERS[..2],
+            &[MODERN_HEADERS[0], MODERN_HEADERS[2]][..],
+            &[MODERN_HEADERS[0], MODERN_HEADERS[1], ("mcp-name", "get_y")][..],
+            &[
+                MODERN_HEADERS[0],
+                ("mcp-method", "tools/list"),
+                MODERN_HEADERS[2],
+            ][..],
+            &[
+                MODERN_HEADERS[0],
+                MODERN_HEADERS[1],
+                MODERN_HEADERS[2],
+                ("mcp-name", "get_x"),
+            ][..],
+            &[
+                MODERN_HEADERS[0],
+                MODERN_HEADERS[1],
+                ("mcp-name", "=?base64?Z2V0X3g=?="),
+            ][..],
+        ] {
+            assert!(!plain(MODERN, Era::Stateless, pairs), "{pairs:?}");
+        }
+        // `_meta` that names another version, lacks the capabilities, or carries more.
+        for body in [
+            MODERN.replace("2026-07-28", "2025-11-25"),
+            MODERN.replace(r#","io.modelcontextprotocol/clientCapabilities":{}"#, ""),
+            MODERN.replace(
+                r#""io.modelcontextprotocol/clientCapabilities":{}"#,
+                r#""io.modelcontextprotocol/clientCapabilities":5"#,
+            ),
+            MODERN.replace(
+                r#"clientCapabilities":{}"#,
+                r#"clientCapabilities":{},"progressToken":"p""#,
+            ),
+        ] {
+            assert!(!plain(&body, Era::Stateless, &MODERN_HEADERS), "{body}");
+        }
+        // A client that names itself is still plain.
+        let named = MODERN.replace(
+            r#"clientCapabilities":{}"#,
+            r#"clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}"#,
+        );
+        assert!(serde_json::from_str::<Value>(&named).is_ok(), "{named}");
+        assert!(plain(&named, Era::Stateless, &MODERN_HEADERS), "{named}");
     }
 }

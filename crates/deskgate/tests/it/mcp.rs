@@ -696,9 +696,12 @@ async fn the_legacy_sse_transport_serves_the_same_handler() {
     s.stop().await;
 }
 
-/// Plain older-era `tools/call` POSTs are answered on a fast path beside rmcp (`mcp/fast_path`);
-/// the same call sent in a shape only rmcp takes (a `_meta` in its params) must get the same
-/// reply, member for member, whatever the outcome, and whatever `Accept` the client sent.
+/// Plain `tools/call` POSTs of both protocol eras are answered on a fast path beside rmcp
+/// (`mcp/fast_path`); the same call sent in a shape only rmcp takes (a progress token in its
+/// `_meta`) must get the same reply, whatever the outcome and whatever `Accept` the client
+/// sent: the same HTTP status and content type, the same rate-limit headers, and a JSON-equal
+/// body (compared as parsed JSON values, so member order does not count; only the bucket's
+/// `ratelimit-remaining`/`-reset`, which drain between the two calls, are left out).
 #[tokio::test]
 async fn the_fast_path_answers_exactly_as_rmcp_does() {
     // Enough room in the rate-limit bucket for every call below to reach Gorgias.
@@ -716,68 +719,108 @@ async fn the_fast_path_answers_exactly_as_rmcp_does() {
     .await
     .unwrap();
     let account = s.connect_sandbox().await;
-    let (_, url) = s.mint(&account, json!({"name": "parity"})).await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "parity", "config": {"methods": ["read"]}}),
+        )
+        .await;
     let ticket = first_ticket_id(&s).await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
+    // (tool, arguments, a 429 injected before each of the two calls)
     let calls = [
-        // A JSON object from Gorgias, verbatim.
-        ("get_single_gorgias_ticket_by_id", json!({"id": ticket})),
+        // Success: a JSON object from Gorgias, verbatim.
+        (
+            "get_single_gorgias_ticket_by_id",
+            json!({"id": ticket}),
+            false,
+        ),
         // A page, the cursor untouched.
-        ("list_all_gorgias_tickets", json!({"limit": 3})),
-        // Refused by deskgate before anything is sent.
+        ("list_all_gorgias_tickets", json!({"limit": 3}), false),
+        // Invalid params: refused by deskgate before anything is sent (a tool error).
         (
             "get_single_gorgias_ticket_by_id",
             json!({"id": "not a number"}),
+            false,
         ),
-        // Gorgias answers 404.
+        // A tool error: Gorgias answers 404.
         (
             "get_single_gorgias_ticket_by_id",
             json!({"id": 999_999_999}),
+            false,
+        ),
+        // A 429 from Gorgias: a tool error with the limits.
+        (
+            "get_single_gorgias_ticket_by_id",
+            json!({"id": ticket}),
+            true,
+        ),
+        // Refused by the server's filter (read-only): a JSON-RPC error, as for an unknown tool.
+        (
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": ticket, "status": "closed"}),
+            false,
         ),
         // Not a tool of this server: a JSON-RPC error.
-        ("no_such_tool", json!({})),
+        ("no_such_tool", json!({}), false),
     ];
-    for (accept, content_type) in ACCEPT_FORMS {
-        for (id, (tool, arguments)) in calls.iter().enumerate() {
-            let params = json!({"name": tool, "arguments": arguments});
-            let mut with_meta = params.clone();
-            with_meta["_meta"] = json!({"progressToken": "p"});
-            let headers = accept_headers(accept, &[("mcp-protocol-version", "2025-11-25")]);
-            let fast = mcp
-                .send(
-                    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
-                        .to_string(),
-                    &headers,
-                )
-                .await;
-            let rmcp = mcp
-                .send(
-                    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": with_meta})
-                        .to_string(),
-                    &headers,
-                )
-                .await;
-            let what = format!("{tool} {arguments} with Accept {accept:?}");
-            assert_eq!(fast.status, rmcp.status, "{what}");
-            assert_eq!(fast.headers["content-type"], content_type, "{what}");
-            assert_eq!(
-                fast.headers.get("content-type"),
-                rmcp.headers.get("content-type"),
-                "{what}"
-            );
-            // The bucket drains between the two calls: only its figures may differ.
-            assert!(fast.body["jsonrpc"] == "2.0", "{what}: {}", fast.text);
-            assert_eq!(settled(fast.body), settled(rmcp.body), "{what}");
-            for header in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+    let modern_meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                             "io.modelcontextprotocol/clientCapabilities": {},
+                             "io.modelcontextprotocol/clientInfo": {"name": "parity", "version": "1"}});
+    for era in ["2025-11-25", "2026-07-28"] {
+        for (accept, content_type) in ACCEPT_FORMS {
+            for (id, (tool, arguments, rate_limited)) in calls.iter().enumerate() {
+                let mut params = json!({"name": tool, "arguments": arguments});
+                let mut headers = accept_headers(accept, &[("mcp-protocol-version", era)]);
+                if era == "2026-07-28" {
+                    params["_meta"] = modern_meta.clone();
+                    headers.extend([("mcp-method", "tools/call"), ("mcp-name", *tool)]);
+                }
+                let mut with_token = params.clone();
+                with_token["_meta"]["progressToken"] = json!("p");
+                let mut replies = Vec::new();
+                for params in [params, with_token] {
+                    if *rate_limited {
+                        inject(&s, json!({"status": 429, "retry_after": 7})).await;
+                    }
+                    let message = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+                    replies.push(mcp.send(message.to_string(), &headers).await);
+                }
+                let [fast, rmcp] = <[_; 2]>::try_from(replies).ok().unwrap();
+                let what = format!("{era}: {tool} {arguments} with Accept {accept:?}");
+                assert_eq!(fast.status, StatusCode::OK, "{what}: {}", fast.text);
+                assert_eq!(fast.status, rmcp.status, "{what}");
+                assert_eq!(fast.headers["content-type"], content_type, "{what}");
                 assert_eq!(
-                    fast.headers.get(header).is_some(),
-                    rmcp.headers.get(header).is_some(),
-                    "{what}: {header}"
+                    fast.headers.get("content-type"),
+                    rmcp.headers.get("content-type"),
+                    "{what}"
                 );
+                assert_eq!(fast.headers["mcp-protocol-version"], era, "{what}");
+                assert!(fast.body["jsonrpc"] == "2.0", "{what}: {}", fast.text);
+                if *rate_limited {
+                    assert_eq!(
+                        fast.body["result"]["isError"], true,
+                        "{what}: {}",
+                        fast.text
+                    );
+                    assert!(fast.text.contains("429"), "{what}: {}", fast.text);
+                }
+                assert_eq!(settled(fast.body), settled(rmcp.body), "{what}");
+                for header in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+                    assert_eq!(
+                        fast.headers.get(header).is_some(),
+                        rmcp.headers.get(header).is_some(),
+                        "{what}: {header}"
+                    );
+                }
             }
         }
     }
+    // Nothing the filter refused reached Gorgias.
+    let ticket = s.sandbox.state().ticket(ticket).unwrap();
+    assert_eq!(ticket["status"], "open");
     s.stop().await;
 }
 
@@ -821,7 +864,26 @@ fn settled(mut body: Value) -> Value {
         content.remove("ratelimit-remaining");
         content.remove("ratelimit-reset");
     }
+    // A 429's text names the bucket's figures too.
+    if let Some(text) = body["result"]["content"][0]["text"].as_str() {
+        let settled = without_digits_after(text, "ratelimit-remaining ");
+        body["result"]["content"][0]["text"] = Value::String(settled);
+    }
     body
+}
+
+/// `text` with the number after each `label` replaced by `N`.
+fn without_digits_after(text: &str, label: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(label) {
+        let (head, tail) = rest.split_at(at + label.len());
+        out.push_str(head);
+        out.push('N');
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
 }
 
 #[tokio::test]
