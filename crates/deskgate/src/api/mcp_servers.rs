@@ -308,6 +308,8 @@ pub struct LogsQuery {
     pub outcome: Option<String>,
     /// What the server's policy decided: `allowed`, `denied`, `held` or `approved`.
     pub policy_decision: Option<String>,
+    /// Only calls made by OAuth clients this person approved (the person's id).
+    pub person: Option<String>,
 }
 
 #[utoipa::path(get, path = "/integrated-account/{id}/mcp/{mcp_id}/logs", operation_id = "list_tool_calls", tag = "mcp servers", params(LogsQuery),
@@ -360,6 +362,7 @@ pub async fn logs(
                 tool: q.tool,
                 outcome,
                 policy_decision,
+                person_id: q.person,
                 before_id: q.cursor,
                 limit: limit + 1,
                 ..Default::default()

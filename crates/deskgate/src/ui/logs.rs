@@ -73,6 +73,8 @@ pub struct LogsQuery {
     outcome: Option<String>,
     /// What the server's policy decided: `allowed`, `denied`, `held` or `approved`.
     policy_decision: Option<String>,
+    /// Only calls by OAuth clients this person approved (their id).
+    person: Option<String>,
     /// First and last day shown (`YYYY-MM-DD`, UTC, both included).
     since: Option<String>,
     until: Option<String>,
@@ -116,6 +118,7 @@ fn filters_of(query: &LogsQuery) -> Result<ToolCallQuery, String> {
         tool_contains: blank_to_none(&query.tool),
         outcome,
         policy_decision,
+        person_id: blank_to_none(&query.person),
         since: day(&query.since, "From")?,
         // The last day is included: up to the next day's start.
         until: day(&query.until, "To")?.map(|t| t.plus_secs(86_400)),
@@ -168,6 +171,8 @@ pub async fn export(
                 "error",
                 "policy_decision",
                 "policy_rule",
+                "person_email",
+                "oauth_client_id",
             ])
             .expect("writing to memory");
             for r in &rows {
@@ -189,6 +194,8 @@ pub async fn export(
                         .map(|d| d.as_str().to_owned())
                         .unwrap_or_default(),
                     opt(&r.policy_rule),
+                    opt(&r.person_email),
+                    opt(&r.oauth_client_id),
                 ])
                 .expect("writing to memory");
             }
@@ -237,6 +244,8 @@ pub async fn page(
     let tool = blank_to_none(&query.tool);
     let outcome_raw = blank_to_none(&query.outcome);
     let decision_raw = blank_to_none(&query.policy_decision);
+    let person = blank_to_none(&query.person);
+    let people = app.store.list_people().await?;
     let since = blank_to_none(&query.since);
     let until = blank_to_none(&query.until);
     let (mut rows, refused) = match filters_of(&query) {
@@ -262,6 +271,7 @@ pub async fn page(
             ("tool", &tool),
             ("outcome", &outcome_raw),
             ("policy_decision", &decision_raw),
+            ("person", &person),
             ("since", &since),
             ("until", &until),
         ] {
@@ -276,6 +286,7 @@ pub async fn page(
         || tool.is_some()
         || outcome_raw.is_some()
         || decision_raw.is_some()
+        || person.is_some()
         || since.is_some()
         || until.is_some();
     Ok(account_page(
@@ -319,6 +330,17 @@ pub async fn page(
                         option value="" { "Any decision" }
                         @for (value, label) in POLICY_DECISIONS {
                             option value=(value) selected[decision_raw.as_deref() == Some(value)] { (label) }
+                        }
+                    }
+                }
+                @if !people.is_empty() {
+                    div.field {
+                        label for="filter-person" { "Approved by" }
+                        select #filter-person name="person" {
+                            option value="" { "Anyone" }
+                            @for p in &people {
+                                option value=(p.id) selected[person.as_deref() == Some(p.id.as_str())] { (p.email) }
+                            }
                         }
                     }
                 }
@@ -398,6 +420,9 @@ pub async fn page(
                                     @match &r.client_name {
                                         Some(name) => { (name) @if let Some(v) = &r.client_version { " " span.muted { (v) } } }
                                         None => span.muted { "unknown" },
+                                    }
+                                    @if let Some(email) = &r.person_email {
+                                        br; span.muted.approved-by { "approved by " (email) }
                                     }
                                 }
                             }
