@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod approvals;
 mod catalog;
 mod cli;
 mod console_logs;
