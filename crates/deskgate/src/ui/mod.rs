@@ -11,7 +11,7 @@
 //!   (settings, tools, usage chart from `usage`, recent calls, "Try this tool").
 //!   `logs`: the Logs tab. `tools`: the Tools tab.
 //! - `approvals`: the Approvals tab (calls held for a person's approval: review, edit,
-//!   approve or reject).
+//!   approve or reject). `webhook`: a server's webhook (set, rotate its secret, remove).
 //! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
 //! - `people`: the People pages (admins: add, reset, delete, share servers, revoke grants) and
 //!   `/ui/me`, the one page of an agent (their servers and grants).
@@ -35,6 +35,7 @@ pub mod sign_in;
 pub mod tokens;
 pub mod tools;
 pub mod usage;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -87,6 +88,10 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/ui/accounts/{id}/servers/{server_id}/delete",
             get(servers::confirm_delete).post(servers::delete),
+        )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/webhook",
+            get(webhook::page).post(webhook::submit),
         )
         .route("/ui/accounts/{id}/approvals", get(approvals::page))
         .route(

@@ -240,6 +240,7 @@ async fn render(
                 div.row-actions {
                     a.button href={ (here) "/edit" } { "Edit access" }
                     a.button href=(logs) { "Logs" }
+                    a.button href={ (here) "/webhook" } { "Webhook" }
                     a.button.danger href={ (here) "/delete" } { "Delete" }
                 }
             }

@@ -194,6 +194,7 @@ pub async fn list(
                                     div.row-actions {
                                         a href={ (base) "/" (s.id) "/edit" } aria-label={ "Edit " (s.name) } { "Edit" }
                                         a href={ "/ui/accounts/" (account.id) "/logs?server=" (s.id) } aria-label={ "Logs of " (s.name) } { "Logs" }
+                                        a href={ (base) "/" (s.id) "/webhook" } aria-label={ "Webhook of " (s.name) } { "Webhook" }
                                         a.danger-link href={ (base) "/" (s.id) "/delete" } aria-label={ "Delete " (s.name) } { "Delete" }
                                     }
                                 }
