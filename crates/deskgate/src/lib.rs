@@ -8,6 +8,7 @@
 //! - `accounts`, `connect`, `mcp_servers`, `audit`: the domain — integrated accounts (connected
 //!   with checked credentials), the MCP servers minted for them, the tool-call log.
 //! - `integration`: the built-in Gorgias definition and per-account catalogs (custom fields).
+//! - `health`: is an account's helpdesk answering? ("Test connection" and its latest calls.)
 //! - `people`: console users (email and argon2id password) and their roles, admin or agent.
 //! - `auth_server`: deskgate as the OAuth authorization server of its `oauth`-mode MCP
 //!   servers (metadata, registration, consent, tokens, revocation).
@@ -39,6 +40,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod error;
+pub mod health;
 pub mod integration;
 pub mod mcp;
 pub mod mcp_servers;

@@ -98,6 +98,7 @@ macro_rules! on_backend {
 }
 
 // After `on_backend!`, which they use.
+pub mod account_health;
 pub mod oauth_grants;
 pub mod people;
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
+use super::account_health::account_health_queries;
 use super::oauth_grants::oauth_grant_queries;
 use super::people::people_queries;
 use super::queries::portable_queries;
@@ -317,6 +318,7 @@ fn parse_notice(channel: &str, payload: &str) -> Option<Notice> {
 
 portable_queries!(PgStore, sqlx::Postgres);
 oauth_grant_queries!(PgStore, sqlx::Postgres);
+account_health_queries!(PgStore, sqlx::Postgres);
 people_queries!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]

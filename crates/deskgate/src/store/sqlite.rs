@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 
 use super::StoreError;
+use super::account_health::account_health_queries;
 use super::oauth_grants::oauth_grant_queries;
 use super::people::people_queries;
 use super::queries::portable_queries;
@@ -41,4 +42,5 @@ impl SqliteStore {
 
 portable_queries!(SqliteStore, sqlx::Sqlite);
 oauth_grant_queries!(SqliteStore, sqlx::Sqlite);
+account_health_queries!(SqliteStore, sqlx::Sqlite);
 people_queries!(SqliteStore, sqlx::Sqlite);

@@ -1,5 +1,6 @@
-//! Integrated accounts in the console: the list, connecting Gorgias (an API key checked before
-//! it is saved, or the OAuth flow when an OAuth app is configured), the Overview tab, and
+//! Integrated accounts in the console: the list (with each account's last known health),
+//! connecting Gorgias (an API key checked before it is saved, or the OAuth flow when an OAuth
+//! app is configured), the Overview tab with "Test connection" (see `crate::health`), and
 //! deleting an account after a confirmation page.
 
 use std::collections::HashMap;
@@ -18,13 +19,36 @@ use super::page::{
     Tab, account_page, auth_label, console, csrf_field, form_error, notice, status_badge, when,
 };
 use super::session::Operator;
-use crate::accounts::{AuthType, StoredAccount};
+use crate::accounts::{AccountStatus, AuthType, StoredAccount};
 use crate::app::App;
 use crate::connect::{ApiKeyCredentials, ConnectApiKey};
+use crate::health::{self, Health, HealthState, Source};
 use crate::timestamp::Timestamp;
 use crate::upstream;
 
 const PAGE_SIZE: u32 = 50;
+
+/// How far back an account's latest call still says something about its health.
+const HEALTH_WINDOW_SECS: i64 = 24 * 3600;
+
+/// An account's state as the list and the Overview show it: a status that needs a person
+/// first, else what the latest test or call says, so a dead upstream never reads "Active".
+fn health_badge(status: AccountStatus, health: Option<&Health>) -> Markup {
+    if status != AccountStatus::Active {
+        return status_badge(status);
+    }
+    match health {
+        None => html! { span.badge.ok title="Not tested yet, and no recent call" { "Active" } },
+        Some(h) => {
+            let class = match h.state {
+                HealthState::Ok => "badge ok health",
+                HealthState::RateLimited => "badge warn health",
+                _ => "badge bad health",
+            };
+            html! { span class=(class) data-health=(h.state.as_str()) title=(h.detail) { (h.state.label()) } }
+        }
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -46,6 +70,11 @@ pub async fn list(
     let more = rows.len() > PAGE_SIZE as usize;
     rows.truncate(PAGE_SIZE as usize);
     let counts: HashMap<String, i64> = app.store.mcp_server_counts().await?.into_iter().collect();
+    let tests = app.store.account_healths().await?;
+    let last_calls = app
+        .store
+        .last_upstream_calls(Timestamp::now().plus_secs(-HEALTH_WINDOW_SECS))
+        .await?;
     let next = more
         .then(|| rows.last().map(|r| r.account.id.clone()))
         .flatten();
@@ -86,7 +115,9 @@ pub async fn list(
                                 td data-label="Integration" {
                                     (app.integration.title()) " · " span.muted { (a.context.subdomain) }
                                 }
-                                td data-label="Status" { (status_badge(a.status)) }
+                                td data-label="Status" {
+                                    (health_badge(a.status, health::combine(a.status, tests.get(&a.id), last_calls.get(&a.id)).as_ref()))
+                                }
                                 td data-label="Created" { (when(a.created_at)) }
                                 td data-label="MCP servers" { (counts.get(&a.id).copied().unwrap_or(0)) }
                             }
@@ -305,6 +336,13 @@ pub async fn overview(
     let waiting = super::approvals::waiting_count(&app, &id).await?;
     let a = &stored.account;
     let c = &a.context;
+    let test = app.store.account_healths().await?.remove(&a.id);
+    let last_call = app
+        .store
+        .last_upstream_calls(now.plus_secs(-HEALTH_WINDOW_SECS))
+        .await?
+        .remove(&a.id);
+    let health = health::combine(a.status, test.as_ref(), last_call.as_ref());
     Ok(account_page(
         "Overview",
         &operator,
@@ -335,11 +373,12 @@ pub async fn overview(
             @if a.status == crate::accounts::AccountStatus::NeedsCredentials {
                 (credentials_form(&operator, a, None))
             }
+            (health_card(&operator, a, health.as_ref()))
             div.columns {
                 section.card aria-labelledby="connection-heading" {
                     h2 #connection-heading { "Connection" }
                     dl.details {
-                        dt { "Status" } dd { (status_badge(a.status)) }
+                        dt { "Status" } dd #account-health { (health_badge(a.status, health.as_ref())) }
                         dt { "Integration" } dd { (app.integration.title()) }
                         dt { "Connected with" } dd { (auth_label(a.auth_type)) }
                         dt { "Subdomain" } dd { code { (c.subdomain) } }
@@ -398,6 +437,57 @@ pub async fn overview(
             }
         },
     ))
+}
+
+/// The Overview's health: what the latest test or call said, and the "Test connection" button.
+fn health_card(
+    operator: &Operator,
+    a: &crate::accounts::IntegratedAccount,
+    health: Option<&Health>,
+) -> Markup {
+    let bad = health.is_some_and(|h| h.state != HealthState::Ok);
+    html! {
+        section.card.health #health aria-labelledby="health-heading" {
+            div.page-head {
+                h2 #health-heading { "Connection health" }
+                form method="post" action={ "/ui/accounts/" (a.id) "/test" } #test-connection {
+                    (csrf_field(operator))
+                    button.button type="submit" { "Test connection" }
+                }
+            }
+            @match health {
+                None => p.muted #health-detail { "Not tested yet, and no call in the last 24 hours. “Test connection” makes one cheap request to Gorgias with the stored credentials." }
+                Some(h) => {
+                    @if bad {
+                        div.alert role="alert" #health-detail {
+                            strong { (h.state.label()) ". " } (h.detail)
+                        }
+                    } @else {
+                        p #health-detail { (h.detail) }
+                    }
+                    p.muted.small #health-when {
+                        @match h.source {
+                            Source::Test => "Tested ",
+                            Source::LastCall => "Seen on the latest call, ",
+                        }
+                        (when(h.at))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /ui/accounts/{id}/test`: one real request to Gorgias with the stored credentials; the
+/// result is saved as the account's health and shown on the Overview (post/redirect/get).
+pub async fn test_connection(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    _form: CheckedForm,
+) -> Result<Response, UiError> {
+    let stored = app.account(&id).await?;
+    app.test_connection(&stored).await?;
+    Ok(Redirect::to(&format!("/ui/accounts/{id}#health")).into_response())
 }
 
 /// What an account whose credentials cannot be opened shows: why, and a form to enter an API

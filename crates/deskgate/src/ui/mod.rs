@@ -55,6 +55,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/ui/accounts/new", get(accounts::connect_form))
         .route("/ui/accounts/oauth", post(accounts::start_oauth))
         .route("/ui/accounts/{id}", get(accounts::overview))
+        .route("/ui/accounts/{id}/test", post(accounts::test_connection))
         .route(
             "/ui/accounts/{id}/credentials",
             post(accounts::update_credentials),

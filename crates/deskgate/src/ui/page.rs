@@ -147,7 +147,9 @@ pub fn account_page(
             }
             div.account-head {
                 h1 { (account.name) }
-                (status_badge(account.status))
+                // "Active" is not said here: whether the helpdesk answers is the Overview's
+                // health (a dead upstream must not read "Active"); states that need a person are.
+                @if account.status != AccountStatus::Active { (status_badge(account.status)) }
             }
             nav.tabs aria-label="Account sections" {
                 ul {
