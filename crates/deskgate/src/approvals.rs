@@ -119,7 +119,8 @@ pub struct PendingAction {
     pub id: String,
     pub mcp_server_id: String,
     pub tool: String,
-    /// Exactly what will be sent if approved as is.
+    /// Exactly what will be sent if approved as is; once approved, exactly what was sent
+    /// (edited or not).
     #[schema(value_type = Object)]
     pub arguments: Value,
     pub policy_rule: String,
@@ -363,6 +364,7 @@ impl App {
         approver: &str,
     ) -> Result<PendingAction, ApiError> {
         let row = self.pending_action(account_id, id).await?;
+        let was_edited = edited.is_some();
         let arguments = match edited {
             Some(arguments) => arguments,
             None => match self.held_arguments(&row)? {
@@ -382,6 +384,13 @@ impl App {
             return Err(ApiError::Conflict(
                 "this action was already decided, or has expired".into(),
             ));
+        }
+        if was_edited {
+            // The record keeps what was sent, not the draft that was edited.
+            let plain = serde_json::to_vec(&arguments).expect("arguments serialize");
+            self.store
+                .set_pending_action_arguments(id, &self.vault.seal(id, &plain))
+                .await?;
         }
         let tenant = match self
             .store

@@ -388,6 +388,15 @@ impl Store {
         on_backend!(self, s => s.set_pending_action_result(id, outcome, text).await)
     }
 
+    /// Replaces a decided action's sealed arguments with what was actually sent (edited).
+    pub async fn set_pending_action_arguments(
+        &self,
+        id: &str,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.set_pending_action_arguments(id, sealed).await)
+    }
+
     /// Actions of an account still waiting for a decision.
     pub async fn count_pending_actions(
         &self,

@@ -607,6 +607,19 @@ macro_rules! portable_queries {
                 Ok(())
             }
 
+            pub async fn set_pending_action_arguments(
+                &self,
+                id: &str,
+                sealed: &[u8],
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE pending_actions SET sealed_arguments = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(sealed)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             /// Actions still waiting for a decision (not yet past their expiry).
             pub async fn count_pending_actions(
                 &self,

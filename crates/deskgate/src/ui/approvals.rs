@@ -397,7 +397,13 @@ fn context_view(c: &TicketContext) -> Markup {
                             @if m.internal { " " span.badge.muted { "internal note" } }
                             @else if m.from_agent { " " span.badge.muted { "agent" } }
                             @else { " " span.badge.muted { "customer" } }
-                            @if let Some(at) = &m.at { " " span.muted { (at) } }
+                            @if let Some(at) = &m.at {
+                                " "
+                                @match Timestamp::parse_rfc3339(at) {
+                                    Ok(t) => span.muted { (when(t)) },
+                                    Err(_) => span.muted { (at) },
+                                }
+                            }
                         }
                         blockquote { (m.text) }
                     }

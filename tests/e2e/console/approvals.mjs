@@ -1,0 +1,204 @@
+// The console's Approvals in a real Chromium (playwright-core), driven by
+// tests/e2e/test_console_approvals.py:
+//   1. create an MCP server in the console whose policy (the create form's Policies field) holds
+//      customer replies for approval, and give it a webhook (its secret shown once);
+//   2. (the test calls the reply tool twice with a real MCP client; both are held)
+//   3. the Overview counts what waits; the Approvals tab shows each action in plain words with
+//      its ticket's context; one reply's text is edited and approved (the page shows Gorgias's
+//      answer), the other rejected with a reason; deciding again is refused with a clear 409;
+//   4. the Logs tab's policy decision filter shows held and approved calls.
+// Lines on stdout starting with "@@ " are JSON messages for the test, which answers on stdin.
+// Environment: DESKGATE_BASE, DESKGATE_API_TOKEN, DESKGATE_ACCOUNT, DESKGATE_WEBHOOK_URL,
+// DESKGATE_ARTIFACTS, CHROMIUM.
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) { throw new Error(`${name} is not set`); }
+  return value;
+};
+const BASE = env("DESKGATE_BASE");
+const API_TOKEN = env("DESKGATE_API_TOKEN");
+const ACCOUNT = env("DESKGATE_ACCOUNT");
+const WEBHOOK_URL = env("DESKGATE_WEBHOOK_URL");
+const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const POLICIES = JSON.stringify([{ tool: "reply_to_gorgias_customer", mode: "approve" }]);
+
+const stdin = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+/** Tells the test where we are and waits for its answer. */
+async function handshake(step, data = {}) {
+  process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+  const { value, done } = await stdin.next();
+  assert.ok(!done, `the test closed stdin at step ${step}`);
+  const reply = JSON.parse(value);
+  assert.ok(reply.ok, `the test stopped at step ${step}: ${reply.error || "no reason"}`);
+  return reply;
+}
+
+/** Labelled controls, captioned tables with scoped headers, one h1, no secret in the markup. */
+async function checkPage(page, secrets) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      if (!((el.labels && el.labels.length) || el.getAttribute("aria-label"))) { out.push(`unlabelled ${el.name || el.id}`); }
+    }
+    for (const table of document.querySelectorAll("table")) {
+      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
+      for (const th of table.querySelectorAll("th")) { if (!th.getAttribute("scope")) { out.push("th without scope"); } }
+    }
+    if (document.querySelectorAll("h1").length !== 1) { out.push("not exactly one h1"); }
+    return out;
+  });
+  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
+  const html = await page.content();
+  for (const secret of secrets) { assert.ok(!html.includes(secret), `a secret is rendered on ${page.url()}`); }
+}
+
+async function shoot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= width, `${name} overflows at ${width}px (${overflow}px)`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  viewport: { width: 1280, height: 800 },
+});
+const errors = [];
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (e) => errors.push(e.message));
+  const account = `${BASE}/ui/accounts/${ACCOUNT}`;
+
+  await page.goto(`${BASE}/ui/sign-in`);
+  await page.fill("#api_token", API_TOKEN);
+  await page.click("#sign-in-with-token");
+  await page.waitForURL(`${BASE}/ui`);
+
+  // --- 1. A server whose policy holds customer replies, created in the console ---
+  await page.goto(`${account}/servers/new`);
+  await page.fill("#name", "Replies with approval");
+  await page.check("#method-scope-all");
+  await page.fill("#policies", POLICIES);
+  await page.click("button:has-text('Create MCP server')");
+  await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created/);
+  const serverId = page.url().match(/servers\/([0-9a-f-]{36})\/created/)[1];
+  await page.locator("#mcp-url").waitFor();
+  const url = (await page.inputValue("#mcp-url")).trim();
+  assert.match(url, /\/mcp\/dgm_/);
+
+  // Its webhook: set on the server's webhook page; the secret is shown once.
+  await page.goto(`${account}/servers`);
+  await page.click(`a[aria-label="Webhook of Replies with approval"]`);
+  await page.waitForURL(`${account}/servers/${serverId}/webhook`);
+  await page.fill("#webhook-url", WEBHOOK_URL);
+  await page.click("#webhook-form button[type=submit]");
+  await page.locator("#webhook-secret").waitFor();
+  const secret = (await page.inputValue("#webhook-secret")).trim();
+  assert.match(secret, /^dgwhsec_[0-9a-f]{64}$/);
+  await checkPage(page, [API_TOKEN]);
+  await shoot(page, "30-webhook-secret");
+  await page.goto(`${account}/servers/${serverId}/webhook`);
+  assert.equal(await page.locator("#webhook-secret").count(), 0, "the secret is shown once");
+  await checkPage(page, [API_TOKEN, secret]);
+
+  const held = await handshake("created", { url, server_id: serverId, secret });
+  const [approveId, rejectId] = held.actions;
+
+  // --- 3. The inbox ---
+  await page.goto(account);
+  assert.match(await page.textContent("#approvals-waiting"), /2 actions wait for approval/);
+  await page.click("#approvals-waiting a");
+  await page.waitForURL(`${account}/approvals`);
+  assert.equal((await page.textContent("#waiting-count")).trim(), "2");
+  const first = page.locator(`#action-${approveId}`);
+  const text = await first.textContent();
+  assert.match(text, new RegExp(`Send a public reply to the customer of ticket #${held.tickets[0]}`));
+  assert.match(text, /Replies with approval/);
+  assert.match(text, /reply_to_gorgias_customer/);
+  assert.match(text, /Expires/);
+  // The ticket's context, read from the helpdesk.
+  assert.ok(text.includes(held.context.subject), `the ticket's subject is missing: ${text}`);
+  assert.ok(text.includes(held.context.customer), `the customer is missing: ${text}`);
+  assert.ok(text.includes(held.context.status), "the ticket's status is missing");
+  assert.ok(await first.locator(".context-messages li").count() >= 1, "no messages in the context");
+  // The exact text the agent wrote, editable.
+  const box = `#body_text-${approveId}`;
+  assert.equal(await page.inputValue(box), held.texts[0]);
+  await checkPage(page, [API_TOKEN, secret]);
+  await shoot(page, "31-approvals");
+
+  // Edited, then approved: the page shows Gorgias's answer after a redirect.
+  await page.fill(box, held.edited);
+  const csrf = await page.inputValue(`#action-${approveId} form.approve input[name=csrf]`);
+  await first.locator("button:has-text('Approve and send')").click();
+  await page.waitForURL(/\/approvals\?notice=approved&action=/);
+  const notice = await page.textContent("#decision-notice");
+  assert.match(notice, /Approved and sent/);
+  assert.match(notice, /Gorgias accepted it/);
+  assert.equal((await page.textContent("#waiting-count")).trim(), "1");
+  await shoot(page, "32-approved");
+
+  // Rejected with a reason.
+  await page.fill(`#reason-${rejectId}`, "Wrong tone: rewrite it");
+  await page.locator(`#action-${rejectId} button:has-text('Reject')`).click();
+  await page.waitForURL(/\/approvals\?notice=rejected&action=/);
+  assert.match(await page.textContent("#decision-notice"), /Rejected/);
+  assert.equal((await page.textContent("#waiting-count")).trim(), "0");
+  const decided = await page.textContent("#decided");
+  assert.match(decided, /Wrong tone: rewrite it/);
+  assert.match(decided, /Approved/);
+  await checkPage(page, [API_TOKEN, secret]);
+  await shoot(page, "33-decided");
+
+  // Deciding again (a second tab, a double click) is refused, saying why; nothing is sent.
+  const again = await page.request.post(`${account}/approvals/${approveId}/approve`, {
+    form: { csrf, "text.body_text": "sent twice?" } });
+  assert.equal(again.status(), 409);
+  assert.match(await again.text(), /already approved/);
+  const rejectAgain = await page.request.post(`${account}/approvals/${rejectId}/approve`, {
+    form: { csrf, "text.body_text": "approve a rejected one?" } });
+  assert.equal(rejectAgain.status(), 409);
+  assert.match(await rejectAgain.text(), /already rejected/);
+  // Without the CSRF token nothing is decided either.
+  const forged = await page.request.post(`${account}/approvals/${approveId}/reject`, { form: { reason: "x" } });
+  assert.equal(forged.status(), 403);
+
+  // --- 4. The Logs tab's policy decision filter ---
+  await page.goto(`${account}/logs`);
+  await page.selectOption("#filter-decision", "held");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/policy_decision=held/);
+  const heldRows = await page.$$eval("#logs tbody tr", (rows) => rows.map((r) => r.textContent));
+  assert.equal(heldRows.length, 2, `two held calls: ${heldRows}`);
+  assert.ok(heldRows.every((r) => /reply_to_gorgias_customer/.test(r) && /policy: held/.test(r)), heldRows.join("\n"));
+  await checkPage(page, [API_TOKEN, secret]);
+  await shoot(page, "34-logs-held");
+  await page.selectOption("#filter-decision", "approved");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/policy_decision=approved/);
+  const approvedRows = await page.$$eval("#logs tbody tr", (rows) => rows.map((r) => r.getAttribute("data-outcome")));
+  assert.deepEqual(approvedRows, ["ok"], "one approved call, answered ok");
+  assert.match(await page.textContent("#export-csv").then(() => page.getAttribute("#export-csv", "href")), /policy_decision=approved/);
+  await handshake("decided");
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+assert.deepEqual(errors, [], "the browser reported errors");
