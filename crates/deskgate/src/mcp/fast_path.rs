@@ -1,29 +1,34 @@
-//! Plain stateless `tools/call` POSTs, answered without rmcp's per-request service.
+//! Plain stateless `tools/call` and `tools/list` POSTs, answered without rmcp's per-request
+//! service.
 //!
 //! In stateless mode rmcp builds a whole service for every POST (task spawns, channels, a
 //! span), and its result type holds the structured content as a `serde_json::Value`, so the
 //! upstream's reply had to be parsed into a tree, serialized back and dropped. Together that
 //! was most of the instructions of a call (see BENCHMARKS.md). Here, a request that is plainly
 //! a `tools/call` of either protocol era is handled directly, and the upstream's JSON object is
-//! written into the reply as received.
+//! written into the reply as received; a plain `tools/list` is answered with the server's
+//! pre-serialized tool array (`tool_list`).
 //!
 //! "Plainly" is deliberately narrow, so that rmcp's answer and this one cannot differ. By the
 //! time a body gets here `streamable` has settled `Accept`, `Content-Type` and the size limit
 //! for both paths alike; what is left to check, per era:
 //! - **older** (≤ 2025-11-25, or no `MCP-Protocol-Version`): a body that is exactly
-//!   `{jsonrpc: "2.0", id, method: "tools/call", params: {name, arguments?}}` (no `_meta`).
-//! - **stateless 2026-07-28**: `MCP-Protocol-Version: 2026-07-28` once, the SEP-2243 headers
-//!   `Mcp-Method: tools/call` and `Mcp-Name: <the tool>` once each and plainly spelled, and a
-//!   body that is exactly `{jsonrpc, id, method, params: {name, arguments?, _meta}}` whose
-//!   `_meta` holds the protocol version (the same as the header), the client's capabilities
-//!   (as rmcp's own type reads them) and optionally its `clientInfo`, nothing else. That is
-//!   every check rmcp makes of such a request (its header, `_meta` and version validation);
-//!   its reply differs from the older era's only by `"resultType": "complete"`.
+//!   `{jsonrpc: "2.0", id, method: "tools/call", params: {name, arguments?}}`, or a
+//!   `tools/list` with no params or empty ones (no `_meta`, no cursor).
+//! - **stateless 2026-07-28**: `MCP-Protocol-Version: 2026-07-28` once, the SEP-2243 header
+//!   `Mcp-Method` once and naming the method (for a call, `Mcp-Name: <the tool>` once and
+//!   plainly spelled; for a list, no `Mcp-Name`), and params that are exactly `{name,
+//!   arguments?, _meta}` (a list: `{_meta}`) whose `_meta` holds the protocol version (the
+//!   same as the header), the client's capabilities (as rmcp's own type reads them) and
+//!   optionally its `clientInfo`, nothing else. That is every check rmcp makes of such a
+//!   request (its header, `_meta` and version validation); its replies differ from the older
+//!   era's only by the members the era adds (`resultType`, and a list's caching hints).
 //!
-//! and a server that exposes all its tools. Everything else (initialize, tools/list, discovery
-//! mode, a progress token, base64-wrapped header values, anything malformed) goes on to rmcp
-//! untouched, with the same body. `tests/it/mcp.rs` sends each kind of outcome both ways in
-//! both eras and requires the same reply.
+//! Calls go this way for a server that exposes all its tools; lists for every server.
+//! Everything else (initialize, discovery-mode calls, a progress token, a cursor,
+//! base64-wrapped header values, anything malformed) goes on to rmcp untouched, with the same
+//! body. `tests/it/mcp.rs` sends each kind of outcome both ways in both eras and requires the
+//! same reply.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
@@ -35,7 +40,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::McpState;
-use super::handler::Caller;
+use super::handler::{Caller, Gateway};
 use crate::calls::{CallResult, ClientInfo, ToolCall};
 use crate::mcp_servers::ToolExposure;
 
@@ -48,20 +53,27 @@ enum Era {
     Stateless,
 }
 
-/// The one message shape this path answers.
+/// The message shapes this path answers: a `tools/call` or a `tools/list`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PlainCall {
+struct PlainMessage {
     jsonrpc: String,
     id: RequestId,
     method: String,
-    params: PlainParams,
+    /// Absent is `None`; `null` does not parse (rmcp's to judge).
+    #[serde(default, deserialize_with = "present")]
+    params: Option<PlainParams>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PlainParams>, D::Error> {
+    PlainParams::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlainParams {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
     #[serde(default, rename = "_meta")]
@@ -81,26 +93,69 @@ struct StatelessMeta {
     client_info: Option<Implementation>,
 }
 
-impl PlainCall {
-    /// Whether this message, with these headers, is one this path answers exactly as rmcp does.
-    fn is_plain(&self, era: Era, headers: &HeaderMap) -> bool {
-        if self.jsonrpc != "2.0" || self.method != "tools/call" {
-            return false;
+/// A request this path answers exactly as rmcp does.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once and never stored"
+)]
+enum Plain {
+    Call {
+        id: RequestId,
+        name: String,
+        arguments: Map<String, Value>,
+        client_info: Option<Implementation>,
+    },
+    List {
+        id: RequestId,
+    },
+}
+
+impl PlainMessage {
+    /// What this message is, when it is plain with these headers in this era.
+    fn plain(self, era: Era, headers: &HeaderMap) -> Option<Plain> {
+        if self.jsonrpc != "2.0" {
+            return None;
         }
-        match (era, &self.params.meta) {
+        let params = self.params;
+        let meta = params.as_ref().and_then(|p| p.meta.as_ref());
+        let era_fits = match (era, meta) {
             (Era::Older, None) => true,
             (Era::Stateless, Some(meta)) => {
                 meta.protocol_version == ProtocolVersion::V_2026_07_28.as_str()
-                    && sole_header(headers, "mcp-method") == Some("tools/call")
-                    && plainly_named(&self.params.name)
-                    && sole_header(headers, "mcp-name") == Some(self.params.name.as_str())
+                    && sole_header(headers, "mcp-method") == Some(self.method.as_str())
             }
             _ => false,
+        };
+        if !era_fits {
+            return None;
+        }
+        match self.method.as_str() {
+            "tools/call" => {
+                let params = params?;
+                let name = params.name?;
+                let named = era == Era::Older
+                    || (plainly_named(&name)
+                        && sole_header(headers, "mcp-name") == Some(name.as_str()));
+                named.then(|| Plain::Call {
+                    id: self.id,
+                    name,
+                    arguments: params.arguments.unwrap_or_default(),
+                    client_info: params.meta.and_then(|m| m.client_info),
+                })
+            }
+            "tools/list" => {
+                let plain = params
+                    .as_ref()
+                    .is_none_or(|p| p.name.is_none() && p.arguments.is_none())
+                    && headers.get("mcp-name").is_none();
+                plain.then_some(Plain::List { id: self.id })
+            }
+            _ => None,
         }
     }
 }
 
-/// Answers a plain call with its JSON reply; anything else is handed back for rmcp.
+/// Answers a plain call or list with its JSON reply; anything else is handed back for rmcp.
 pub(super) async fn answer(
     state: &McpState,
     parts: Parts,
@@ -109,53 +164,38 @@ pub(super) async fn answer(
     let Some(era) = era(&parts.headers) else {
         return Err(parts);
     };
-    let plain = serde_json::from_slice::<PlainCall>(bytes)
+    let plain = serde_json::from_slice::<PlainMessage>(bytes)
         .ok()
-        .filter(|c| c.is_plain(era, &parts.headers));
+        .and_then(|m| m.plain(era, &parts.headers));
     let caller = Caller::of(&parts);
-    let (Some(call), Some(caller)) = (plain, caller) else {
+    let (Some(plain), Some(caller)) = (plain, caller) else {
         return Err(parts);
     };
-    if caller.tenant.server.config.tool_exposure != ToolExposure::All {
-        return Err(parts);
-    }
-
-    // As the rmcp handler does: the request's own `clientInfo` first, else the one remembered.
-    let declared = call
-        .params
-        .meta
-        .and_then(|m| m.client_info)
-        .map(|i| ClientInfo {
-            name: i.name,
-            version: i.version,
-            ..ClientInfo::default()
-        });
-    let client = caller.attributed(declared.or_else(|| caller.known_client(&state.clients)));
-    let arguments = call.params.arguments.unwrap_or_default();
-    let reply = match state
-        .app
-        .call_tool(
-            &caller.tenant,
-            ToolCall {
-                name: call.params.name,
-                arguments,
-                client,
-            },
-        )
-        .await
-    {
-        Ok(result) => {
-            if let Some(limit) = result.rate_limit {
-                caller.slot.set(limit);
-            }
-            tool_result(&call.id, &result, era)
+    let reply = match plain {
+        Plain::List { id } => list(state, &caller, &id, era).await,
+        Plain::Call { .. } if caller.tenant.server.config.tool_exposure != ToolExposure::All => {
+            return Err(parts);
         }
-        // As rmcp answers a handler's `invalid_params` in both eras: a JSON-RPC error, HTTP 200.
-        Err(unknown) => serde_json::to_vec(&ServerJsonRpcMessage::error(
-            ErrorData::invalid_params(unknown.to_string(), None),
-            Some(call.id),
-        ))
-        .expect("a JSON-RPC error always serializes"),
+        Plain::Call {
+            id,
+            name,
+            arguments,
+            client_info,
+        } => {
+            call(
+                state,
+                &caller,
+                id,
+                ToolCall {
+                    name,
+                    arguments,
+                    client: None,
+                },
+                client_info,
+                era,
+            )
+            .await
+        }
     };
     Ok((
         [(
@@ -165,6 +205,61 @@ pub(super) async fn answer(
         reply,
     )
         .into_response())
+}
+
+async fn call(
+    state: &McpState,
+    caller: &Caller,
+    id: RequestId,
+    mut call: ToolCall,
+    client_info: Option<Implementation>,
+    era: Era,
+) -> Vec<u8> {
+    // As the rmcp handler does: the request's own `clientInfo` first, else the one remembered.
+    let declared = client_info.map(|i| ClientInfo {
+        name: i.name,
+        version: i.version,
+        ..ClientInfo::default()
+    });
+    call.client = caller.attributed(declared.or_else(|| caller.known_client(&state.clients)));
+    match state.app.call_tool(&caller.tenant, call).await {
+        Ok(result) => {
+            if let Some(limit) = result.rate_limit {
+                caller.slot.set(limit);
+            }
+            tool_result(&id, &result, era)
+        }
+        // As rmcp answers a handler's `invalid_params` in both eras: a JSON-RPC error, HTTP 200.
+        Err(unknown) => serde_json::to_vec(&ServerJsonRpcMessage::error(
+            ErrorData::invalid_params(unknown.to_string(), None),
+            Some(id),
+        ))
+        .expect("a JSON-RPC error always serializes"),
+    }
+}
+
+/// `{"jsonrpc":"2.0","id":…,"result":{"tools":[…]}}` with the tool array from the cache
+/// (`tool_list`); a 2026-07-28 peer's result also has the members rmcp adds for that era
+/// (`resultType`, and the SEP-2549 caching hints it fills in: `ttlMs` 0, `cacheScope` private).
+async fn list(state: &McpState, caller: &Caller, id: &RequestId, era: Era) -> Vec<u8> {
+    let gateway = Gateway::new(state.app.clone(), state.clients.clone());
+    let catalog = gateway.catalog(&caller.tenant).await;
+    let tools = state.tool_lists.tools_json(&caller.tenant, &catalog, || {
+        gateway.listed_tools(&caller.tenant, &catalog)
+    });
+    let mut out = Vec::with_capacity(tools.len() + 128);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut out, id).expect("a request id always serializes");
+    out.extend_from_slice(match era {
+        Era::Older => br#","result":{"tools":"#.as_slice(),
+        Era::Stateless => {
+            br#","result":{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":"#
+                .as_slice()
+        }
+    });
+    out.extend_from_slice(&tools);
+    out.extend_from_slice(b"}}");
+    out
 }
 
 /// The era named by the request's one `MCP-Protocol-Version` (none: older); `None` for a
@@ -277,7 +372,7 @@ mod tests {
 
     #[test]
     fn only_the_plain_message_shape_parses() {
-        let parses = |body: &str| serde_json::from_str::<PlainCall>(body).is_ok();
+        let parses = |body: &str| serde_json::from_str::<PlainMessage>(body).is_ok();
         assert!(parses(
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":1}}}"#
         ));
@@ -309,7 +404,10 @@ mod tests {
     ];
 
     fn plain(body: &str, era: Era, pairs: &[(&'static str, &'static str)]) -> bool {
-        serde_json::from_str::<PlainCall>(body).is_ok_and(|c| c.is_plain(era, &headers(pairs)))
+        serde_json::from_str::<PlainMessage>(body)
+            .ok()
+            .and_then(|m| m.plain(era, &headers(pairs)))
+            .is_some()
     }
 
     #[test]

@@ -134,14 +134,14 @@ impl Gateway {
             .with_instructions(instructions(&self.app, tenant, catalog))
     }
 
-    async fn catalog(&self, tenant: &Tenant) -> Arc<AccountCatalog> {
+    pub(super) async fn catalog(&self, tenant: &Tenant) -> Arc<AccountCatalog> {
         self.app
             .account_catalog(&tenant.account, &tenant.sealed_credentials)
             .await
     }
 
     /// The tools this server shows: every allowed tool, or the three discovery tools.
-    fn listed_tools(&self, tenant: &Tenant, catalog: &AccountCatalog) -> Vec<Tool> {
+    pub(super) fn listed_tools(&self, tenant: &Tenant, catalog: &AccountCatalog) -> Vec<Tool> {
         let mut tools = self.exposed_tools(tenant, catalog);
         // A server that holds calls for approval also offers a way to ask what became of one.
         if tenant.filter.policy.holds_any() {

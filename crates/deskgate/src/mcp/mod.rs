@@ -7,8 +7,11 @@
 //!   JSON-RPC checks (-32700/-32600/-32602), batches; then the fast path or rmcp.
 //! - `clients`: which client is behind a URL and User-Agent (for the audit log), bounded in bytes.
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
-//! - `fast_path`: plain older-era stateless `tools/call` POSTs, answered without rmcp's
-//!   per-request service and with the upstream's JSON unparsed; everything else goes to rmcp.
+//! - `fast_path`: plain stateless `tools/call` and `tools/list` POSTs of both protocol eras,
+//!   answered without rmcp's per-request service, with the upstream's JSON unparsed and the
+//!   tool list pre-serialized (`tool_list`); everything else goes to rmcp.
+//! - `tool_list`: each server's serialized tool list, valid while its config and its account's
+//!   catalog are the ones it was made from.
 //! - `sse`: the deprecated HTTP+SSE transport, adapted onto the same path (its sessions live
 //!   in `App`, because on PostgreSQL replicas relay each other's replies).
 //! - here: routing, and what happens before any JSON-RPC once `guard` let a request through —
@@ -25,6 +28,7 @@ mod guard;
 mod handler;
 mod sse;
 mod streamable;
+mod tool_list;
 
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +61,7 @@ pub struct McpState {
     service: McpService,
     clients: Arc<ClientDirectory>,
     gate: Arc<guard::Gate>,
+    tool_lists: Arc<tool_list::ToolLists>,
 }
 
 /// Filled by the handler when a call reached the upstream, read back by [`tenant_layer`] to set
@@ -102,6 +107,7 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         service,
         clients,
         gate: gate.clone(),
+        tool_lists: Arc::default(),
     };
     // Outermost first: Host/Origin (403 without CORS headers), then CORS (answers preflights,
     // decorates every reply, 404s and 401s included), then the tenant.

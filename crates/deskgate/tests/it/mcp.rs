@@ -824,6 +824,155 @@ async fn the_fast_path_answers_exactly_as_rmcp_does() {
     s.stop().await;
 }
 
+/// `tools/list` in either era, plainly (the fast path, from the pre-serialized list) or with a
+/// progress token in its `_meta` (rmcp): returns the two replies.
+async fn list_both_ways(
+    mcp: &RawMcp,
+    era: &str,
+) -> (crate::support::RawReply, crate::support::RawReply) {
+    let mut headers = vec![
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", era),
+    ];
+    let mut plain = json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list"});
+    let mut with_token = json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list",
+                                "params": {"_meta": {"progressToken": 1}}});
+    if era == "2026-07-28" {
+        headers.push(("mcp-method", "tools/list"));
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}});
+        plain["params"] = json!({"_meta": meta});
+        with_token["params"]["_meta"] = meta;
+        with_token["params"]["_meta"]["progressToken"] = json!(1);
+    }
+    let fast = mcp.send(plain.to_string(), &headers).await;
+    let rmcp = mcp.send(with_token.to_string(), &headers).await;
+    (fast, rmcp)
+}
+
+fn tool_names(reply: &crate::support::RawReply) -> Vec<String> {
+    reply.body["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tools: {}", reply.text))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The pre-serialized `tools/list` (`mcp/tool_list`) answers exactly as rmcp does (JSON-equal,
+/// same status and content type), in both eras, for every kind of server: all tools, filtered,
+/// narrowed by a policy, holding calls for approval (the status tool), discovery mode.
+#[tokio::test]
+async fn the_cached_tool_list_answers_exactly_as_rmcp_does() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    for config in [
+        json!({}),
+        json!({"methods": ["read"], "tags": ["tickets"]}),
+        json!({"policies": [{"tool": "list_all_gorgias_tickets", "mode": "allow", "max_limit": 5}]}),
+        json!({"policies": [{"tool": "reply_to_gorgias_customer", "mode": "approve"}]}),
+        json!({"tool_exposure": "discovery"}),
+    ] {
+        let (_, url) = s
+            .mint(&account, json!({"name": "list", "config": config}))
+            .await;
+        let mcp = RawMcp::new(&url);
+        for era in ["2025-11-25", "2026-07-28"] {
+            // Twice: the first fills the cache, the second is served from it.
+            for _ in 0..2 {
+                let (fast, rmcp) = list_both_ways(&mcp, era).await;
+                let what = format!("{config} in {era}");
+                assert_eq!(fast.status, StatusCode::OK, "{what}: {}", fast.text);
+                assert_eq!(fast.status, rmcp.status, "{what}");
+                assert_eq!(fast.headers["content-type"], "application/json", "{what}");
+                assert_eq!(fast.headers["mcp-protocol-version"], era, "{what}");
+                assert!(!tool_names(&fast).is_empty(), "{what}");
+                assert_eq!(fast.body, rmcp.body, "{what}");
+            }
+        }
+    }
+    s.stop().await;
+}
+
+/// The cached list never outlives what it was made from: an edit of the server's filters or
+/// policies, and a change of the account's custom fields, are in the next `tools/list`.
+#[tokio::test]
+async fn the_cached_tool_list_follows_edits_and_custom_fields() {
+    let s = TestServer::start_with(crate::support::Options {
+        configure: Box::new(|c| c.custom_fields_ttl = std::time::Duration::from_millis(200)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let account = s.connect_sandbox().await;
+    let (id, url) = s
+        .mint(
+            &account,
+            json!({"name": "edited", "config": {"methods": ["read"], "tags": ["tickets"]}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    for era in ["2025-11-25", "2026-07-28"] {
+        let (fast, _) = list_both_ways(&mcp, era).await;
+        assert!(
+            !tool_names(&fast).contains(&"update_a_gorgias_ticket_by_id".to_owned()),
+            "{era}"
+        );
+    }
+    // An edit: writes allowed now, and a policy narrowing the list's limit.
+    let (status, body) = s
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/integrated-account/{account}/mcp/{id}"),
+            Some(json!({"config": {"methods": ["read", "write"], "tags": ["tickets"],
+                "policies": [{"tool": "list_all_gorgias_tickets", "mode": "allow", "max_limit": 7}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for era in ["2025-11-25", "2026-07-28"] {
+        let (fast, rmcp) = list_both_ways(&mcp, era).await;
+        assert!(
+            tool_names(&fast).contains(&"update_a_gorgias_ticket_by_id".to_owned()),
+            "{era}: the edit is not in the list"
+        );
+        assert!(
+            fast.text.contains(r#""maximum":7"#),
+            "{era}: the policy is not in the list"
+        );
+        assert_eq!(fast.body, rmcp.body, "{era}");
+    }
+    // A new custom field on the account: in the schemas once the fields are refreshed.
+    let (_, before) = list_both_ways(&mcp, "2025-11-25").await;
+    assert!(!before.text.contains("Preferred colour"));
+    let c = s.sandbox.config();
+    let created = s
+        .http
+        .post(format!("{}/api/custom-fields", s.sandbox.base_url()))
+        .basic_auth(&c.email, Some(&c.api_key))
+        .json(
+            &json!({"object_type": "Ticket", "label": "Preferred colour",
+            "definition": {"data_type": "text", "input_settings": {"input_type": "input"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for era in ["2025-11-25", "2026-07-28"] {
+        let (fast, rmcp) = list_both_ways(&mcp, era).await;
+        assert!(
+            fast.text.contains("Preferred colour"),
+            "{era}: the new field is not in the list"
+        );
+        assert_eq!(fast.body, rmcp.body, "{era}");
+    }
+    s.stop().await;
+}
+
 // --- what real clients send, replayed exactly ---
 
 /// `Accept` values real clients send, each with the content type its reply must have. Sources:
