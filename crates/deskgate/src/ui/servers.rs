@@ -487,10 +487,7 @@ fn tool_picker(
                 "A ticked tool must also pass the methods and tags: to offer one write tool, tick Write and that tool."
             }
             details open[picked > 0] {
-                summary {
-                    "Pick tools "
-                    span.muted #tool-picker-count { "(" (picked) " ticked)" }
-                }
+                summary { "Pick tools" }
                 @for (resource, tools) in by_resource {
                     @let ticked = tools.iter().filter(|t| listed(&config.tools, &t.name)).count();
                     details.tool-group open[ticked > 0] data-resource=(resource) {

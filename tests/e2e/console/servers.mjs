@@ -1,0 +1,172 @@
+// The operator's second day in the console, in a real Chromium (playwright-core): test the
+// account's connection (ok, then Gorgias refusing the key), pick tools on the create form, edit a
+// server's access with the per-tool picker and the live preview, open the server's page and try
+// a read tool there. Every page is screenshot at 1280 px and at 390 px (a phone), and must not
+// overflow horizontally at either width.
+//
+// Launched by tests/e2e/test_console_servers.py, which checks afterwards what a real MCP client
+// and the audit log saw. Lines on stdout starting with "@@ " are JSON messages for the test.
+// Environment: DESKGATE_BASE, DESKGATE_API_TOKEN, DESKGATE_ACCOUNT, DESKGATE_SERVER (a server of
+// that account: read methods, tag tickets), DESKGATE_SANDBOX, DESKGATE_ARTIFACTS, CHROMIUM.
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) { throw new Error(`${name} is not set`); }
+  return value;
+};
+const BASE = env("DESKGATE_BASE");
+const API_TOKEN = env("DESKGATE_API_TOKEN");
+const ACCOUNT = env("DESKGATE_ACCOUNT");
+const SERVER = env("DESKGATE_SERVER");
+const SANDBOX = env("DESKGATE_SANDBOX");
+const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+const shots = [];
+
+/** One h1, labelled controls, captioned tables with scoped headers, no API token rendered. */
+async function checkPage(page) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      if (!((el.labels && el.labels.length) || el.getAttribute("aria-label"))) { out.push(`unlabelled ${el.name}`); }
+    }
+    for (const table of document.querySelectorAll("table")) {
+      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
+      for (const th of table.querySelectorAll("th")) { if (!th.getAttribute("scope")) { out.push("th without scope"); } }
+    }
+    if (document.querySelectorAll("h1").length !== 1) { out.push("not exactly one h1"); }
+    return out;
+  });
+  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
+  assert.ok(!(await page.content()).includes(API_TOKEN), `the API token is rendered on ${page.url()}`);
+}
+
+/** Screenshots at desktop and phone widths; the body must not scroll sideways at either. */
+async function shoot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    const file = path.join(SHOTS, `${name}-${kind}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    shots.push(file);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= width, `${name} overflows at ${width}px (${overflow}px wide)`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function testConnection(page) {
+  await page.click("#test-connection button");
+  await page.waitForURL(new RegExp(`/ui/accounts/${ACCOUNT}(#health)?$`));
+  return (await page.textContent("#health-detail")).trim();
+}
+
+/** Opens the picker and the group holding a tool, then ticks (or unticks) it. */
+async function pick(page, tool, on = true) {
+  const picker = page.locator("#tool-picker > details");
+  if ((await picker.getAttribute("open")) === null) { await picker.locator("summary").first().click(); }
+  const group = page.locator("details.tool-group", { has: page.locator(`#tool-${tool}`) });
+  if ((await group.getAttribute("open")) === null) { await group.locator("summary").first().click(); }
+  if (on) { await page.check(`#tool-${tool}`); } else { await page.uncheck(`#tool-${tool}`); }
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  viewport: { width: 1280, height: 800 },
+});
+const errors = [];
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await page.goto(`${BASE}/ui/sign-in`);
+  await page.fill("#api_token", API_TOKEN);
+  // The token form's own button (the page also has a password form).
+  await page.locator("#api_token").press("Enter");
+  await page.waitForURL(`${BASE}/ui`);
+
+  // --- Account health: ok, then the key refused by Gorgias, shown on the Overview and the list ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
+  assert.match(await testConnection(page), /accepted the stored credentials/);
+  assert.equal((await page.textContent("#account-health")).trim(), "Active");
+  await checkPage(page);
+  await shoot(page, "30-health-ok");
+
+  const fault = await page.request.post(`${SANDBOX}/_sandbox/faults`, { data: { status: 401 } });
+  assert.ok(fault.ok(), "the sandbox refused the fault");
+  assert.match(await testConnection(page), /revoked or is wrong/);
+  assert.equal((await page.textContent("#account-health")).trim(), "Credentials refused");
+  assert.equal(await page.locator(".account-head .badge", { hasText: "Active" }).count(), 0,
+    "the heading still says Active");
+  await checkPage(page);
+  await shoot(page, "31-health-refused");
+  await page.goto(`${BASE}/ui`);
+  const row = page.locator("#accounts tbody tr", { has: page.locator(`a[href="/ui/accounts/${ACCOUNT}"]`) });
+  assert.match(await row.locator("td[data-label='Status']").textContent(), /Credentials refused/);
+  await shoot(page, "32-accounts-health");
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
+  assert.match(await testConnection(page), /accepted the stored credentials/, "healthy again without the fault");
+  report("health", {});
+
+  // --- The per-tool picker on the create form feeds the preview ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/new`);
+  await pick(page, "list_all_gorgias_tags");
+  await page.locator("#preview-count[data-count='1']").waitFor();
+  const pickedBadge = await page.locator("label[for='tool-list_all_gorgias_tags'] .badge").textContent();
+  assert.equal(pickedBadge.trim(), "read");
+  assert.equal((await page.locator("label[for='tool-delete_a_gorgias_tag_by_id'] .badge").textContent()).trim(), "deletes");
+  await checkPage(page);
+  await shoot(page, "33-create-picker");
+
+  // --- Edit a server's access: tags off, two tools picked; the preview follows ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/${SERVER}`);
+  assert.match(await page.textContent("#server-methods"), /read/);
+  await page.click("a:has-text('Edit access')");
+  await page.waitForURL(/\/edit$/);
+  assert.ok(await page.isChecked("#tag-tickets"), "the edit form starts from the server's tags");
+  await page.uncheck("#tag-tickets");
+  await pick(page, "list_all_gorgias_tags");
+  await pick(page, "list_all_gorgias_teams");
+  await page.locator("#preview-count[data-count='2']").waitFor();
+  const previewed = await page.locator("#preview-tools code").allTextContents();
+  assert.deepEqual(previewed.sort(), ["list_all_gorgias_tags", "list_all_gorgias_teams"]);
+  await checkPage(page);
+  await shoot(page, "34-edit-server-access");
+  await page.click("#edit-server button:has-text('Save')");
+  await page.waitForURL(/notice=server-updated/);
+
+  // --- The server's page: settings, tools, and Try a read tool ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/${SERVER}`);
+  assert.match(await page.textContent("#server-tools"), /list_all_gorgias_tags, list_all_gorgias_teams/);
+  const offered = await page.locator("#try-tool-name option").evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(offered.sort(), ["list_all_gorgias_tags", "list_all_gorgias_teams"]);
+  await page.selectOption("#try-tool-name", "list_all_gorgias_tags");
+  await page.fill("#try-arguments", '{"limit": 2}');
+  await page.click("#try-form button[type=submit]");
+  await page.locator("#try-output").waitFor();
+  const output = await page.textContent("#try-output");
+  assert.match(output, /"data"/);
+  assert.match(await page.textContent("#try-result"), /OK/);
+  assert.equal(await page.locator("#usage-chart g.day").count(), 7);
+  assert.ok(Number(await page.textContent("#usage-calls")) >= 1, "the tried call is not in the usage");
+  assert.match(await page.textContent("#recent-calls"), /list_all_gorgias_tags/);
+  await checkPage(page);
+  await shoot(page, "35-server-page");
+  const logsHref = await page.locator("#server-recent a", { hasText: "All calls" }).getAttribute("href");
+  assert.equal(logsHref, `/ui/accounts/${ACCOUNT}/logs?server=${SERVER}`);
+  report("done", { screenshots: shots });
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+assert.deepEqual(errors, [], "the browser reported errors");
