@@ -94,7 +94,7 @@ pub struct AccessGrant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
     /// This caller won it; here is its grant.
-    Won(OAuthGrant),
+    Won(Box<OAuthGrant>),
     /// It was used before (or is being used concurrently): a replay. Its grant id is given so
     /// the caller can revoke the family.
     Replayed(String),
@@ -246,7 +246,7 @@ macro_rules! oauth_grant_queries {
                 .await?;
                 if let Some(id) = won {
                     return Ok(match self.get_oauth_grant(&id).await? {
-                        Some(grant) => Taken::Won(grant),
+                        Some(grant) => Taken::Won(Box::new(grant)),
                         None => Taken::Missing,
                     });
                 }
@@ -370,7 +370,7 @@ macro_rules! oauth_grant_queries {
                 .await?;
                 if let Some(id) = won {
                     return Ok(match self.get_oauth_grant(&id).await? {
-                        Some(grant) => Taken::Won(grant),
+                        Some(grant) => Taken::Won(Box::new(grant)),
                         None => Taken::Missing,
                     });
                 }
