@@ -186,10 +186,10 @@ def chromium() -> str:
     return path
 
 
-def stdio_exchange(command: list[str], messages: list[dict], expect: int) -> list[dict]:
+def stdio_exchange(command: list[str], messages: list[dict], expect: int, env: dict | None = None) -> list[dict]:
     """Feeds JSON-RPC lines to a stdio bridge and collects `expect` replies."""
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=node_env(), cwd=E2E)
+                               text=True, env=env or node_env(), cwd=E2E)
     replies: list[dict] = []
     try:
         assert process.stdin and process.stdout
