@@ -135,12 +135,15 @@ async function run(page, context) {
   await shoot(page, "01-sign-in");
 
   await page.fill("#api_token", "dga_not-a-real-token");
-  await page.click("button:has-text('Sign in')");
+  await page.click("#sign-in-with-token");
   await page.locator("#sign-in-error").waitFor();
   assert.match(await page.textContent("#sign-in-error"), /not valid/);
 
-  // Keyboard only: the token field has focus; type and press Enter.
+  // Keyboard only: the email field has focus; three tabs (password, its button) reach the
+  // token field; type and press Enter.
   await page.goto(`${BASE}/ui/sign-in`);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "email");
+  for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.id), "api_token");
   await page.keyboard.type(API_TOKEN);
   await page.keyboard.press("Enter");

@@ -72,7 +72,7 @@ try {
 
   await page.goto(`${BASE}/ui/sign-in`);
   await page.fill("#api_token", API_TOKEN);
-  await page.click("button:has-text('Sign in')");
+  await page.click("#sign-in-with-token");
   await page.waitForURL(`${BASE}/ui`);
 
   await page.click("nav.top-nav a:has-text('Tokens')");
