@@ -225,6 +225,17 @@ impl Comparison {
         }
     }
 
+    /// The second path's CPU per request over the first's, each read from its own process (see
+    /// [`compare_processes`]).
+    pub fn cpu_ratio(&self) -> f64 {
+        let base = self.baseline.cpu_per_request_us().0;
+        if base == 0.0 {
+            0.0
+        } else {
+            self.deskgate.cpu_per_request_us().0 / base
+        }
+    }
+
     pub fn added_p50_us(&self) -> i64 {
         self.deskgate.p50_us() as i64 - self.baseline.p50_us() as i64
     }

@@ -77,6 +77,18 @@ pub struct ListRow {
     pub comparison: Comparison,
 }
 
+impl ListRow {
+    /// deskgate's p50 over the p50 of the same bytes served from memory by the fixed upstream.
+    fn p50_ratio(&self) -> f64 {
+        let base = self.comparison.baseline.p50_us();
+        if base == 0 {
+            0.0
+        } else {
+            self.comparison.deskgate.p50_us() as f64 / base as f64
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Startup {
     /// Starting and ending the program with `--version`: the floor.
@@ -246,12 +258,55 @@ impl Report {
             let _ = writeln!(out, "{line}");
         }
         type Check = fn(&BackendReport) -> Option<(String, bool)>;
-        let rows: [(&str, Check); 3] = [
+        let rows: [(&str, Check); 8] = [
             ("tools/list, full catalog, p50 ≤ 1 ms", |b| {
                 let l = b.lists.iter().find(|l| l.server == "all tools")?;
                 let v = l.comparison.deskgate.p50_us();
                 Some((format!("{v} µs"), v <= 1000))
             }),
+            (
+                "tools/list, full catalog, p50 ≤ 2× the same bytes served from memory",
+                |b| {
+                    let l = b.lists.iter().find(|l| l.server == "all tools")?;
+                    Some((format!("{:.2}×", l.p50_ratio()), l.p50_ratio() <= 2.0))
+                },
+            ),
+            (
+                "tools/call ≥ 1.0× the bare rmcp proxy's throughput, 2025-11-25, 1 / 16 clients",
+                |b| {
+                    b.against_proxy(
+                        crate::mcp::Era::Initialize,
+                        Comparison::throughput_ratio,
+                        |r| r >= 1.0,
+                    )
+                },
+            ),
+            (
+                "tools/call ≥ 1.0× the bare rmcp proxy's throughput, 2026-07-28, 1 / 16 clients",
+                |b| {
+                    b.against_proxy(
+                        crate::mcp::Era::Stateless,
+                        Comparison::throughput_ratio,
+                        |r| r >= 1.0,
+                    )
+                },
+            ),
+            (
+                "tools/call CPU ≤ the bare rmcp proxy's, 2025-11-25, 1 / 16 clients",
+                |b| {
+                    b.against_proxy(crate::mcp::Era::Initialize, Comparison::cpu_ratio, |r| {
+                        r <= 1.0
+                    })
+                },
+            ),
+            (
+                "tools/call CPU ≤ the bare rmcp proxy's, 2026-07-28, 1 / 16 clients",
+                |b| {
+                    b.against_proxy(crate::mcp::Era::Stateless, Comparison::cpu_ratio, |r| {
+                        r <= 1.0
+                    })
+                },
+            ),
             (
                 "≤ 100 MiB resident, 10,000 servers + 1,000 clients each calling once a second",
                 |b| b.peak_rss("once a second"),
@@ -401,6 +456,7 @@ impl BackendReport {
             let c = &row.comparison;
             let proxy_cpu = c.baseline.cpu_per_request_us().0;
             let contender_cpu = c.deskgate.cpu_per_request_us().0;
+
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {:.0} | {:.0} | {:.2}× | {} | {} | {:.0} | {:.0} | {:.2}× | {} |",
@@ -433,6 +489,31 @@ impl BackendReport {
             .memory
             .rss_kib;
         Some((format!("{} MiB", mib(rss)), rss <= 100 * 1024))
+    }
+
+    /// deskgate's fast path against the bare rmcp proxy in `era` at 1 and 16 clients: both
+    /// ratios, met when both pass.
+    fn against_proxy(
+        &self,
+        era: crate::mcp::Era,
+        ratio: fn(&Comparison) -> f64,
+        passes: fn(f64) -> bool,
+    ) -> Option<(String, bool)> {
+        let at = |clients: usize| {
+            self.contenders
+                .iter()
+                .find(|r| {
+                    r.contender == crate::scenarios::DESKGATE_FAST_PATH
+                        && r.era == era
+                        && r.concurrency == clients
+                })
+                .map(|r| ratio(&r.comparison))
+        };
+        let (one, sixteen) = (at(1)?, at(16)?);
+        Some((
+            format!("{one:.2}× / {sixteen:.2}×"),
+            passes(one) && passes(sixteen),
+        ))
     }
 
     fn call(&self, upstream: &str, concurrency: usize) -> Option<&CallRow> {
@@ -499,17 +580,17 @@ impl BackendReport {
             );
             let _ = writeln!(
                 out,
-                "| server | tools | bytes | ≈ tokens | deskgate p50 µs | deskgate p99 µs | same bytes p50 µs | added p50 µs | deskgate req/s | errors |"
+                "| server | tools | bytes | ≈ tokens | deskgate p50 µs | deskgate p99 µs | same bytes p50 µs | added p50 µs | p50 ratio | deskgate req/s | deskgate CPU µs/list | errors |"
             );
             let _ = writeln!(
                 out,
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
             );
             for l in &self.lists {
                 let c = &l.comparison;
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.0} | {:.0} | {} |",
                     l.server,
                     l.tools,
                     l.bytes,
@@ -518,7 +599,9 @@ impl BackendReport {
                     c.deskgate.p99_us(),
                     c.baseline.p50_us(),
                     signed(c.added_p50_us()),
+                    l.p50_ratio(),
                     c.deskgate.throughput(),
+                    c.deskgate.cpu_per_request_us().0,
                     c.baseline.errors + c.deskgate.errors,
                 );
             }

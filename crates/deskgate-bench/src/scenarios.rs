@@ -68,6 +68,9 @@ impl Plan {
     }
 }
 
+/// The contender row of deskgate's fast path (the targets read it).
+pub const DESKGATE_FAST_PATH: &str = "deskgate, fast path";
+
 /// What every backend's run shares: the upstreams, the program, the plan.
 pub struct Bench {
     pub plan: Plan,
@@ -404,7 +407,7 @@ impl Bench {
             mcp::once(client, &baseline).await?;
             let mut contenders: Vec<(&'static str, Arc<Target>, u32)> = vec![
                 (
-                    "deskgate, fast path",
+                    DESKGATE_FAST_PATH,
                     Arc::new(mcp::call_ticket_in(fixed_url, self.ticket_id, era, false)),
                     deskgate.pid,
                 ),
