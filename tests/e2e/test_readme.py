@@ -59,7 +59,9 @@ def marked_blocks() -> dict[str, list[tuple[str, str]]]:
 
 def namespaces_work() -> bool:
     try:
-        return subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10).returncode == 0
+        # A new namespace's loopback is down: bringing it up needs `ip` (iproute2) too.
+        return subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True,
+                              timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
