@@ -338,7 +338,10 @@ impl App {
             .await
             .map_err(|e| e.to_string())?;
         if !response.status.is_success() {
-            return Err(format!("Gorgias answered HTTP {}", response.status.as_u16()));
+            return Err(format!(
+                "Gorgias answered HTTP {}",
+                response.status.as_u16()
+            ));
         }
         serde_json::from_slice(&response.body).map_err(|_| "Gorgias's answer is not JSON".into())
     }

@@ -132,14 +132,26 @@ pub async fn check(
             others.push_str(&format!(
                 " {} action(s) held for approval have arguments that no key opens ({}).",
                 found.actions.len(),
-                found.actions.iter().take(10).map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+                found
+                    .actions
+                    .iter()
+                    .take(10)
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !found.webhooks.is_empty() {
             others.push_str(&format!(
                 " The webhook secret(s) of {} MCP server(s) do not open ({}).",
                 found.webhooks.len(),
-                found.webhooks.iter().take(10).map(String::as_str).collect::<Vec<_>>().join(", ")
+                found
+                    .webhooks
+                    .iter()
+                    .take(10)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         anyhow::bail!(

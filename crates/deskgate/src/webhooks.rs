@@ -100,7 +100,10 @@ pub fn parse_url(raw: &str) -> Result<url::Url, ApiError> {
 
 /// The `X-Deskgate-Signature` value for a body sent at `timestamp` (Unix seconds).
 pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", crate::tokens::hex(&mac(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        crate::tokens::hex(&mac(secret, timestamp, body))
+    )
 }
 
 fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
@@ -262,7 +265,11 @@ impl App {
     }
 
     /// Removes a server's webhook; `false` when it had none.
-    pub async fn remove_webhook(&self, account_id: &str, server_id: &str) -> Result<bool, ApiError> {
+    pub async fn remove_webhook(
+        &self,
+        account_id: &str,
+        server_id: &str,
+    ) -> Result<bool, ApiError> {
         self.mcp_server(account_id, server_id).await?;
         let removed = self.store.delete_webhook(server_id).await?;
         if removed {
@@ -294,7 +301,11 @@ impl App {
 
     /// Tells a server's webhook (if any) that an action waits. Returns at once: the delivery
     /// runs in its own task.
-    pub(crate) async fn notify_pending(&self, tenant: &crate::tenants::Tenant, notice: PendingNotice) {
+    pub(crate) async fn notify_pending(
+        &self,
+        tenant: &crate::tenants::Tenant,
+        notice: PendingNotice,
+    ) {
         let server_id = tenant.server.id.clone();
         let row = match self.store.get_webhook(&server_id).await {
             Ok(Some(row)) => row,
@@ -368,12 +379,36 @@ mod tests {
         let header = signature_header("dgwhsec_k", 1_700_000_000, b"{\"id\":1}");
         assert!(header.starts_with("t=1700000000,v1="));
         assert_eq!(header.len(), "t=1700000000,v1=".len() + 64);
-        assert!(verify("dgwhsec_k", &header, b"{\"id\":1}", 1_700_000_010, 300));
-        assert!(!verify("dgwhsec_k", &header, b"{\"id\":2}", 1_700_000_010, 300));
+        assert!(verify(
+            "dgwhsec_k",
+            &header,
+            b"{\"id\":1}",
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify(
+            "dgwhsec_k",
+            &header,
+            b"{\"id\":2}",
+            1_700_000_010,
+            300
+        ));
         assert!(!verify("other", &header, b"{\"id\":1}", 1_700_000_010, 300));
         // Too old: a replayed delivery.
-        assert!(!verify("dgwhsec_k", &header, b"{\"id\":1}", 1_700_000_400, 300));
-        assert!(!verify("dgwhsec_k", "v1=00", b"{\"id\":1}", 1_700_000_000, 300));
+        assert!(!verify(
+            "dgwhsec_k",
+            &header,
+            b"{\"id\":1}",
+            1_700_000_400,
+            300
+        ));
+        assert!(!verify(
+            "dgwhsec_k",
+            "v1=00",
+            b"{\"id\":1}",
+            1_700_000_000,
+            300
+        ));
     }
 
     #[test]

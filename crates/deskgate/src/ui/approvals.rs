@@ -61,8 +61,14 @@ pub struct ContextMessage {
 
 fn party(v: Option<&Value>) -> Option<String> {
     let v = v?;
-    let name = v.get("name").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let email = v.get("email").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let email = v
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     match (name, email) {
         (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
         (Some(n), None) => Some(n.to_owned()),
@@ -167,7 +173,12 @@ async fn render(
         .action
         .as_deref()
         .and_then(|id| actions.iter().find(|a| a.id == id));
-    let server_name = |id: &str| servers.get(id).cloned().unwrap_or_else(|| "(deleted server)".into());
+    let server_name = |id: &str| {
+        servers
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "(deleted server)".into())
+    };
     Ok(account_page(
         "Approvals",
         operator,
@@ -486,7 +497,15 @@ pub async fn approve(
         Err(e) => return UiError::from(e).into_response(),
     };
     if let Some(why) = undecidable(&action) {
-        return failed(&app, &form.operator, &account_id, &action_id, StatusCode::CONFLICT, &why).await;
+        return failed(
+            &app,
+            &form.operator,
+            &account_id,
+            &action_id,
+            StatusCode::CONFLICT,
+            &why,
+        )
+        .await;
     }
     let arguments = edited_arguments(&action.arguments, &form.fields);
     let who = form.operator.describe();
@@ -500,7 +519,15 @@ pub async fn approve(
         }
         Err(e) => {
             let (status, message) = form_failure(e);
-            failed(&app, &form.operator, &account_id, &action_id, status, &message).await
+            failed(
+                &app,
+                &form.operator,
+                &account_id,
+                &action_id,
+                status,
+                &message,
+            )
+            .await
         }
     }
 }
@@ -516,22 +543,49 @@ pub async fn reject(
         Err(e) => return UiError::from(e).into_response(),
     };
     if let Some(why) = undecidable(&action) {
-        return failed(&app, &form.operator, &account_id, &action_id, StatusCode::CONFLICT, &why).await;
+        return failed(
+            &app,
+            &form.operator,
+            &account_id,
+            &action_id,
+            StatusCode::CONFLICT,
+            &why,
+        )
+        .await;
     }
     let reason = form.fields.text("reason").unwrap_or_default();
     if reason.chars().count() > 500 || reason.is_empty() {
         let message = "Give a reason of 1 to 500 characters: the agent is told it.";
-        return failed(&app, &form.operator, &account_id, &action_id, StatusCode::BAD_REQUEST, message).await;
+        return failed(
+            &app,
+            &form.operator,
+            &account_id,
+            &action_id,
+            StatusCode::BAD_REQUEST,
+            message,
+        )
+        .await;
     }
     let who = form.operator.describe();
-    match app.reject_action(&account_id, &action_id, &reason, &who).await {
+    match app
+        .reject_action(&account_id, &action_id, &reason, &who)
+        .await
+    {
         Ok(_) => {
             tracing::info!(action.id = %action_id, by = %who, "held action rejected in the console");
             decided(&account_id, &action_id, "rejected")
         }
         Err(e) => {
             let (status, message) = form_failure(e);
-            failed(&app, &form.operator, &account_id, &action_id, status, &message).await
+            failed(
+                &app,
+                &form.operator,
+                &account_id,
+                &action_id,
+                status,
+                &message,
+            )
+            .await
         }
     }
 }

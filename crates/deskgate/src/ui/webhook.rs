@@ -32,7 +32,16 @@ pub async fn page(
     Path((account_id, server_id)): Path<(String, String)>,
     Query(query): Query<WebhookQuery>,
 ) -> Result<Markup, UiError> {
-    render(&app, &operator, &account_id, &server_id, query.notice.as_deref(), None, None).await
+    render(
+        &app,
+        &operator,
+        &account_id,
+        &server_id,
+        query.notice.as_deref(),
+        None,
+        None,
+    )
+    .await
 }
 
 async fn render(
@@ -52,7 +61,15 @@ async fn render(
         operator,
         &stored.account,
         Tab::Servers,
-        body(operator, account_id, &server, webhook.as_ref(), notice, error, secret),
+        body(
+            operator,
+            account_id,
+            &server,
+            webhook.as_ref(),
+            notice,
+            error,
+            secret,
+        ),
     ))
 }
 
@@ -172,14 +189,32 @@ pub async fn submit(
         // A new secret: shown in this answer, once (a redirect would have to carry it).
         Ok(Some(secret)) => (
             axum::http::StatusCode::OK,
-            render(&app, &form.operator, &account_id, &server_id, None, None, Some(&secret)).await,
+            render(
+                &app,
+                &form.operator,
+                &account_id,
+                &server_id,
+                None,
+                None,
+                Some(&secret),
+            )
+            .await,
         ),
         Ok(None) => return Redirect::to(&format!("{here}?notice=updated")).into_response(),
         Err(e) => {
             let (status, message) = form_failure(e);
             (
                 status,
-                render(&app, &form.operator, &account_id, &server_id, None, Some(&message), None).await,
+                render(
+                    &app,
+                    &form.operator,
+                    &account_id,
+                    &server_id,
+                    None,
+                    Some(&message),
+                    None,
+                )
+                .await,
             )
         }
     };

@@ -50,9 +50,7 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Delivery>) {
             AxumStatus::NO_CONTENT
         }
     }
-    let app = Router::new()
-        .route("/{kind}", post(hook))
-        .with_state(tx);
+    let app = Router::new().route("/{kind}", post(hook)).with_state(tx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -106,7 +104,11 @@ async fn hold_a_reply(mcp: &RawMcp, ticket: i64, text: &str) -> String {
         started.elapsed()
     );
     let result = &held.body["result"];
-    assert_eq!(result["structuredContent"]["status"], "pending_approval", "{}", held.body);
+    assert_eq!(
+        result["structuredContent"]["status"], "pending_approval",
+        "{}",
+        held.body
+    );
     result["structuredContent"]["action_id"]
         .as_str()
         .unwrap()
@@ -133,7 +135,12 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
     let servers_path = format!("/integrated-account/{account}/mcp");
 
     // Bad URLs: a clear 400, and no server minted.
-    for bad in ["ftp://example.com/hook", "javascript:alert(1)", "not a url", "https://u:p@example.com/"] {
+    for bad in [
+        "ftp://example.com/hook",
+        "javascript:alert(1)",
+        "not a url",
+        "https://u:p@example.com/",
+    ] {
         let (status, body) = s
             .api(
                 Method::POST,
@@ -158,7 +165,10 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let secret = created["webhook_secret"].as_str().unwrap().to_owned();
-    assert!(secret.starts_with("dgwhsec_") && secret.len() > 60, "{secret}");
+    assert!(
+        secret.starts_with("dgwhsec_") && secret.len() > 60,
+        "{secret}"
+    );
     assert_eq!(created["webhook"]["url"], format!("{hook}/ok"));
     let server = created["id"].as_str().unwrap().to_owned();
     let server_path = format!("{servers_path}/{server}");
@@ -170,7 +180,10 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
     assert_eq!(delivery.path, "/ok");
     assert_eq!(delivery.headers["content-type"], "application/json");
     assert_eq!(delivery.headers["x-deskgate-event"], "action.pending");
-    assert!(signed_by(&secret, &delivery), "the signature does not verify");
+    assert!(
+        signed_by(&secret, &delivery),
+        "the signature does not verify"
+    );
     let header = delivery.headers["x-deskgate-signature"].to_str().unwrap();
     assert!(deskgate::webhooks::verify(
         &secret,
@@ -191,7 +204,10 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
         body["summary"],
         format!("Send a public reply to the customer of ticket #{ticket}, on the ticket's channel")
     );
-    assert!(body["expires_at"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert!(
+        body["expires_at"].as_str().unwrap().ends_with('Z'),
+        "{body}"
+    );
     assert!(
         body["console_url"]
             .as_str()
@@ -204,7 +220,10 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
         "the notice carries the reply's text"
     );
     let recorded = last_delivery(&s, &server_path).await;
-    assert_eq!(recorded["webhook"]["last_delivery_result"], "delivered (HTTP 204)");
+    assert_eq!(
+        recorded["webhook"]["last_delivery_result"],
+        "delivered (HTTP 204)"
+    );
 
     // Rotation: the new secret signs, the old one no longer does.
     let (status, rotated) = s
@@ -279,13 +298,23 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
     for secret in [&secret, &rotated] {
         assert!(!one.to_string().contains(secret.as_str()));
         assert!(!all.to_string().contains(secret.as_str()));
-        assert!(!logs.contains(secret.as_str()), "a webhook secret reached a log line");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a webhook secret reached a log line"
+        );
     }
-    assert!(logs.contains("webhook delivery failed"), "failures are logged");
+    assert!(
+        logs.contains("webhook delivery failed"),
+        "failures are logged"
+    );
 
     // Removed: nothing more is sent, and there is no secret to rotate.
     let (status, removed) = s
-        .api(Method::PATCH, &server_path, Some(json!({"webhook_url": null})))
+        .api(
+            Method::PATCH,
+            &server_path,
+            Some(json!({"webhook_url": null})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{removed}");
     assert!(removed.get("webhook").is_none(), "{removed}");
@@ -312,4 +341,255 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
     let fresh = again["webhook_secret"].as_str().unwrap();
     assert!(fresh != secret && fresh != rotated);
     s.stop().await;
+}
+
+/// The console's Approvals tab over plain HTTP with a session: an expired action is refused
+/// saying so, a ticket that cannot be read is said so instead of failing the page, and the Logs
+/// tab refuses a policy decision it does not know. (The Chromium test covers the happy paths.)
+#[tokio::test]
+async fn the_console_says_why_an_action_cannot_be_decided() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "notes with approval", "config": {"policies": [
+                {"tool": "add_gorgias_internal_note", "mode": "approve"}]}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let ticket = *s.sandbox.state().ticket_ids().first().unwrap();
+    let hold = |ticket: i64, text: &'static str| {
+        let mcp = &mcp;
+        async move {
+            let held = mcp
+                .call(
+                    "add_gorgias_internal_note",
+                    json!({"ticket_id": ticket, "body_text": text}),
+                )
+                .await;
+            held.body["result"]["structuredContent"]["action_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let expired = hold(ticket, "too late").await;
+    let later =
+        deskgate::timestamp::Timestamp::now().plus_secs(deskgate::approvals::PENDING_FOR_SECS + 1);
+    assert!(s.app.store.expire_pending_actions(later).await.unwrap() >= 1);
+    // Held after the sweep: it waits.
+    let missing = hold(999_999_999, "on no ticket").await;
+    let session = s
+        .app
+        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let cookie = format!("dg_session={session}");
+    let base = format!("{}/ui/accounts/{account}", s.base);
+
+    let page = s
+        .http
+        .get(format!("{base}/approvals"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let s = &s;
+        let cookie = cookie.clone();
+        async move {
+            let r = s
+                .http
+                .post(path)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = post(
+        format!("{base}/approvals/{expired}/approve"),
+        vec![("csrf", csrf.clone()), ("text.body_text", "still?".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("expired at"), "{body}");
+    assert!(body.contains("nothing was sent"), "{body}");
+    let (status, body) = post(
+        format!("{base}/approvals/{expired}/reject"),
+        vec![("csrf", csrf.clone()), ("reason", "late".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = post(
+        format!("{base}/approvals/no-such-action/approve"),
+        vec![("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let sent = s
+        .sandbox_json(&format!("/api/tickets/{ticket}/messages"))
+        .await;
+    let sent_late = sent["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["body_text"] == "still?")
+        .count();
+    assert_eq!(sent_late, 0, "an expired action was sent");
+
+    // The action on a ticket Gorgias does not know still shows, with why there is no context;
+    // a reject without a reason is refused.
+    let page = s
+        .http
+        .get(format!("{base}/approvals"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("id=\"action-{missing}\"")), "{page}");
+    assert!(!page.contains(&format!("id=\"action-{expired}\"")));
+    assert!(
+        page.contains("The ticket could not be read from Gorgias: Gorgias answered HTTP 404"),
+        "{page}"
+    );
+    let (status, body) = post(
+        format!("{base}/approvals/{missing}/reject"),
+        vec![("csrf", csrf.clone()), ("reason", "  ".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Give a reason"), "{body}");
+
+    let logs = s
+        .http
+        .get(format!("{base}/logs?policy_decision=maybe"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(logs.contains("“maybe” is not a policy decision"), "{logs}");
+    let logs = s
+        .http
+        .get(format!("{base}/logs?policy_decision=held"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(logs.matches("policy: held").count(), 2, "{logs}");
+    s.stop().await;
+}
+
+/// Held actions and webhook secrets are sealed with the vault key: at start, a key that does
+/// not open them is reported like credentials (the start refused, saying what), and started
+/// anyway, the waiting action is rejected and the webhook sends nothing until rotated.
+#[tokio::test]
+async fn held_actions_and_webhook_secrets_no_key_opens_are_reported_at_start() {
+    use crate::support::{Backend, Options, fresh_database};
+    let database = fresh_database(Backend::Sqlite).await.unwrap();
+    let old_key = deskgate::vault::Vault::generate_key_spec();
+    let new_key = deskgate::vault::Vault::generate_key_spec();
+    let (db, key) = (database.clone(), old_key.clone());
+    let first = TestServer::start_with(Options {
+        database_url: Some(db),
+        configure: Box::new(move |config| config.vault_key = Some(key.into())),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let account = first.connect_sandbox().await;
+    let (hook, mut deliveries) = receiver().await;
+    let (status, created) = first
+        .api(
+            Method::POST,
+            &format!("/integrated-account/{account}/mcp"),
+            Some(json!({"name": "held",
+                "config": {"policies": [{"tool": "reply_to_gorgias_customer", "mode": "approve"}]},
+                "webhook_url": format!("{hook}/ok")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let server = created["id"].as_str().unwrap().to_owned();
+    let mcp = RawMcp::new(created["url"].as_str().unwrap());
+    mcp.initialize().await;
+    let ticket = *first.sandbox.state().ticket_ids().first().unwrap();
+    let action = hold_a_reply(&mcp, ticket, "sealed with the old key").await;
+    next(&mut deliveries).await;
+
+    let mut config =
+        deskgate::config::Config::new("127.0.0.1:0".parse().unwrap(), database.clone());
+    config.vault_key = Some(new_key.clone().into());
+    let refused = deskgate::app::App::build(config)
+        .await
+        .err()
+        .expect("a start over held actions no key opens is refused")
+        .to_string();
+    for expected in [
+        "1 action(s) held for approval have arguments that no key opens",
+        action.as_str(),
+        "webhook secret(s) of 1 MCP server(s) do not open",
+        server.as_str(),
+        "--allow-unreadable-credentials",
+    ] {
+        assert!(
+            refused.contains(expected),
+            "{expected:?} missing from: {refused}"
+        );
+    }
+
+    let key = new_key.clone();
+    let second = TestServer::start_with(Options {
+        database_url: Some(database),
+        configure: Box::new(move |config| {
+            config.vault_key = Some(key.into());
+            config.allow_unreadable_credentials = true;
+        }),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let row = second
+        .app
+        .store
+        .get_pending_action(&account, &action)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "rejected");
+    assert!(row.reason.unwrap().contains("cannot be opened"));
+    // Its list still reads (the unreadable arguments show as null), and nothing can approve it.
+    let (status, listed) = second
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/actions"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed[0]["status"], "rejected");
+    assert!(listed[0]["arguments"].is_null());
+    first.stop().await;
+    second.stop().await;
 }
