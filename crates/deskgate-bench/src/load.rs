@@ -73,6 +73,8 @@ pub struct Sample {
     pub deskgate_cpu: Duration,
     /// CPU time this process (load generator and upstreams) used meanwhile.
     pub bench_cpu: Duration,
+    /// CPU time PostgreSQL's processes used meanwhile (see `system::database_cpu_time`).
+    pub database_cpu: Duration,
 }
 
 impl Sample {
@@ -84,6 +86,7 @@ impl Sample {
             elapsed: Duration::ZERO,
             deskgate_cpu: Duration::ZERO,
             bench_cpu: Duration::ZERO,
+            database_cpu: Duration::ZERO,
         }
     }
 
@@ -96,6 +99,16 @@ impl Sample {
         self.elapsed += other.elapsed;
         self.deskgate_cpu += other.deskgate_cpu;
         self.bench_cpu += other.bench_cpu;
+        self.database_cpu += other.database_cpu;
+    }
+
+    /// PostgreSQL's CPU microseconds per successful request.
+    pub fn database_cpu_per_request_us(&self) -> f64 {
+        if self.ok == 0 {
+            0.0
+        } else {
+            self.database_cpu.as_secs_f64() * 1e6 / self.ok as f64
+        }
     }
 
     pub fn throughput(&self) -> f64 {
@@ -165,6 +178,7 @@ pub async fn run_paced(
 ) -> Sample {
     let me = std::process::id();
     let cpu_before = (deskgate_pid.map(system::cpu_time), system::cpu_time(me));
+    let database_before = system::database_cpu_time();
     let started = Instant::now();
     let deadline = started + duration;
     let workers: Vec<_> = (0..concurrency)
@@ -205,6 +219,7 @@ pub async fn run_paced(
         total.deskgate_cpu = system::cpu_time(pid).saturating_sub(before);
     }
     total.bench_cpu = system::cpu_time(me).saturating_sub(cpu_before.1);
+    total.database_cpu = system::database_cpu_time().saturating_sub(database_before);
     total
 }
 

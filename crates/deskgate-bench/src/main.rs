@@ -148,7 +148,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(url) = &args.postgres {
         let database = Database::postgres(url).await?;
-        let result = bench.run_backend("PostgreSQL", &database).await;
+        let result = bench.run_backend(report::POSTGRES, &database).await;
         database.drop_database().await?;
         backends.push(result?);
     }

@@ -7,6 +7,9 @@ use crate::floor;
 use crate::load::{Comparison, Sample};
 use crate::system::{Machine, Memory};
 
+/// The name of the PostgreSQL backend's report (its database CPU is reported too).
+pub const POSTGRES: &str = "PostgreSQL";
+
 pub struct Report {
     pub machine: Machine,
     pub load_before: String,
@@ -258,7 +261,21 @@ impl Report {
             let _ = writeln!(out, "{line}");
         }
         type Check = fn(&BackendReport) -> Option<(String, bool)>;
-        let rows: [(&str, Check); 8] = [
+        let rows: [(&str, Check); 9] = [
+            (
+                "PostgreSQL CPU per read call ≤ 30 µs at 16 clients (fixed upstream)",
+                |b| {
+                    if b.name != POSTGRES {
+                        return None;
+                    }
+                    let v = b
+                        .call("fixed", 16)?
+                        .comparison
+                        .deskgate
+                        .database_cpu_per_request_us();
+                    Some((format!("{v:.0} µs"), v <= 30.0))
+                },
+            ),
             ("tools/list, full catalog, p50 ≤ 1 ms", |b| {
                 let l = b.lists.iter().find(|l| l.server == "all tools")?;
                 let v = l.comparison.deskgate.p50_us();
@@ -541,6 +558,27 @@ impl BackendReport {
                     )
                 }),
             );
+        }
+        if self.name == POSTGRES {
+            let _ = writeln!(
+                out,
+                "\n### Database CPU per tools/call (all PostgreSQL processes on the machine, read from `/proc`)\n"
+            );
+            let _ = writeln!(
+                out,
+                "| upstream | clients | deskgate CPU µs/call | PostgreSQL CPU µs/call |\n| --- | ---: | ---: | ---: |"
+            );
+            for row in &self.calls {
+                let d = &row.comparison.deskgate;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.0} | {:.0} |",
+                    row.upstream,
+                    row.concurrency,
+                    d.cpu_per_request_us().0,
+                    d.database_cpu_per_request_us()
+                );
+            }
         }
         if !self.contenders.is_empty() || !self.contender_notes.is_empty() {
             self.contenders(out);
