@@ -26,6 +26,8 @@ pub struct ToolFilter {
     tags: BTreeSet<String>,
     tools: BTreeSet<String>,
     groups: BTreeSet<String>,
+    /// Only tools that read, whatever the selectors say (an account connected read-only).
+    reads_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,7 @@ impl ToolFilter {
             tags: tags.iter().map(|t| t.trim().to_owned()).collect(),
             tools: BTreeSet::new(),
             groups: BTreeSet::new(),
+            reads_only: false,
         })
     }
 
@@ -107,6 +110,13 @@ impl ToolFilter {
         }
         self.tools = names.iter().map(|n| n.trim().to_owned()).collect();
         Ok(self)
+    }
+
+    /// Also requires a tool to only read (and, for a task, every tool its steps call): for an
+    /// account whose credentials cannot write, so no server of it offers what would fail.
+    pub fn reads_only(mut self) -> Self {
+        self.reads_only = true;
+        self
     }
 
     /// Lets every tool through.
@@ -135,7 +145,9 @@ impl ToolFilter {
                     .all(|u| self.method_allowed(u.kind, &u.method, u.read_only)));
         let tag_ok = self.tags.is_empty() || tool.tags.iter().any(|t| self.tags.contains(t));
         let name_ok = self.tools.is_empty() || self.tools.contains(&tool.name);
-        method_ok && tag_ok && name_ok
+        let read_ok = !self.reads_only
+            || (tool.annotations.read_only && tool.inner.uses.iter().all(|u| u.read_only));
+        method_ok && tag_ok && name_ok && read_ok
     }
 
     fn method_allowed(&self, kind: MethodKind, method: &str, read_only: bool) -> bool {

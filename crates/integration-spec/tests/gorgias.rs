@@ -727,6 +727,33 @@ fn filtered(methods: &[&str], tags: &[&str]) -> Vec<String> {
 }
 
 #[test]
+fn reads_only_leaves_exactly_the_read_tools_whatever_the_selectors() {
+    let read = filtered(&["read"], &[]);
+    for methods in [&[][..], &["read", "write"][..], &["write"][..]] {
+        let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
+        let filter = ToolFilter::parse(&m, &[], catalog()).unwrap().reads_only();
+        let names: Vec<String> = catalog()
+            .tools()
+            .iter()
+            .filter(|t| filter.matches(t))
+            .map(|t| t.name.clone())
+            .collect();
+        let expected: Vec<String> = if methods == ["write"] {
+            Vec::new()
+        } else {
+            read.clone()
+        };
+        assert_eq!(names, expected, "methods {methods:?}");
+    }
+    // Tasks that write are out too, not only the plain write methods.
+    let filter = ToolFilter::all().reads_only();
+    let tool = |n: &str| catalog().tool(n).unwrap();
+    assert!(filter.matches(tool("list_all_gorgias_tickets")));
+    assert!(!filter.matches(tool("create_a_gorgias_tag")));
+    assert!(!filter.matches(tool("triage_gorgias_ticket")));
+}
+
+#[test]
 fn filters_select_by_method_and_tag() {
     let offered = catalog()
         .tools()
