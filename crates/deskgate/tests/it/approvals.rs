@@ -128,7 +128,18 @@ async fn last_delivery(s: &TestServer, path: &str) -> Value {
 
 #[tokio::test]
 async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
-    let s = TestServer::start().await;
+    webhook_story(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret_on_postgres() {
+    webhook_story(crate::support::Backend::Postgres).await;
+}
+
+async fn webhook_story(backend: crate::support::Backend) {
+    let Some(s) = TestServer::start_on(backend).await else {
+        return;
+    };
     let account = s.connect_sandbox().await;
     let (hook, mut deliveries) = receiver().await;
     let ticket = *s.sandbox.state().ticket_ids().first().unwrap();
@@ -340,6 +351,15 @@ async fn a_held_call_is_told_to_the_servers_webhook_signed_with_its_secret() {
         .await;
     let fresh = again["webhook_secret"].as_str().unwrap();
     assert!(fresh != secret && fresh != rotated);
+
+    // The API's document describes the webhook.
+    let (_, doc) = s.api(Method::GET, "/openapi.json", None).await;
+    assert!(
+        doc["paths"]["/integrated-account/{id}/mcp/{mcp_id}/webhook/rotate-secret"]["post"]
+            .is_object()
+    );
+    let create = &doc["components"]["schemas"]["CreateMcpServer"]["properties"];
+    assert!(create["webhook_url"].is_object(), "{create}");
     s.stop().await;
 }
 
