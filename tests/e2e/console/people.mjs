@@ -1,0 +1,88 @@
+// A person signs in with their email and password and approves an application, in a real
+// Chromium (playwright-core): the authorization URL sends a signed-out browser to the sign-in
+// page (which says an application asks for access), the password form signs the agent in and
+// returns to the consent page, which names the client and the server; Allow redirects to the
+// client's callback with a code. Screenshots go to $DESKGATE_ARTIFACTS/console/.
+//
+// Launched by tests/e2e/test_console_people.py. Lines on stdout starting with "@@ " are JSON
+// messages for the test. Environment: DESKGATE_AUTHORIZE_URL, DESKGATE_EMAIL,
+// DESKGATE_PASSWORD, DESKGATE_CALLBACK (the redirect URI's prefix), DESKGATE_ARTIFACTS,
+// CHROMIUM (default /usr/bin/chromium).
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) { throw new Error(`${name} is not set`); }
+  return value;
+};
+const AUTHORIZE_URL = env("DESKGATE_AUTHORIZE_URL");
+const EMAIL = env("DESKGATE_EMAIL");
+const PASSWORD = env("DESKGATE_PASSWORD");
+const CALLBACK = env("DESKGATE_CALLBACK");
+const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+
+const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+
+async function shoot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= width, `${name} overflows at ${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  viewport: { width: 1280, height: 800 },
+});
+const errors = [];
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await page.goto(AUTHORIZE_URL);
+  assert.match(page.url(), /\/ui\/sign-in\?next=/, "a signed-out browser is sent to sign in");
+  await page.locator("#sign-in-next").waitFor();
+  await shoot(page, "people-01-sign-in");
+
+  // A wrong password is refused on the page, and the way back to the consent is kept.
+  await page.fill("#email", EMAIL);
+  await page.fill("#password", "not the password at all");
+  await page.click("#sign-in-with-password");
+  await page.locator("#sign-in-error").waitFor();
+  assert.match(await page.textContent("#sign-in-error"), /do not match/);
+
+  await page.fill("#email", EMAIL);
+  await page.fill("#password", PASSWORD);
+  await page.click("#sign-in-with-password");
+  await page.locator("#consent").waitFor();
+  const facts = {
+    client: (await page.textContent("#consent-client")).trim(),
+    server: (await page.textContent("#consent-server")).trim(),
+    signed_in_as: (await page.textContent("#signed-in-as")).trim(),
+    nav: await page.locator("nav.top-nav a").allTextContents(),
+  };
+  report("consent", facts);
+  await shoot(page, "people-02-consent");
+
+  const redirected = page.waitForRequest((r) => r.url().startsWith(CALLBACK));
+  await page.click("#consent-approve");
+  const callback = (await redirected).url();
+  report("approved", { callback });
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+assert.deepEqual(errors, [], "no script errors on the pages");
