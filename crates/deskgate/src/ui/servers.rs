@@ -1,6 +1,9 @@
 //! The MCP Servers tab: the account's servers, creating one with a live preview of the tools
 //! its config exposes, the page that shows a new server's URL (once) with ready-to-paste client
-//! configs, editing a server's name and expiry, and deleting it after a confirmation page.
+//! configs, editing a server's access (name, methods, tags, picked tools, exposure, policies,
+//! budget, expiry; the same fieldsets and preview as creating, and the same validation as the
+//! API's PATCH), and deleting it after a confirmation page. One server's own page is in
+//! `server_page`.
 //!
 //! The preview is one renderer used two ways: the create page renders it for the config in its
 //! query string (so it works without JavaScript, via the "Update preview" button), and
@@ -1252,6 +1255,72 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_edit_form_round_trips_a_servers_whole_config() {
+        // What the edit form shows for a server is what saving it unchanged stores: filters,
+        // picked tools, exposure, ChatGPT tools, policies and budget.
+        let config: McpServerConfig = serde_json::from_value(json!({
+            "methods": ["read", "write"],
+            "tags": ["tickets"],
+            "tools": ["list_all_gorgias_tickets", "add_gorgias_internal_note"],
+            "chatgpt": true,
+            "tool_exposure": "discovery",
+            "policies": [
+                {"class": "write", "mode": "deny"},
+                {"tool": "add_gorgias_internal_note", "pin": {"channel": "internal-note"}, "max_limit": 5}
+            ],
+            "budget": {"calls_per_minute": 30, "writes_per_day": 10}
+        }))
+        .unwrap();
+        let server = McpServer {
+            id: "s".into(),
+            integrated_account_id: "a".into(),
+            name: "n".into(),
+            config: config.clone(),
+            require_api_token_auth: false,
+            auth: AuthMode::UrlToken,
+            expires_at: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        };
+        let shown = EditValues::of(&server);
+        let integration =
+            crate::integration::Integration::gorgias(std::time::Duration::from_secs(60)).unwrap();
+        let html =
+            filter_fieldsets(integration.catalog(), &shown.config, &shown.policies).into_string();
+        for ticked in [
+            r#"id="method-write" data-selects="method-scope-chosen" checked"#,
+            r#"value="tickets" id="tag-tickets" checked"#,
+            r#"id="tool-add_gorgias_internal_note" checked"#,
+            r#"id="exposure-discovery" checked"#,
+            r#"id="chatgpt" checked"#,
+            r#"value="30""#,
+        ] {
+            assert!(html.contains(ticked), "{ticked} is not shown");
+        }
+        assert!(!html.contains(r#"id="method-custom" data-selects="method-scope-chosen" checked"#));
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("name", &shown.name);
+        form.append_pair("method_scope", "chosen");
+        for m in config.methods.iter().flatten() {
+            form.append_pair("methods", m);
+        }
+        for t in config.tags.iter().flatten() {
+            form.append_pair("tags", t);
+        }
+        for t in config.tools.iter().flatten() {
+            form.append_pair("tools", t);
+        }
+        form.append_pair("chatgpt", "on");
+        form.append_pair("tool_exposure", "discovery");
+        form.append_pair("policies", &shown.policies);
+        form.append_pair("calls_per_minute", "30");
+        form.append_pair("writes_per_day", "10");
+        let posted = EditValues::from_fields(&FormFields::parse(form.finish().as_bytes()));
+        assert_eq!(posted.config, config);
+        assert_eq!(posted.expiry, "keep");
+    }
 
     #[test]
     fn policies_come_from_the_form_as_the_api_takes_them() {
