@@ -30,6 +30,8 @@ pub struct App {
     pub refresh_locks: crate::oauth::RefreshLocks,
     /// Failed authentications per client address.
     pub auth_throttle: crate::auth_throttle::AuthThrottle,
+    /// The OAuth authorization server's limits and metadata document cache.
+    pub auth_server: crate::auth_server::AuthServerState,
     /// The legacy SSE streams this process holds (and, on PostgreSQL, the way to reach the
     /// streams other replicas hold).
     pub sse: crate::mcp::SseSessions,
@@ -107,6 +109,9 @@ impl App {
             tenants: TenantCache::new(config.tenant_cache_ttl),
             refresh_locks: Default::default(),
             auth_throttle: Default::default(),
+            auth_server: crate::auth_server::AuthServerState::new(
+                config.oauth_client_metadata_allow_private,
+            ),
             created_views: Default::default(),
             sse: crate::mcp::SseSessions::new(
                 &store,

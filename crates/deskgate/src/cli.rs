@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// private network; the metrics name servers and accounts by id).
     #[arg(long, env = "DESKGATE_PUBLIC_METRICS")]
     pub public_metrics: bool,
+    /// Tests only: fetch OAuth Client ID Metadata Documents from private and loopback
+    /// addresses and over plain http (normally https to public addresses only).
+    #[arg(long, env = "DESKGATE_OAUTH_CLIENT_METADATA_ALLOW_PRIVATE")]
+    pub oauth_client_metadata_allow_private: bool,
     /// The Gorgias OAuth app's client id (its secret comes from DESKGATE_GORGIAS_OAUTH_CLIENT_SECRET).
     #[arg(long, env = "DESKGATE_GORGIAS_OAUTH_CLIENT_ID")]
     pub gorgias_oauth_client_id: Option<String>,
@@ -202,6 +206,7 @@ impl ServeArgs {
             sse_max_streams: self.sse_max_streams,
             allow_unreadable_credentials: self.allow_unreadable_credentials,
             public_metrics: self.public_metrics,
+            oauth_client_metadata_allow_private: self.oauth_client_metadata_allow_private,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),

@@ -79,6 +79,9 @@ pub struct Config {
     pub oauth_app: Option<OAuthAppConfig>,
     /// Serve `GET /metrics` without an admin API token (a scraper on a private network).
     pub public_metrics: bool,
+    /// Fetch OAuth Client ID Metadata Documents from private and loopback addresses, and over
+    /// plain http (tests only; see docs/security.md).
+    pub oauth_client_metadata_allow_private: bool,
 }
 
 /// OAuth app settings given on the command line or in the environment.
@@ -122,6 +125,7 @@ impl Config {
             allow_unreadable_credentials: false,
             oauth_app: None,
             public_metrics: false,
+            oauth_client_metadata_allow_private: false,
         }
     }
 }

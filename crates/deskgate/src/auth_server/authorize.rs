@@ -21,7 +21,8 @@ use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use super::{CODE_SECS, SCOPE, is_s256_challenge, redirect_matches};
+use super::client_metadata::DocumentError;
+use super::{CODE_SECS, ClientLookupError, SCOPE, is_s256_challenge, redirect_matches};
 use crate::app::App;
 use crate::mcp_servers::McpServer;
 use crate::store::oauth_grants::{NewGrant, OAuthClient};
@@ -46,6 +47,8 @@ enum Refusal {
     Page(String),
     /// Sent back to the client's redirect URI.
     Redirect(url::Url),
+    /// Too many metadata documents fetched for this address (429, `Retry-After`).
+    Throttled(u64),
     Unavailable,
 }
 
@@ -58,6 +61,20 @@ impl IntoResponse for Refusal {
             )
                 .into_response(),
             Refusal::Redirect(url) => Redirect::to(url.as_str()).into_response(),
+            Refusal::Throttled(wait) => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    error_page(
+                        "Too many requests",
+                        &format!("Too many applications were looked up from your address. Try again in {wait} s."),
+                    ),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, wait.into());
+                response
+            }
             Refusal::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 error_page("Something went wrong", "Try again in a moment."),
@@ -79,7 +96,11 @@ fn with_params(redirect_uri: &str, params: &[(&str, &str)]) -> Option<url::Url> 
     Some(url)
 }
 
-async fn check(app: &App, fields: &FormFields) -> Result<Authorization, Refusal> {
+async fn check(
+    app: &App,
+    fields: &FormFields,
+    caller: std::net::IpAddr,
+) -> Result<Authorization, Refusal> {
     const SINGLE: [&str; 8] = [
         "client_id",
         "redirect_uri",
@@ -92,13 +113,23 @@ async fn check(app: &App, fields: &FormFields) -> Result<Authorization, Refusal>
     ];
     let repeated = SINGLE.iter().find(|name| fields.all(name).len() > 1);
     let client_id = fields.get("client_id").unwrap_or_default();
+    // A registration's id, or a metadata document's URL (fetched, checked and cached; its
+    // failures are shown to the person, since its redirect URIs are not known good).
     let client = app
-        .store
-        .get_oauth_client(client_id)
+        .oauth_client(client_id, caller)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not read an OAuth client");
-            Refusal::Unavailable
+        .map_err(|e| match e {
+            ClientLookupError::Document(DocumentError::Throttled(wait)) => {
+                Refusal::Throttled(wait)
+            }
+            ClientLookupError::Document(e) => {
+                tracing::info!(oauth.client_id = %client_id, error = %e, "OAuth client metadata document refused");
+                Refusal::Page(format!("The application that sent you here cannot be used: {e}."))
+            }
+            ClientLookupError::Store(e) => {
+                tracing::error!(error = %e, "could not read an OAuth client");
+                Refusal::Unavailable
+            }
         })?
         .ok_or_else(|| {
             Refusal::Page(
@@ -199,11 +230,11 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let request = match check(&app, &FormFields::parse(query.as_bytes())).await {
+    let client = app.client_address(&headers, &extensions);
+    let request = match check(&app, &FormFields::parse(query.as_bytes()), client).await {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
-    let client = app.client_address(&headers, &extensions);
     let operator = match app.operator(&headers, client).await {
         Ok(operator) => operator,
         Err(SessionError::SignedOut) => {
@@ -333,8 +364,14 @@ async fn consent(app: &App, operator: &Operator, request: &Authorization) -> Res
 }
 
 /// `POST /oauth/authorize`: the operator's decision.
-pub async fn decide(State(app): State<Arc<App>>, form: MemberForm) -> Response {
-    let request = match check(&app, &form.fields).await {
+pub async fn decide(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: MemberForm,
+) -> Response {
+    let caller = app.client_address(&headers, &extensions);
+    let request = match check(&app, &form.fields, caller).await {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };

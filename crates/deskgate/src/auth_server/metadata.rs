@@ -54,6 +54,7 @@ pub async fn authorization_server(State(app): State<Arc<App>>) -> Json<serde_jso
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
-        "client_id_metadata_document_supported": false,
+        // Client ID Metadata Documents (see `client_metadata`).
+        "client_id_metadata_document_supported": true,
     }))
 }

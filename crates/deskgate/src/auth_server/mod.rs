@@ -12,7 +12,10 @@
 //! - `metadata`: RFC 9728 protected resource metadata (per server, at
 //!   `/.well-known/oauth-protected-resource/mcp/<id>`) and RFC 8414 authorization server
 //!   metadata (`/.well-known/oauth-authorization-server/oauth`).
-//! - `register`: dynamic client registration (RFC 7591), public clients only.
+//! - `register`: dynamic client registration (RFC 7591), public clients only, rate-limited per
+//!   caller address; registrations never used are swept after [`UNUSED_CLIENT_SECS`].
+//! - `client_metadata`: Client ID Metadata Documents (a `client_id` that is an https URL),
+//!   fetched behind SSRF fences, rate-limited and cached.
 //! - `authorize`: the authorization endpoint: a signed-in console operator sees the consent
 //!   page and approves or denies (authorization code, PKCE S256 only, RFC 8707 `resource`).
 //! - `token`: the token endpoint (code exchange, refresh with rotation) and revocation
@@ -30,6 +33,7 @@
 //! documents, registration, consent), so that glue is written here against the RFCs.
 
 pub mod authorize;
+pub mod client_metadata;
 pub mod metadata;
 pub mod register;
 pub mod token;
@@ -48,7 +52,7 @@ use subtle::ConstantTimeEq;
 use crate::app::App;
 use crate::mcp_servers::{AuthMode, McpServer};
 use crate::store::StoreError;
-use crate::store::oauth_grants::{NewToken, TokenUse};
+use crate::store::oauth_grants::{NewToken, OAuthClient, TokenUse};
 use crate::timestamp::Timestamp;
 use crate::tokens::{TokenHash, TokenKind};
 
@@ -61,6 +65,48 @@ pub const ACCESS_TOKEN_SECS: i64 = 3600;
 pub const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
 /// An authorization code must be exchanged within this time.
 pub const CODE_SECS: i64 = 120;
+/// A registered client that never exchanged a code is forgotten after this long.
+pub const UNUSED_CLIENT_SECS: i64 = 24 * 3600;
+/// Registrations a caller address may make at once, and one more every this long.
+const REGISTRATION_BURST: f64 = 20.0;
+const REGISTRATION_REFILL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the authorization server keeps in memory (per replica): the registration rate per
+/// caller address and the metadata documents (cache and fetch rate).
+pub struct AuthServerState {
+    pub registrations: crate::auth_throttle::AuthThrottle,
+    pub documents: client_metadata::ClientMetadataDocuments,
+}
+
+impl AuthServerState {
+    pub fn new(allow_private_documents: bool) -> Self {
+        Self {
+            registrations: crate::auth_throttle::AuthThrottle::new(
+                REGISTRATION_BURST,
+                REGISTRATION_REFILL,
+            ),
+            documents: client_metadata::ClientMetadataDocuments::new(allow_private_documents),
+        }
+    }
+}
+
+/// A 429 with `Retry-After`, in the OAuth error shape.
+pub fn too_many(wait_secs: u64, what: &str) -> Response {
+    let mut response = no_store(
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": format!("too many {what} from this address; try again in {wait_secs} s"),
+            })),
+        )
+            .into_response(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    response
+}
 
 pub fn router() -> Router<Arc<App>> {
     // Metadata, registration, token and revocation take no cookie, so any origin may call them
@@ -177,9 +223,29 @@ pub fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// A redirect URI a client may register: `https` with a host, or `http` on a loopback address
-/// (RFC 8252 §7.3, native apps); never a fragment (RFC 6749 §3.1.2). Custom schemes are not
-/// accepted: every hosted client and SDK we target redirects over http(s).
+/// Schemes a redirect URI may never have: they run code or read local data in the browser (or
+/// are not places an app listens at), so no client needs one and a hostile one could use it.
+const FORBIDDEN_SCHEMES: &[&str] = &[
+    "javascript",
+    "data",
+    "file",
+    "blob",
+    "about",
+    "vbscript",
+    "filesystem",
+    "view-source",
+    "ws",
+    "wss",
+    "ftp",
+    "mailto",
+    "tel",
+    "sms",
+];
+
+/// A redirect URI a client may register: `https` with a host; `http` on a loopback address
+/// (RFC 8252 §7.3, native apps, any port at run time); or a native app's private-use scheme
+/// (RFC 8252 §7.1: `cursor://…`, `vscode://…`, `com.example.app:/cb`). Never a fragment
+/// (RFC 6749 §3.1.2), credentials, or a scheme from [`FORBIDDEN_SCHEMES`].
 pub fn check_redirect_uri(uri: &str) -> Result<url::Url, String> {
     if uri.len() > 2000 {
         return Err("a redirect URI is longer than 2000 characters".into());
@@ -197,9 +263,16 @@ pub fn check_redirect_uri(uri: &str) -> Result<url::Url, String> {
         "http" => Err(format!(
             "{uri:?} is plain http on a host that is not loopback; use https"
         )),
-        _ => Err(format!(
-            "{uri:?} must be https (or http on a loopback address)"
+        "https" => Err(format!("{uri:?} has no host")),
+        scheme if FORBIDDEN_SCHEMES.contains(&scheme) => Err(format!(
+            "{uri:?}: the {scheme}: scheme is never a redirect URI"
         )),
+        // `scheme:opaque` (no `/` after the colon) is how javascript:-like URIs look; a native
+        // app's callback has a path (RFC 8252 §7.1).
+        _ if url.cannot_be_a_base() => Err(format!(
+            "{uri:?} must be https, http on a loopback address, or an app's own scheme with a path"
+        )),
+        _ => Ok(url),
     }
 }
 
@@ -251,6 +324,15 @@ pub fn is_s256_challenge(challenge: &str) -> bool {
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Why a client could not be looked up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientLookupError {
+    #[error(transparent)]
+    Document(#[from] client_metadata::DocumentError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The client behind an OAuth MCP request, for the audit log.
@@ -400,9 +482,40 @@ impl App {
         Ok(gone)
     }
 
-    /// Expired tokens, codes never exchanged and grants left with nothing go (the sweep).
+    /// Expired tokens, codes never exchanged and grants left with nothing go (the sweep), then
+    /// registrations never used within [`UNUSED_CLIENT_SECS`]; the in-memory limits and
+    /// document cache drop what has recovered or expired.
     pub async fn sweep_oauth_grants(&self) -> Result<u64, StoreError> {
-        self.store.sweep_oauth_grants(Timestamp::now()).await
+        let now = Timestamp::now();
+        let grants = self.store.sweep_oauth_grants(now).await?;
+        let clients = self
+            .store
+            .sweep_unused_oauth_clients(now.plus_secs(-UNUSED_CLIENT_SECS))
+            .await?;
+        if clients > 0 {
+            tracing::info!(
+                oauth.clients = clients,
+                "OAuth clients registered and never used were forgotten"
+            );
+        }
+        self.auth_server.registrations.forget_recovered();
+        self.auth_server.documents.forget_stale();
+        Ok(grants)
+    }
+
+    /// The client a `client_id` names: a metadata document's (fetched for `caller`, then kept in
+    /// the clients table so grants can point at it) or a registration's.
+    pub async fn oauth_client(
+        &self,
+        client_id: &str,
+        caller: std::net::IpAddr,
+    ) -> Result<Option<OAuthClient>, ClientLookupError> {
+        if !client_metadata::is_document_url(client_id) {
+            return Ok(self.store.get_oauth_client(client_id).await?);
+        }
+        let client = self.auth_server.documents.client(client_id, caller).await?;
+        self.store.upsert_oauth_client(&client).await?;
+        Ok(Some(client))
     }
 }
 
@@ -420,11 +533,25 @@ mod tests {
         ] {
             assert!(check_redirect_uri(ok).is_ok(), "{ok}");
         }
+        // Native apps' own schemes (RFC 8252 §7.1), as Cursor and VS Code register them.
+        for ok in [
+            "cursor://anysphere.cursor-retrieval/oauth/user-deskgate/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
+            "com.example.app:/oauth2redirect/example-provider",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
         for bad in [
             "http://example.com/cb",
             "https://example.com/cb#frag",
             "javascript:alert(1)",
-            "cursor://anysphere/cb",
+            "javascript://example.com/%0aalert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "file:///etc/passwd",
+            "blob:https://example.com/uuid",
+            "cursor://anysphere/cb#frag",
+            "myapp:opaque",
             "https://user:pw@example.com/cb",
             "/relative",
             "http://127.0.0.1.evil.example/cb",
@@ -451,6 +578,23 @@ mod tests {
             "https://a.example/cb",
             "https://a.example/cb"
         ));
+        // localhost and IPv6 loopback too; never from loopback to elsewhere or across schemes.
+        assert!(redirect_matches(
+            "http://localhost:1000/cb",
+            "http://localhost:2000/cb"
+        ));
+        assert!(redirect_matches("http://[::1]/cb", "http://[::1]:40000/cb"));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1000/cb",
+            "http://evil.example:1000/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1000/cb",
+            "https://127.0.0.1:1000/cb"
+        ));
+        // A custom scheme matches exactly.
+        assert!(redirect_matches("cursor://a.b/cb", "cursor://a.b/cb"));
+        assert!(!redirect_matches("cursor://a.b/cb", "cursor://a.b/cb2"));
     }
 
     #[test]

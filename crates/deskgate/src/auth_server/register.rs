@@ -6,13 +6,17 @@
 //! registered with `none` (RFC 7591 §3.2.1 lets the server replace requested metadata, and
 //! the client reads the response), so no client secret exists to leak or store. PKCE is what
 //! binds a code to the client that asked for it.
+//!
+//! Open registration is bounded: each caller address may register a burst of clients, then one
+//! every 30 s (429 with `Retry-After`; per replica, like the sign-in throttle), and a
+//! registration that never exchanges a code is swept after a day (`UNUSED_CLIENT_SECS`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -37,7 +41,19 @@ struct RegistrationRequest {
 }
 
 /// `POST /oauth/register`.
-pub async fn register(State(app): State<Arc<App>>, body: Bytes) -> Response {
+pub async fn register(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Bytes,
+) -> Response {
+    let caller = app.client_address(&headers, &extensions);
+    if let Some(wait) = app.auth_server.registrations.blocked(caller) {
+        tracing::info!(client.address = %caller, "OAuth registration refused: too many from this address");
+        return super::too_many(wait, "client registrations");
+    }
+    // Every attempt counts, good or bad: what is limited is work and rows, not guesses.
+    app.auth_server.registrations.failed(caller);
     match register_client(&app, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),

@@ -103,6 +103,10 @@ async fn exchange_code(app: &App, fields: &FormFields) -> Result<TokenResponse, 
         app.revoke_grant(&grant.id, "code exchange refused").await?;
         return Err(refusal);
     }
+    // A client that exchanged a code is kept (the sweep forgets only unused registrations).
+    app.store
+        .mark_oauth_client_used(&grant.client_id, Timestamp::now())
+        .await?;
     respond(app, &grant).await
 }
 

@@ -191,6 +191,53 @@ macro_rules! oauth_grant_queries {
                 Ok(())
             }
 
+            /// Inserts or refreshes a client whose id is its metadata document's URL.
+            pub async fn upsert_oauth_client(
+                &self,
+                client: &$crate::store::oauth_grants::OAuthClient,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_clients (id, name, redirect_uris, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris",
+                )
+                .bind(&client.id)
+                .bind(&client.name)
+                .bind(serde_json::to_string(&client.redirect_uris).expect("strings serialize"))
+                .bind(client.created_at.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn mark_oauth_client_used(
+                &self,
+                id: &str,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE oauth_clients SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                    .bind(now.millis())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            /// Clients registered before `cutoff` that never exchanged a code and hold no grant.
+            pub async fn sweep_unused_oauth_clients(
+                &self,
+                cutoff: $crate::timestamp::Timestamp,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "DELETE FROM oauth_clients
+                     WHERE used_at IS NULL AND created_at <= $1
+                       AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+                )
+                .bind(cutoff.millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
             pub async fn get_oauth_client(
                 &self,
                 id: &str,
@@ -436,6 +483,19 @@ pub(crate) use oauth_grant_queries;
 impl Store {
     pub async fn insert_oauth_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
         on_backend!(self, s => s.insert_oauth_client(client).await)
+    }
+
+    pub async fn upsert_oauth_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
+        on_backend!(self, s => s.upsert_oauth_client(client).await)
+    }
+
+    /// Records a client's first code exchange (a used client is never swept).
+    pub async fn mark_oauth_client_used(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        on_backend!(self, s => s.mark_oauth_client_used(id, now).await)
+    }
+
+    pub async fn sweep_unused_oauth_clients(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.sweep_unused_oauth_clients(cutoff).await)
     }
 
     pub async fn get_oauth_client(&self, id: &str) -> Result<Option<OAuthClient>, StoreError> {
