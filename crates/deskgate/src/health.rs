@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::audit::Outcome;
 use crate::timestamp::Timestamp;
 use crate::upstream::{Response, UpstreamError};
+use integration_spec::RateLimit;
 
 /// What the last sign of life says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +104,14 @@ pub enum Source {
     LastCall,
 }
 
-/// What a test request's answer (or failure) says, in words for the operator.
-pub fn classify(base_url: &str, answer: Result<&Response, &UpstreamError>) -> StoredHealth {
+/// What a test request's answer (or failure) says, in words for the operator. `limit` is the
+/// rate-limit bucket the answer reported: an accepted test with less than a tenth of it left
+/// reads as rate-limit pressure, since the next calls are about to be refused.
+pub fn classify(
+    base_url: &str,
+    answer: Result<&Response, &UpstreamError>,
+    limit: Option<RateLimit>,
+) -> StoredHealth {
     let (state, detail) = match answer {
         Err(UpstreamError::Timeout(after)) => (
             HealthState::Unreachable,
@@ -117,10 +124,26 @@ pub fn classify(base_url: &str, answer: Result<&Response, &UpstreamError>) -> St
         Ok(response) => {
             let status = response.status.as_u16();
             match status {
-                200..=299 => (
-                    HealthState::Ok,
-                    "Gorgias accepted the stored credentials.".to_owned(),
-                ),
+                200..=299 => match limit {
+                    Some(l) if l.remaining * 10 < l.limit => (
+                        HealthState::RateLimited,
+                        format!(
+                            "Gorgias accepted the stored credentials, but only {} of its {} calls are left in the rate-limit bucket; it refills fully in {} s.",
+                            l.remaining, l.limit, l.reset
+                        ),
+                    ),
+                    Some(l) => (
+                        HealthState::Ok,
+                        format!(
+                            "Gorgias accepted the stored credentials; {} of {} calls are left in its rate-limit bucket.",
+                            l.remaining, l.limit
+                        ),
+                    ),
+                    None => (
+                        HealthState::Ok,
+                        "Gorgias accepted the stored credentials.".to_owned(),
+                    ),
+                },
                 401 | 403 => (
                     HealthState::Rejected,
                     format!(
@@ -260,7 +283,15 @@ impl App {
                     .upstream
                     .send(&target, &self.integration.verify_request())
                     .await;
-                classify(&base_url, answer.as_ref())
+                let limit = answer.as_ref().ok().and_then(|r| {
+                    self.integration.connection().rate_limit(&|name: &str| {
+                        r.headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                    })
+                });
+                classify(&base_url, answer.as_ref(), limit)
             }
         };
         tracing::info!(integrated_account.id = %stored.account.id, health = health.state.as_str(), "connection tested");
@@ -291,34 +322,48 @@ mod tests {
     #[test]
     fn answers_read_as_plain_words() {
         let base = "https://acme.gorgias.com";
-        let ok = classify(base, Ok(&answer(200, &[])));
+        let ok = classify(base, Ok(&answer(200, &[])), None);
         assert_eq!(ok.state, HealthState::Ok);
-        let revoked = classify(base, Ok(&answer(401, &[])));
+        let revoked = classify(base, Ok(&answer(401, &[])), None);
         assert_eq!(revoked.state, HealthState::Rejected);
         assert!(
             revoked.detail.contains("revoked or is wrong"),
             "{revoked:?}"
         );
-        let limited = classify(base, Ok(&answer(429, &[("retry-after", "17")])));
+        let limited = classify(base, Ok(&answer(429, &[("retry-after", "17")])), None);
         assert_eq!(limited.state, HealthState::RateLimited);
         assert!(limited.detail.contains("in 17 s"), "{limited:?}");
         assert_eq!(
-            classify(base, Ok(&answer(404, &[]))).state,
+            classify(base, Ok(&answer(404, &[])), None).state,
             HealthState::NotFound
         );
         assert_eq!(
-            classify(base, Ok(&answer(502, &[]))).state,
+            classify(base, Ok(&answer(502, &[])), None).state,
             HealthState::UpstreamError
         );
         let down = classify(
             base,
             Err(&UpstreamError::Unreachable("connection refused".into())),
+            None,
         );
         assert_eq!(down.state, HealthState::Unreachable);
         assert!(
             down.detail.contains(base) && down.detail.contains("refused"),
             "{down:?}"
         );
+        let bucket = |remaining| {
+            Some(RateLimit {
+                limit: 40,
+                remaining,
+                reset: 20,
+            })
+        };
+        let roomy = classify(base, Ok(&answer(200, &[])), bucket(38));
+        assert_eq!(roomy.state, HealthState::Ok);
+        assert!(roomy.detail.contains("38 of 40"), "{roomy:?}");
+        let pressed = classify(base, Ok(&answer(200, &[])), bucket(3));
+        assert_eq!(pressed.state, HealthState::RateLimited);
+        assert!(pressed.detail.contains("only 3 of its 40"), "{pressed:?}");
         for state in HealthState::ALL {
             assert_eq!(HealthState::parse(state.as_str()), Some(state));
         }

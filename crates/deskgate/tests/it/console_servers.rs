@@ -285,7 +285,8 @@ async fn test_connection_on(s: TestServer) {
     let (status, page) = console.post(&test, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains("Gorgias accepted the stored credentials."),
+        page.contains("Gorgias accepted the stored credentials; ")
+            && page.contains("calls are left in its rate-limit bucket"),
         "{page}"
     );
 
