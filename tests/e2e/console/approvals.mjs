@@ -117,8 +117,19 @@ try {
   await page.goto(`${account}/servers/${serverId}/webhook`);
   assert.equal(await page.locator("#webhook-secret").count(), 0, "the secret is shown once");
   await checkPage(page, [API_TOKEN, secret]);
+  // Rotated: a new secret, shown once; the first one no longer signs (the test checks).
+  await page.click("#webhook-rotate button[type=submit]");
+  await page.locator("#webhook-secret").waitFor();
+  const rotated = (await page.inputValue("#webhook-secret")).trim();
+  assert.match(rotated, /^dgwhsec_[0-9a-f]{64}$/);
+  assert.notEqual(rotated, secret);
 
-  const held = await handshake("created", { url, server_id: serverId, secret });
+  const held = await handshake("created", { url, server_id: serverId, secret: rotated, first_secret: secret });
+
+  // The webhook page says how the notices went.
+  await page.goto(`${account}/servers/${serverId}/webhook`);
+  assert.match(await page.textContent("#webhook-last"), /delivered \(HTTP 204\)/);
+  await checkPage(page, [API_TOKEN, secret, rotated]);
   const [approveId, rejectId] = held.actions;
 
   // --- 3. The inbox ---
@@ -141,7 +152,7 @@ try {
   // The exact text the agent wrote, editable.
   const box = `#body_text-${approveId}`;
   assert.equal(await page.inputValue(box), held.texts[0]);
-  await checkPage(page, [API_TOKEN, secret]);
+  await checkPage(page, [API_TOKEN, secret, rotated]);
   await shoot(page, "31-approvals");
 
   // Edited, then approved: the page shows Gorgias's answer after a redirect.
