@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use futures::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -29,6 +30,9 @@ const TEXT_FIELDS: [&str; 3] = ["subject", "body_text", "body_html"];
 const CONTEXT_MESSAGES: usize = 3;
 /// How much of a message the context shows.
 const CONTEXT_CHARS: usize = 600;
+/// How many tickets' contexts one page load reads, and how many at once.
+const CONTEXT_TICKETS: usize = 20;
+const CONTEXT_CONCURRENCY: usize = 4;
 /// How many decided actions the page lists under the waiting ones.
 const DECIDED_SHOWN: usize = 20;
 
@@ -154,21 +158,23 @@ async fn render(
         .collect();
     let (waiting, decided): (Vec<&PendingAction>, Vec<&PendingAction>) =
         actions.iter().partition(|a| a.status == "pending");
-    // The tickets' contexts, read at once (one request per distinct ticket).
-    let mut tickets: Vec<i64> = waiting
+    // The tickets' contexts, in the page's order, one request per distinct ticket.
+    let mut tickets: Vec<i64> = Vec::new();
+    for t in waiting
         .iter()
         .filter_map(|a| ticket_id(&a.tool, &a.arguments))
-        .collect();
-    tickets.sort_unstable();
-    tickets.dedup();
-    let contexts: HashMap<i64, Result<TicketContext, String>> = futures::future::join_all(
-        tickets
-            .iter()
-            .map(|t| async move { (*t, ticket_context(app, account_id, *t).await) }),
-    )
-    .await
-    .into_iter()
-    .collect();
+    {
+        if !tickets.contains(&t) {
+            tickets.push(t);
+        }
+    }
+    // Bounded: a long queue must not spend the helpdesk's rate limit in one page load.
+    tickets.truncate(CONTEXT_TICKETS);
+    let contexts: HashMap<i64, Result<TicketContext, String>> = futures::stream::iter(tickets)
+        .map(|t| async move { (t, ticket_context(app, account_id, t).await) })
+        .buffer_unordered(CONTEXT_CONCURRENCY)
+        .collect()
+        .await;
     let decided_now = query
         .action
         .as_deref()
@@ -328,7 +334,7 @@ fn waiting_action(
                     @match context {
                         Some(Ok(c)) => (context_view(c)),
                         Some(Err(why)) => p.alert role="note" { "The ticket could not be read from Gorgias: " (why) },
-                        None => p.muted { "No context." },
+                        None => p.muted { "Not read: a page reads the context of " (CONTEXT_TICKETS) " tickets at most; decide those first." },
                     }
                 }
             }
