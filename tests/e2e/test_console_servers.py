@@ -24,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, chromium, node_env
 
 PAGES = ["30-health-ok", "31-health-refused", "32-accounts-health", "33-create-picker",
-         "34-edit-server-access", "35-server-page"]
+         "34-edit-server-access", "35-server-page", "36-overview-usage", "37-server-logs"]
 
 
 def run_browser(deskgate: Deskgate, server_id: str) -> subprocess.CompletedProcess:

@@ -164,6 +164,16 @@ try {
   await shoot(page, "35-server-page");
   const logsHref = await page.locator("#server-recent a", { hasText: "All calls" }).getAttribute("href");
   assert.equal(logsHref, `/ui/accounts/${ACCOUNT}/logs?server=${SERVER}`);
+
+  // --- The account's own usage on its Overview, and the server's logs, also on a phone ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
+  assert.equal(await page.locator("#account-usage #usage-chart g.day").count(), 7);
+  assert.ok(Number(await page.textContent("#account-usage #usage-calls")) >= 1);
+  await checkPage(page);
+  await shoot(page, "36-overview-usage");
+  await page.goto(`${BASE}${logsHref}`);
+  assert.match(await page.textContent("main"), /list_all_gorgias_tags/);
+  await shoot(page, "37-server-logs");
   report("done", { screenshots: shots });
 } finally {
   await context.close();

@@ -1,6 +1,7 @@
 //! Integrated accounts in the console: the list (with each account's last known health),
 //! connecting Gorgias (an API key checked before it is saved, or the OAuth flow when an OAuth
-//! app is configured), the Overview tab with "Test connection" (see `crate::health`), and
+//! app is configured), the Overview tab with "Test connection" (see `crate::health`) and the
+//! account's 7-day usage chart (`usage`), and
 //! deleting an account after a confirmation page.
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use super::page::{
     Tab, account_page, auth_label, console, csrf_field, form_error, notice, status_badge, when,
 };
 use super::session::Operator;
+use super::usage;
 use crate::accounts::{AccountStatus, AuthType, StoredAccount};
 use crate::app::App;
 use crate::connect::{ApiKeyCredentials, ConnectApiKey};
@@ -343,6 +345,23 @@ pub async fn overview(
         .await?
         .remove(&a.id);
     let health = health::combine(a.status, test.as_ref(), last_call.as_ref());
+    app.audit_log.flush().await;
+    let records = app
+        .store
+        .list_tool_calls(
+            &a.id,
+            &crate::audit::ToolCallQuery {
+                since: Some(usage::window_start(now)),
+                limit: usage::LIMIT,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let week = usage::usage(
+        records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
+        now,
+        usage::DAYS,
+    );
     Ok(account_page(
         "Overview",
         &operator,
@@ -374,6 +393,12 @@ pub async fn overview(
                 (credentials_form(&operator, a, None))
             }
             (health_card(&operator, a, health.as_ref()))
+            (usage::section(
+                "account-usage",
+                "h2",
+                &week,
+                records.len() as u32 >= usage::LIMIT
+            ))
             div.columns {
                 section.card aria-labelledby="connection-heading" {
                     h2 #connection-heading { "Connection" }

@@ -27,10 +27,6 @@ use crate::calls::{CallResult, ClientInfo, ToolCall};
 use crate::mcp_servers::{AuthMode, McpServer};
 use crate::timestamp::Timestamp;
 
-/// Days the usage chart covers.
-const USAGE_DAYS: usize = 7;
-/// Most records the usage sums read (newest first); past it the page says so.
-const USAGE_LIMIT: u32 = 10_000;
 /// Calls listed under "Recent calls".
 const RECENT: usize = 10;
 /// The longest result "Try this tool" shows; the rest is cut with a note.
@@ -179,16 +175,14 @@ async fn render(
     let now = Timestamp::now();
     let preview = app.preview(stored, &server.config).await;
     app.audit_log.flush().await;
-    let week_start =
-        Timestamp((now.millis().div_euclid(86_400_000) - USAGE_DAYS as i64 + 1) * 86_400_000);
     let records = app
         .store
         .list_tool_calls(
             &account.id,
             &ToolCallQuery {
                 mcp_server_id: Some(server.id.clone()),
-                since: Some(week_start),
-                limit: USAGE_LIMIT,
+                since: Some(usage::window_start(now)),
+                limit: usage::LIMIT,
                 ..Default::default()
             },
         )
@@ -211,7 +205,7 @@ async fn render(
     let usage = usage::usage(
         records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
         now,
-        USAGE_DAYS,
+        usage::DAYS,
     );
     let read_tools: Vec<(String, String)> = match &preview {
         Ok(p) => p
@@ -281,20 +275,7 @@ async fn render(
                         dt { "Last changed" } dd { (when(server.updated_at)) }
                     }
                 }
-                section.card aria-labelledby="usage-heading" #server-usage {
-                    h3 #usage-heading { "Usage, last " (USAGE_DAYS) " days" }
-                    dl.figures {
-                        div { dt { "Calls" } dd #usage-calls { (usage.calls) } }
-                        div { dt { "Errors" } dd #usage-errors { (usage.errors) } }
-                        div { dt { "p50" } dd #usage-p50 { (ms(usage.p50_ms)) } }
-                        div { dt { "p95" } dd #usage-p95 { (ms(usage.p95_ms)) } }
-                    }
-                    (usage::chart(&usage))
-                    @if records.len() as u32 >= USAGE_LIMIT {
-                        p.muted.small { "Summed over the latest " (USAGE_LIMIT) " calls only." }
-                    }
-                    p.muted.small { "Days are UTC; latency is deskgate's whole handling of a call, Gorgias included." }
-                }
+                (usage::section("server-usage", "h3", &usage, records.len() as u32 >= usage::LIMIT))
             }
             section.card aria-labelledby="tools-heading" #server-tool-list {
                 h3 #tools-heading { "Tools it exposes" }
@@ -382,11 +363,4 @@ async fn render(
             }
         },
     ))
-}
-
-fn ms(value: Option<u64>) -> String {
-    match value {
-        Some(v) => format!("{v} ms"),
-        None => "—".to_owned(),
-    }
 }

@@ -10,6 +10,15 @@ use crate::audit::Outcome;
 use crate::timestamp::Timestamp;
 
 const DAY_MS: i64 = 86_400_000;
+/// Days the console's usage charts cover.
+pub const DAYS: usize = 7;
+/// Most records a usage sum reads (newest first); past it the page says so.
+pub const LIMIT: u32 = 10_000;
+
+/// The first instant of the `DAYS` UTC days ending today.
+pub fn window_start(now: Timestamp) -> Timestamp {
+    Timestamp((now.millis().div_euclid(DAY_MS) - DAYS as i64 + 1) * DAY_MS)
+}
 
 /// One UTC day of calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +145,35 @@ pub fn chart(usage: &Usage) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// A usage card: the figures, the chart, and what they are based on. `id` names the section;
+/// `heading` is its heading level (`h2` or `h3`).
+pub fn section(id: &str, heading: &str, usage: &Usage, truncated: bool) -> Markup {
+    let title = html! { "Usage, last " (usage.days.len()) " days" };
+    html! {
+        section.card #(id) aria-labelledby="usage-heading" {
+            @if heading == "h2" { h2 #usage-heading { (title) } } @else { h3 #usage-heading { (title) } }
+            dl.figures {
+                div { dt { "Calls" } dd #usage-calls { (usage.calls) } }
+                div { dt { "Errors" } dd #usage-errors { (usage.errors) } }
+                div { dt { "p50" } dd #usage-p50 { (ms(usage.p50_ms)) } }
+                div { dt { "p95" } dd #usage-p95 { (ms(usage.p95_ms)) } }
+            }
+            (chart(usage))
+            @if truncated {
+                p.muted.small { "Summed over the latest " (LIMIT) " calls only." }
+            }
+            p.muted.small { "Days are UTC; latency is deskgate's whole handling of a call, Gorgias included." }
+        }
+    }
+}
+
+fn ms(value: Option<u64>) -> String {
+    match value {
+        Some(v) => format!("{v} ms"),
+        None => "—".to_owned(),
     }
 }
 
