@@ -237,7 +237,8 @@ def test_python_sdk_oauth_provider_does_the_whole_dance(deskgate, oauth_server, 
 
     async def callback_handler() -> AuthorizationCodeResult:
         query = urllib.parse.parse_qs(urllib.parse.urlparse(seen["location"]).query)
-        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        # The SDK checks `iss` (RFC 9207) against the issuer since deskgate advertises it.
+        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
 
     provider = OAuthClientProvider(
         server_url=url,

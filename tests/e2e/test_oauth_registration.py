@@ -92,7 +92,9 @@ def page(dg, url: str, cookie: str, forwarded_for: str | None = None):
 
 def test_the_metadata_advertises_client_id_metadata_documents(lenient):
     status, _, body = http("GET", lenient.base + "/.well-known/oauth-authorization-server/oauth")
-    assert status == 200 and json.loads(body)["client_id_metadata_document_supported"] is True
+    metadata = json.loads(body)
+    assert status == 200 and metadata["client_id_metadata_document_supported"] is True
+    assert metadata["authorization_response_iss_parameter_supported"] is True
 
 
 def test_a_metadata_document_client_does_the_whole_flow(lenient, documents):
@@ -213,7 +215,14 @@ def test_loopback_redirects_may_use_any_port_and_apps_their_own_scheme(deskgate)
     todays = "http://127.0.0.1:45678/callback"
     location = consent(deskgate, authorize_url(deskgate, client["client_id"], todays, server_url, challenge), cookie)
     assert location.startswith(todays + "?code=dgc_"), location
-    code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+    code = query["code"][0]
+    # RFC 9207: the response names its issuer, on success and on refusal alike.
+    assert query["iss"] == [deskgate.base + "/oauth"], location
+    denied = consent(deskgate, authorize_url(deskgate, client["client_id"], todays, server_url, pkce()[1]), cookie,
+                     decision="deny")
+    denied_query = urllib.parse.parse_qs(urllib.parse.urlparse(denied).query)
+    assert denied_query["error"] == ["access_denied"] and denied_query["iss"] == [deskgate.base + "/oauth"]
     status, _, body = http("POST", deskgate.base + "/oauth/token", {
         "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "client_id": client["client_id"],
         "redirect_uri": todays, "resource": server_url})

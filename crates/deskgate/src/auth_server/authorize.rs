@@ -84,14 +84,17 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// `url` with the response parameters of RFC 6749 §4.1.2 added.
-fn with_params(redirect_uri: &str, params: &[(&str, &str)]) -> Option<url::Url> {
+/// `url` with the response parameters of RFC 6749 §4.1.2 added, and the issuer as `iss`
+/// (RFC 9207, recommended by MCP 2026-07-28 / SEP-2468) on every response, success or error, so
+/// a client talking to several authorization servers can tell which one answered.
+fn with_params(app: &App, redirect_uri: &str, params: &[(&str, &str)]) -> Option<url::Url> {
     let mut url = url::Url::parse(redirect_uri).ok()?;
     {
         let mut pairs = url.query_pairs_mut();
         for (k, v) in params {
             pairs.append_pair(k, v);
         }
+        pairs.append_pair("iss", &app.issuer());
     }
     Some(url)
 }
@@ -163,7 +166,7 @@ async fn check(
         if let Some(state) = &state {
             params.push(("state", state));
         }
-        match with_params(&redirect_uri, &params) {
+        match with_params(app, &redirect_uri, &params) {
             Some(url) => Refusal::Redirect(url),
             None => Refusal::Page(description.to_owned()),
         }
@@ -388,7 +391,7 @@ pub async fn decide(
         if let Some(state) = state {
             params.push(("state", state));
         }
-        return match with_params(&request.redirect_uri, &params) {
+        return match with_params(&app, &request.redirect_uri, &params) {
             Some(url) => Redirect::to(url.as_str()).into_response(),
             None => Refusal::Page("denied".into()).into_response(),
         };
@@ -421,7 +424,7 @@ pub async fn decide(
     if let Some(state) = state {
         params.push(("state", state));
     }
-    match with_params(&request.redirect_uri, &params) {
+    match with_params(&app, &request.redirect_uri, &params) {
         Some(url) => Redirect::to(url.as_str()).into_response(),
         None => Refusal::Page("the redirect URI is not valid".into()).into_response(),
     }

@@ -54,6 +54,8 @@ pub async fn authorization_server(State(app): State<Arc<App>>) -> Json<serde_jso
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
+        // RFC 9207: every authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
         // Client ID Metadata Documents (see `client_metadata`).
         "client_id_metadata_document_supported": true,
     }))
