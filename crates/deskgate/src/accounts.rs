@@ -77,6 +77,19 @@ pub struct AccountContext {
     pub scope: Option<String>,
 }
 
+impl AccountContext {
+    /// Whether the connection was granted no write scope (an OAuth account connected
+    /// read-only): its servers then offer only tools that read. API-key accounts, and OAuth
+    /// grants with any `…:write` scope or the old `write:all`, can write.
+    pub fn is_read_only(&self) -> bool {
+        self.scope.as_deref().is_some_and(|scope| {
+            !scope
+                .split_whitespace()
+                .any(|s| s == "write:all" || s.ends_with(":write"))
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntegratedAccount {
     pub id: String,
@@ -133,6 +146,23 @@ impl std::fmt::Debug for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_only_means_a_grant_without_any_write_scope() {
+        let context = |scope: Option<&str>| AccountContext {
+            subdomain: "acme".into(),
+            email: None,
+            api_base_url: None,
+            scope: scope.map(str::to_owned),
+        };
+        assert!(!context(None).is_read_only(), "API keys can write");
+        assert!(context(Some("openid offline tickets:read tags:read")).is_read_only());
+        assert!(context(Some("")).is_read_only());
+        assert!(!context(Some("offline tickets:read tickets:write")).is_read_only());
+        assert!(!context(Some("openid write:all")).is_read_only());
+        // A scope that merely mentions "write" elsewhere is not a write scope.
+        assert!(context(Some("tickets:read writer:read")).is_read_only());
+    }
 
     #[test]
     fn debug_never_shows_secrets() {

@@ -85,6 +85,9 @@ pub struct BeginOAuth {
     pub api_base_url: Option<String>,
     /// Re-authorize this account instead of connecting a new one.
     pub account_id: Option<String>,
+    /// Ask only for the read scopes (and the sign-in ones): the account's servers then offer
+    /// only tools that read. `None`: as the re-authorized account was, else everything.
+    pub read_only: Option<bool>,
 }
 
 /// Where to send the browser, and the cookie that binds the flow to it.
@@ -117,6 +120,17 @@ impl RefreshLocks {
             .or_default()
             .clone()
     }
+}
+
+/// The scopes a connect flow asks for: all the definition's, or for a read-only connection
+/// those that do not write (`…:write`, `write:all`), keeping sign-in and `offline`.
+fn requested_scopes(scopes: &[String], read_only: bool) -> String {
+    scopes
+        .iter()
+        .filter(|s| !read_only || !(s.ends_with(":write") || *s == "write:all"))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pkce_challenge(verifier: &str) -> String {
@@ -237,13 +251,19 @@ impl App {
                     .map_err(|e| OAuthError::InvalidInput(e.to_string()))?,
             ),
         };
-        if let Some(id) = &begin.account_id
-            && self.store.get_account(id).await?.is_none()
-        {
-            return Err(OAuthError::InvalidInput(format!(
-                "no integrated account {id}"
-            )));
-        }
+        let reauthorized =
+            match &begin.account_id {
+                None => None,
+                Some(id) => Some(self.store.get_account(id).await?.ok_or_else(|| {
+                    OAuthError::InvalidInput(format!("no integrated account {id}"))
+                })?),
+            };
+        let read_only = begin.read_only.unwrap_or_else(|| {
+            reauthorized
+                .as_ref()
+                .is_some_and(|a| a.account.context.is_read_only())
+        });
+        let scope = requested_scopes(&settings.scopes, read_only);
         let context = AccountContext {
             subdomain: subdomain.clone(),
             email: None,
@@ -267,6 +287,7 @@ impl App {
                     .seal(&TokenHash::of(&state).0, verifier.as_bytes()),
                 account_id: begin.account_id,
                 expires_at: Timestamp::now().plus_secs(STATE_LIFETIME_SECS).millis(),
+                scope: Some(scope.clone()),
             })
             .await?;
         let mut url = url::Url::parse(&fill(&settings.authorize_url, &base_url, &subdomain))
@@ -279,7 +300,7 @@ impl App {
                 .append_pair("response_type", "code")
                 .append_pair("client_id", &app.client_id)
                 .append_pair("redirect_uri", &app.redirect_url)
-                .append_pair("scope", &settings.scopes.join(" "))
+                .append_pair("scope", &scope)
                 .append_pair("state", &state);
             if settings.pkce {
                 query
@@ -367,9 +388,11 @@ impl App {
         let now = Timestamp::now();
         let expires_at = access_expiry(&tokens, now);
         let context = AccountContext {
+            // What was granted when the answer says, else what was asked for.
             scope: tokens
                 .scope
                 .clone()
+                .or(row.scope)
                 .or_else(|| Some(settings.scopes.join(" "))),
             ..context
         };
@@ -714,6 +737,41 @@ fn oauth_error_text(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_flow_asks_for_every_read_scope_and_no_write_scope() {
+        let integration = crate::integration::Integration::gorgias(Duration::from_secs(60))
+            .expect("the built-in definition loads");
+        let scopes = &integration.connection().oauth2.as_ref().unwrap().scopes;
+        let all = requested_scopes(scopes, false);
+        assert_eq!(all, scopes.join(" "));
+        let read_scope = requested_scopes(scopes, true);
+        let read: Vec<&str> = read_scope.split(' ').collect();
+        for kept in [
+            "openid",
+            "email",
+            "profile",
+            "offline",
+            "tickets:read",
+            "statistics:read",
+        ] {
+            assert!(read.contains(&kept), "{kept} is asked for");
+        }
+        assert!(read.iter().all(|s| !s.ends_with(":write")), "{read:?}");
+        // Every resource's read scope the full flow asks for is still asked for.
+        let reads_in_all = scopes.iter().filter(|s| s.ends_with(":read")).count();
+        assert_eq!(
+            read.iter().filter(|s| s.ends_with(":read")).count(),
+            reads_in_all
+        );
+        let scope = AccountContext {
+            subdomain: "acme".into(),
+            email: None,
+            api_base_url: None,
+            scope: Some(read.join(" ")),
+        };
+        assert!(scope.is_read_only());
+    }
 
     #[test]
     fn pkce_challenge_matches_rfc_7636_example() {

@@ -122,6 +122,12 @@ impl App {
             return Ok(None);
         };
         let filter = match server.config.server_filter(self.integration.catalog()) {
+            // An account connected read-only has no write scope: its servers offer reads only,
+            // so a client never sees a tool Gorgias would refuse.
+            Ok(mut filter) if stored.account.context.is_read_only() => {
+                filter.tools = filter.tools.reads_only();
+                filter
+            }
             Ok(filter) => filter,
             Err(e) => {
                 // The definition changed under a stored config (a tag or method went away):

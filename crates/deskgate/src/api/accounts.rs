@@ -219,7 +219,11 @@ pub async fn tools(
         ..Default::default()
     };
     let stored = app.account(&id).await?;
-    let filter = config.tool_filter(app.integration.catalog())?;
+    let mut filter = config.tool_filter(app.integration.catalog())?;
+    // What its servers would offer: reads only on an account connected read-only.
+    if stored.account.context.is_read_only() {
+        filter = filter.reads_only();
+    }
     let catalog = app
         .account_catalog(&stored.account, &stored.sealed_credentials)
         .await;

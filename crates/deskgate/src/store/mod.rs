@@ -740,6 +740,8 @@ pub struct OAuthStateRow {
     pub code_verifier: Vec<u8>,
     pub account_id: Option<String>,
     pub expires_at: i64,
+    /// The scopes asked for, space-separated (`None` in flows started before migration 0150).
+    pub scope: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -847,8 +847,8 @@ macro_rules! portable_queries {
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
                     "INSERT INTO oauth_states (state_hash, binding_hash, integration, subdomain, api_base_url,
-                        code_verifier, account_id, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        code_verifier, account_id, expires_at, scope)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&state.state_hash)
                 .bind(&state.binding_hash)
@@ -858,6 +858,7 @@ macro_rules! portable_queries {
                 .bind(&state.code_verifier)
                 .bind(&state.account_id)
                 .bind(state.expires_at)
+                .bind(&state.scope)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -871,7 +872,7 @@ macro_rules! portable_queries {
                 Ok(sqlx::query_as::<$db, $crate::store::OAuthStateRow>(
                     "DELETE FROM oauth_states WHERE state_hash = $1
                      RETURNING state_hash, binding_hash, integration, subdomain, api_base_url, code_verifier,
-                        account_id, expires_at",
+                        account_id, expires_at, scope",
                 )
                 .bind(state_hash)
                 .fetch_optional(&self.pool)

@@ -237,6 +237,21 @@ async fn connect_page(
                                     input #oauth-api_base_url type="url" name="api_base_url";
                                 }
                             }
+                            fieldset #oauth-access {
+                                legend { "Access to ask Gorgias for" }
+                                div.check {
+                                    input type="radio" name="access" value="full" id="access-full" checked
+                                        aria-describedby="access-full-hint";
+                                    label for="access-full" { "Read and write" }
+                                    span.hint #access-full-hint { "Every scope the tools need; each server's filters still decide what it offers." }
+                                }
+                                div.check {
+                                    input type="radio" name="access" value="read_only" id="access-read_only"
+                                        aria-describedby="access-read_only-hint";
+                                    label for="access-read_only" { "Read-only" }
+                                    span.hint #access-read_only-hint { "Only the read scopes: Gorgias will refuse any change, and this account's servers offer only tools that read." }
+                                }
+                            }
                             button.button.primary type="submit" { "Connect with OAuth" }
                         }
                     } @else {
@@ -290,27 +305,27 @@ pub async fn connect(State(app): State<Arc<App>>, form: CheckedForm) -> Response
     }
 }
 
-/// `POST /ui/accounts/oauth`: starts the OAuth flow (`GET /connect/<integration>`) with only
-/// the fields that were filled in.
+/// `POST /ui/accounts/oauth`: starts the OAuth flow with the fields that were filled in
+/// (the form's CSRF token was checked and goes no further: never into an address bar).
 pub async fn start_oauth(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
     let f = &form.fields;
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("subdomain", &f.text("subdomain").unwrap_or_default());
-    if let Some(base) = f.text("api_base_url") {
-        query.append_pair("api_base_url", &base);
-    }
-    if let Some(account_id) = f.text("account_id") {
-        query.append_pair("account_id", &account_id);
-    }
-    if let Some(csrf) = &form.operator.csrf_token {
-        query.append_pair("csrf", csrf);
-    }
-    Redirect::to(&format!(
-        "/connect/{}?{}",
-        app.integration.name(),
-        query.finish()
-    ))
-    .into_response()
+    // The connect form always says (a checkbox); a Reconnect button does not, and keeps the
+    // account's mode.
+    let read_only = match f.text("access").as_deref() {
+        Some("read_only") => Some(true),
+        Some(_) => Some(false),
+        None => None,
+    };
+    super::connect::start(
+        &app,
+        crate::oauth::BeginOAuth {
+            subdomain: f.text("subdomain").unwrap_or_default(),
+            api_base_url: f.text("api_base_url"),
+            account_id: f.text("account_id"),
+            read_only,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,9 @@
 //! The OAuth connect flow's browser endpoints: `GET /connect/<integration>` sends the operator
 //! to the helpdesk's consent page; `GET /connect/<integration>/callback` finishes the flow and
 //! lands on the account's page. Every failure ends on a page that says what happened.
+//!
+//! The console's form does not come through `GET /connect/…` (that would put its CSRF token
+//! in the address bar and the history): `POST /ui/accounts/oauth` calls [`start`] itself.
 
 use std::sync::Arc;
 
@@ -27,6 +30,8 @@ pub struct BeginQuery {
     account_id: Option<String>,
     /// The console session's CSRF token (not needed with a bearer token).
     csrf: Option<String>,
+    /// Ask only for the read scopes (`true`); by default, as the re-authorized account was.
+    read_only: Option<bool>,
 }
 
 pub async fn begin(
@@ -41,20 +46,29 @@ pub async fn begin(
     if let Err(e) = operator.check_csrf(query.csrf.as_deref()) {
         return e.into_response();
     }
-    match app
-        .begin_oauth(BeginOAuth {
+    start(
+        &app,
+        BeginOAuth {
             subdomain: query.subdomain,
             api_base_url: query.api_base_url,
             account_id: query.account_id,
-        })
-        .await
-    {
+            read_only: query.read_only,
+        },
+    )
+    .await
+}
+
+/// Starts a connect flow: the redirect to the provider's consent page with the cookie that
+/// binds the flow to this browser, or a page saying why it cannot start.
+pub(super) async fn start(app: &App, begin: BeginOAuth) -> Response {
+    let integration = app.integration.name();
+    match app.begin_oauth(begin).await {
         Ok(authorization) => {
             let mut response = Redirect::to(&authorization.authorize_url).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
                 set_cookie(
-                    &app,
+                    app,
                     BINDING_COOKIE,
                     &authorization.binding,
                     &format!("/connect/{integration}"),

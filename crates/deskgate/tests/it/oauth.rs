@@ -322,3 +322,232 @@ async fn a_callback_cannot_be_replayed_or_used_from_another_browser() {
     assert_eq!(list["result"].as_array().unwrap().len(), 0);
     s.stop().await;
 }
+
+/// A signed-in console session: its cookie and the CSRF token of its forms.
+async fn console_session(s: &TestServer) -> (String, String) {
+    let session = s
+        .app
+        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let cookie = format!("dg_session={session}");
+    let page = s
+        .http
+        .get(format!("{}/ui/accounts/new", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"access-read_only\""),
+        "the OAuth form offers read-only"
+    );
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    let csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    (cookie, csrf)
+}
+
+/// The console's "Connect with OAuth" form, posted without following the redirect.
+async fn post_oauth_form(
+    s: &TestServer,
+    (cookie, csrf): &(String, String),
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", csrf));
+    browser()
+        .post(format!("{}/ui/accounts/oauth", s.base))
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Consents at the sandbox and follows its redirect back to deskgate's callback; returns the
+/// connected account's id.
+async fn consent_and_land(s: &TestServer, started: &reqwest::Response) -> String {
+    let authorize = location(started);
+    let cookie = binding_cookie(started);
+    let mut form: Vec<(String, String)> = query_of(&authorize).into_iter().collect();
+    form.push(("decision".into(), "approve".into()));
+    let decided = browser()
+        .post(format!("{}/oauth/authorize", s.sandbox.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let landed = browser()
+        .get(location(&decided))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    location(&landed)
+        .strip_prefix("/ui/accounts/")
+        .expect("lands on the account page")
+        .to_owned()
+}
+
+fn tool_names(tools: &[Value]) -> Vec<String> {
+    tools
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_read_only_oauth_connection_asks_for_read_scopes_and_its_servers_only_read() {
+    let s = TestServer::start_with(Options::default()).await.unwrap();
+    configure_app(&s).await;
+    let console = console_session(&s).await;
+    let sandbox = s.sandbox.base_url();
+
+    // The console's form, read-only: straight to Gorgias's consent page, asking for no write
+    // scope, and the form's CSRF token goes no further than the POST.
+    let started = post_oauth_form(
+        &s,
+        &console,
+        &[
+            ("subdomain", "acme"),
+            ("api_base_url", &sandbox),
+            ("access", "read_only"),
+        ],
+    )
+    .await;
+    assert!(started.status().is_redirection(), "{}", started.status());
+    let authorize = location(&started);
+    assert!(
+        authorize.starts_with(&format!("{sandbox}/oauth/authorize?")),
+        "{authorize}"
+    );
+    assert!(
+        !authorize.contains(&console.1),
+        "the CSRF token left the form: {authorize}"
+    );
+    let asked = query_of(&authorize)["scope"].clone();
+    assert!(
+        asked.contains("tickets:read") && asked.contains("offline"),
+        "{asked}"
+    );
+    assert!(!asked.contains(":write"), "{asked}");
+    let account_id = consent_and_land(&s, &started).await;
+
+    // The account records what was granted: read scopes only.
+    let (_, account) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account_id}"),
+            None,
+        )
+        .await;
+    let granted = account["context"]["scope"].as_str().unwrap();
+    assert!(
+        granted.contains("tickets:read") && !granted.contains(":write"),
+        "{granted}"
+    );
+
+    // A server minted with every method offers only the reads, in the preview and to a client.
+    let (_, preview) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account_id}/tools"),
+            None,
+        )
+        .await;
+    let (_, url) = s.mint(&account_id, json!({"name": "everything"})).await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let listed = tool_names(&mcp.list_tools().await);
+    assert_eq!(listed, tool_names(preview["tools"].as_array().unwrap()));
+    assert!(
+        listed.contains(&"list_all_gorgias_tags".to_owned()),
+        "{listed:?}"
+    );
+    for write in [
+        "create_a_gorgias_tag",
+        "create_a_gorgias_message",
+        "triage_gorgias_ticket",
+    ] {
+        assert!(!listed.contains(&write.to_owned()), "{write} is offered");
+    }
+    let read = mcp.call("list_all_gorgias_tags", json!({"limit": 2})).await;
+    assert_eq!(read.body["result"]["isError"], false, "{}", read.body);
+    let write = mcp
+        .call("create_a_gorgias_tag", json!({"name": "vip"}))
+        .await;
+    assert_eq!(
+        write.body["error"]["message"], "unknown tool: create_a_gorgias_tag",
+        "{}",
+        write.body
+    );
+
+    // Reconnect (no choice on that button) keeps the account read-only.
+    let again = post_oauth_form(
+        &s,
+        &console,
+        &[
+            ("subdomain", "acme"),
+            ("api_base_url", &sandbox),
+            ("account_id", &account_id),
+        ],
+    )
+    .await;
+    let asked = query_of(&location(&again))["scope"].clone();
+    assert!(!asked.contains(":write"), "{asked}");
+
+    // Connecting with read and write asks for the write scopes, and its servers write.
+    let full = post_oauth_form(
+        &s,
+        &console,
+        &[
+            ("subdomain", "acme"),
+            ("api_base_url", &sandbox),
+            ("access", "full"),
+            ("account_id", &account_id),
+        ],
+    )
+    .await;
+    assert!(query_of(&location(&full))["scope"].contains("tags:write"));
+    assert_eq!(consent_and_land(&s, &full).await, account_id);
+    // Re-authorizing reaches the server's cached tenant at once on this replica.
+    let listed = tool_names(&mcp.list_tools().await);
+    assert!(
+        listed.contains(&"create_a_gorgias_tag".to_owned()),
+        "{listed:?}"
+    );
+    let write = mcp
+        .call("create_a_gorgias_tag", json!({"name": "read-only no more"}))
+        .await;
+    assert_eq!(write.body["result"]["isError"], false, "{}", write.body);
+}
+
+#[tokio::test]
+async fn a_bad_subdomain_on_the_console_form_says_so_without_the_csrf_token_in_the_address_bar() {
+    let s = TestServer::start_with(Options::default()).await.unwrap();
+    configure_app(&s).await;
+    let console = console_session(&s).await;
+    let answer = post_oauth_form(&s, &console, &[("subdomain", "not a subdomain!")]).await;
+    // The answer is the page itself, at the form's own address: no redirect to a URL that
+    // carries the token (before, the form redirected to /connect/gorgias?…&csrf=<token>).
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(answer.headers().get("location").is_none());
+    assert_eq!(answer.url().path(), "/ui/accounts/oauth");
+    assert_eq!(answer.url().query(), None);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("Could not connect the account"), "{page}");
+    assert!(page.to_lowercase().contains("subdomain"), "{page}");
+    assert!(!page.contains(&console.1), "the page echoes the CSRF token");
+    // Without the CSRF token the form starts nothing.
+    let refused = browser()
+        .post(format!("{}/ui/accounts/oauth", s.base))
+        .header("cookie", &console.0)
+        .form(&[("subdomain", "acme")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
