@@ -165,6 +165,14 @@ try {
   const logsHref = await page.locator("#server-recent a", { hasText: "All calls" }).getAttribute("href");
   assert.equal(logsHref, `/ui/accounts/${ACCOUNT}/logs?server=${SERVER}`);
 
+  // --- From the Tools tab: a read tool links to the servers that can try it ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/tools/list_all_gorgias_teams`);
+  await page.click(`#try-on-servers a[href*="/servers/${SERVER}?"]`);
+  await page.waitForURL(new RegExp(`/servers/${SERVER}\\?tool=list_all_gorgias_teams`));
+  assert.equal(await page.inputValue("#try-tool-name"), "list_all_gorgias_teams");
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/tools/delete_a_gorgias_tag_by_id`);
+  assert.equal(await page.locator("#try-this-tool").count(), 0, "a write offers Try");
+
   // --- The account's own usage on its Overview, and the server's logs, also on a phone ---
   await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
   assert.equal(await page.locator("#account-usage #usage-chart g.day").count(), 7);

@@ -37,13 +37,16 @@ pub const CONSOLE_CLIENT: &str = "deskgate console (try this tool)";
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     notice: Option<String>,
+    /// The tool "Try a read tool" starts with (links from the Tools tab).
+    tool: Option<String>,
 }
 
-/// What "Try this tool" ran, to show under its form.
+/// What "Try this tool" ran (or is about to run), to show in and under its form.
 struct Tried {
     tool: String,
     arguments: String,
-    outcome: Result<CallResult, String>,
+    /// `None`: not run yet, only chosen.
+    outcome: Option<Result<CallResult, String>>,
 }
 
 /// `GET /ui/accounts/{id}/servers/{server_id}`.
@@ -55,13 +58,18 @@ pub async fn page(
 ) -> Result<Markup, UiError> {
     let stored = app.account(&id).await?;
     let server = app.mcp_server(&id, &server_id).await?;
+    let chosen = query.tool.map(|tool| Tried {
+        tool,
+        arguments: "{}".to_owned(),
+        outcome: None,
+    });
     render(
         &app,
         &operator,
         &stored,
         &server,
         query.notice.as_deref(),
-        None,
+        chosen.as_ref(),
     )
     .await
 }
@@ -86,7 +94,7 @@ pub async fn try_tool(
     let tried = Tried {
         tool,
         arguments,
-        outcome,
+        outcome: Some(outcome),
     };
     let page = render(&app, &form.operator, &stored, &server, None, Some(&tried)).await?;
     Ok((status, page).into_response())
@@ -345,9 +353,9 @@ async fn render(
                         div.actions { button.button.primary type="submit" { "Run" } }
                     }
                 }
-                @if let Some(t) = tried {
+                @if let Some((t, Some(outcome))) = tried.map(|t| (t, t.outcome.as_ref())) {
                     div #try-result aria-live="polite" {
-                        @match &t.outcome {
+                        @match outcome {
                             Err(why) => div.alert role="alert" #try-error { (why) }
                             Ok(result) => {
                                 p {

@@ -179,6 +179,21 @@ pub async fn detail(
             .into_response());
     }
     let body = tool_body(tool, &tool.description);
+    // Where it can be tried: a read tool, on the servers of this account that offer it.
+    let mut offering = Vec::new();
+    if tool.annotations.read_only {
+        let now = crate::timestamp::Timestamp::now();
+        for server in app.store.list_mcp_servers(&id).await? {
+            let offers = !server.is_expired(now)
+                && server
+                    .config
+                    .server_filter(app.integration.catalog())
+                    .is_ok_and(|f| f.matches(tool));
+            if offers {
+                offering.push(server);
+            }
+        }
+    }
     Ok(account_page(
         &tool.name,
         &operator,
@@ -195,6 +210,21 @@ pub async fn detail(
                 }
                 p.tool-title { (tool.title) }
                 (body)
+            }
+            @if tool.annotations.read_only {
+                section.card #try-this-tool aria-labelledby="try-this-heading" {
+                    h3 #try-this-heading { "Try this tool" }
+                    @if offering.is_empty() {
+                        p.muted { "No MCP server of this account offers it yet; a server that does can run it from its page." }
+                    } @else {
+                        p { "Run it through one of the servers that offer it (their filters, policies and budgets apply, and the call is logged):" }
+                        ul #try-on-servers {
+                            @for s in &offering {
+                                li { a href={ "/ui/accounts/" (id) "/servers/" (s.id) "?tool=" (tool.name) "#try-tool" } { "Try it on " (s.name) } }
+                            }
+                        }
+                    }
+                }
             }
         },
     )
