@@ -266,4 +266,66 @@ async fn story(backend: Backend) {
     grant(&store, "g4", "dgc_code4", now.plus_secs(120), now).await;
     assert!(store.delete_mcp_server("a1", SERVER).await.unwrap());
     assert!(store.get_oauth_grant("g4").await.unwrap().is_none());
+
+    // Clients: a metadata document's client is inserted, then refreshed in place; a client that
+    // never exchanged a code and holds no grant is swept once old enough, a used one never.
+    let document = |name: &str| OAuthClient {
+        id: "https://app.example/client.json".into(),
+        name: name.into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        created_at: now.plus_secs(-3 * 86_400),
+    };
+    store
+        .upsert_oauth_client(&document("Old name"))
+        .await
+        .unwrap();
+    store
+        .upsert_oauth_client(&document("New name"))
+        .await
+        .unwrap();
+    let found = store
+        .get_oauth_client("https://app.example/client.json")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.name, "New name");
+    for (id, created) in [
+        ("dgcl_unused", now.plus_secs(-3 * 86_400)),
+        ("dgcl_used", now.plus_secs(-3 * 86_400)),
+        ("dgcl_new", now),
+    ] {
+        store
+            .insert_oauth_client(&OAuthClient {
+                id: id.into(),
+                name: id.into(),
+                redirect_uris: vec!["http://127.0.0.1/cb".into()],
+                created_at: created,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .mark_oauth_client_used("dgcl_used", now)
+        .await
+        .unwrap();
+    let swept = store
+        .sweep_unused_oauth_clients(now.plus_secs(-86_400))
+        .await
+        .unwrap();
+    // dgcl_unused and the unused document client; dgcl_1 (grants gone with the server) is
+    // from `now`, like dgcl_new.
+    assert_eq!(swept, 2);
+    for (id, kept) in [
+        ("dgcl_unused", false),
+        ("https://app.example/client.json", false),
+        ("dgcl_used", true),
+        ("dgcl_new", true),
+        ("dgcl_1", true),
+    ] {
+        assert_eq!(
+            store.get_oauth_client(id).await.unwrap().is_some(),
+            kept,
+            "{id}"
+        );
+    }
 }
