@@ -1,7 +1,8 @@
 // The console's Approvals in a real Chromium (playwright-core), driven by
 // tests/e2e/test_console_approvals.py:
 //   1. create an MCP server in the console whose policy (the create form's Policies field) holds
-//      customer replies for approval, and give it a webhook (its secret shown once);
+//      customer replies for approval, with a webhook (the form's field; its secret shown once,
+//      then rotated on the server's webhook page);
 //   2. (the test calls the reply tool twice with a real MCP client; both are held)
 //   3. the Overview counts what waits; the Approvals tab shows each action in plain words with
 //      its ticket's context; one reply's text is edited and approved (the page shows Gorgias's
@@ -96,26 +97,36 @@ try {
   await page.fill("#name", "Replies with approval");
   await page.check("#method-scope-all");
   await page.fill("#policies", POLICIES);
+  // A bad webhook URL is refused with the form kept; nothing is minted.
+  await page.fill("#webhook_url", "ftp://example.com/hook");
+  await page.evaluate(() => document.getElementById("webhook_url").setAttribute("type", "text"));
   await page.click("button:has-text('Create MCP server')");
-  await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created/);
+  await page.locator("#form-error").waitFor();
+  assert.match(await page.textContent("#form-error"), /webhook_url must use http or https/);
+  assert.equal(await page.inputValue("#policies"), POLICIES, "the refused form keeps the policies");
+  await page.fill("#webhook_url", WEBHOOK_URL);
+  await page.click("button:has-text('Create MCP server')");
+  await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created\?view=[\w-]+&webhook=[\w-]+$/);
   const serverId = page.url().match(/servers\/([0-9a-f-]{36})\/created/)[1];
   await page.locator("#mcp-url").waitFor();
   const url = (await page.inputValue("#mcp-url")).trim();
   assert.match(url, /\/mcp\/dgm_/);
 
-  // Its webhook: set on the server's webhook page; the secret is shown once.
-  await page.goto(`${account}/servers`);
-  await page.click(`a[aria-label="Webhook of Replies with approval"]`);
-  await page.waitForURL(`${account}/servers/${serverId}/webhook`);
-  await page.fill("#webhook-url", WEBHOOK_URL);
-  await page.click("#webhook-form button[type=submit]");
+  // The webhook's secret: behind a link on the created page, shown once.
+  await page.click("#webhook-created a");
+  await page.waitForURL(/\/webhook\?view=[\w-]+$/);
   await page.locator("#webhook-secret").waitFor();
   const secret = (await page.inputValue("#webhook-secret")).trim();
   assert.match(secret, /^dgwhsec_[0-9a-f]{64}$/);
+  assert.equal(await page.inputValue("#webhook-url"), WEBHOOK_URL);
   await checkPage(page, [API_TOKEN]);
   await shoot(page, "30-webhook-secret");
-  await page.goto(`${account}/servers/${serverId}/webhook`);
+  await page.reload();
   assert.equal(await page.locator("#webhook-secret").count(), 0, "the secret is shown once");
+  await page.goto(`${account}/servers`);
+  await page.click(`a[aria-label="Webhook of Replies with approval"]`);
+  await page.waitForURL(`${account}/servers/${serverId}/webhook`);
+  assert.equal(await page.locator("#webhook-secret").count(), 0);
   await checkPage(page, [API_TOKEN, secret]);
   // Rotated: a new secret, shown once; the first one no longer signs (the test checks).
   await page.click("#webhook-rotate button[type=submit]");

@@ -446,6 +446,8 @@ struct CreateValues {
     require_api_token_auth: bool,
     expires_in: String,
     auth: AuthMode,
+    /// Optional: told when a call waits for approval (see `ui::webhook`).
+    webhook_url: String,
 }
 
 impl CreateValues {
@@ -460,6 +462,7 @@ impl CreateValues {
                 .get("auth")
                 .and_then(AuthMode::parse)
                 .unwrap_or_default(),
+            webhook_url: fields.text("webhook_url").unwrap_or_default(),
         }
     }
 
@@ -588,6 +591,7 @@ async fn create_page(
                         p.hint #name-hint { "For you: it is shown in this list and in the logs." }
                     }
                     (filter_fieldsets(catalog, &values.config, &values.policies))
+                    (super::webhook::create_field(&values.webhook_url))
                     fieldset {
                         legend { "Authentication" }
                         div.check {
@@ -795,6 +799,11 @@ pub async fn create(
         Ok(at) => at,
         Err(why) => return Ok(refused(why).await),
     };
+    if !values.webhook_url.is_empty()
+        && let Err(e) = crate::webhooks::parse_url(&values.webhook_url)
+    {
+        return Ok(refused(e.to_string()).await);
+    }
     let minted = app
         .mint_mcp_server_in(
             &id,
@@ -815,6 +824,19 @@ pub async fn create(
                 to.push_str("?view=");
                 to.push_str(&view);
             }
+            if let Some(webhook) = super::webhook::set_on_create(
+                &app,
+                &form.operator,
+                &id,
+                &server.id,
+                &values.webhook_url,
+            )
+            .await
+            {
+                to.push(if to.contains('?') { '&' } else { '?' });
+                to.push_str("webhook=");
+                to.push_str(&webhook);
+            }
             Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
@@ -829,6 +851,8 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 pub struct CreatedQuery {
     view: Option<String>,
+    /// A new webhook's secret, parked for its one showing on the webhook page.
+    webhook: Option<String>,
 }
 
 /// `GET /ui/accounts/{id}/servers/{server_id}/created?view=…`: a new server's URL, shown once.
@@ -852,7 +876,15 @@ pub async fn created(
     let page = match url {
         Some(url) => {
             let preview = app.preview(&stored, &server.config).await;
-            created_page(&app, &operator, &stored, &server, &url, &preview)
+            created_page(
+                &app,
+                &operator,
+                &stored,
+                &server,
+                &url,
+                &preview,
+                query.webhook.as_deref(),
+            )
         }
         None => shown_once_page(&operator, &stored, &server),
     };
@@ -944,6 +976,7 @@ fn created_page(
     server: &McpServer,
     url: &str,
     preview: &Result<Preview, String>,
+    webhook_view: Option<&str>,
 ) -> Markup {
     let account = &stored.account;
     // Clients prefix every tool name with this key (`mcp__gorgias__...`) within a budget of 60
@@ -960,6 +993,9 @@ fn created_page(
         html! {
             section.card.created aria-labelledby="created-heading" {
                 h2 #created-heading { "“" (server.name) "” is ready" }
+                @if let Some(view) = webhook_view {
+                    (super::webhook::created_link(&account.id, &server.id, view))
+                }
                 @if oauth {
                     div.notice role="note" #oauth-note {
                         strong { "This URL holds no secret: clients connect with OAuth. " }

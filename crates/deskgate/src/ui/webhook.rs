@@ -23,6 +23,64 @@ use crate::webhooks::WebhookView;
 #[derive(Debug, Default, Deserialize)]
 pub struct WebhookQuery {
     notice: Option<String>,
+    /// A secret parked when the server was created with a webhook, shown once.
+    view: Option<String>,
+}
+
+/// The create form's optional webhook field.
+pub fn create_field(value: &str) -> Markup {
+    html! {
+        div.field {
+            label for="webhook_url" { "Webhook URL " span.muted { "(optional)" } }
+            input #webhook_url name="webhook_url" type="url" maxlength="2048" spellcheck="false"
+                autocomplete="off" value=(value) placeholder="https://hooks.example.com/deskgate"
+                aria-describedby="webhook_url-hint";
+            p.hint #webhook_url-hint {
+                "Told with a signed POST when this server holds a call for approval. "
+                "Its signing secret is shown once, after the server is created."
+            }
+        }
+    }
+}
+
+/// Sets a new server's webhook from the create form (its URL was checked before minting) and
+/// parks the secret for one showing; returns the view id for the redirect. A failure here
+/// leaves the server without a webhook and is logged: the server exists, and its webhook page
+/// can set one.
+pub async fn set_on_create(
+    app: &App,
+    operator: &Operator,
+    account_id: &str,
+    server_id: &str,
+    url: &str,
+) -> Option<String> {
+    if url.is_empty() {
+        return None;
+    }
+    match app.set_webhook(account_id, server_id, url).await {
+        Ok(Some(secret)) => Some(app.created_views.put(
+            operator,
+            server_id,
+            secret.expose_secret().to_owned(),
+        )),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(mcp_server.id = %server_id, error = %e, "could not set the new server's webhook");
+            None
+        }
+    }
+}
+
+/// On the "created" page: where the new webhook's secret is shown, once.
+pub fn created_link(account_id: &str, server_id: &str, view: &str) -> Markup {
+    html! {
+        p.notice role="note" #webhook-created {
+            strong { "A webhook was set. " }
+            a href={ "/ui/accounts/" (account_id) "/servers/" (server_id) "/webhook?view=" (view) } {
+                "Show its signing secret (once)"
+            }
+        }
+    }
 }
 
 /// `GET /ui/accounts/{id}/servers/{server_id}/webhook`.
@@ -32,6 +90,12 @@ pub async fn page(
     Path((account_id, server_id)): Path<(String, String)>,
     Query(query): Query<WebhookQuery>,
 ) -> Result<Markup, UiError> {
+    // The secret parked at creation, taken as it is shown.
+    let secret = query
+        .view
+        .as_deref()
+        .and_then(|view| app.created_views.take(&operator, &server_id, view))
+        .map(SecretString::from);
     render(
         &app,
         &operator,
@@ -39,7 +103,7 @@ pub async fn page(
         &server_id,
         query.notice.as_deref(),
         None,
-        None,
+        secret.as_ref(),
     )
     .await
 }
