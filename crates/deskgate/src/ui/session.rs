@@ -260,6 +260,20 @@ impl axum::response::IntoResponse for SessionError {
                 )
                     .into_response()
             }
+            SessionError::Refused(ApiError::Forbidden(why)) if why == AGENTS_REFUSED => (
+                StatusCode::FORBIDDEN,
+                super::page::frame(
+                    "Not open to agents",
+                    maud::html! {
+                        section.card role="alert" {
+                            h1 { "Not open to agents" }
+                            p { "This page is for admins. As an agent you see the MCP servers an admin shared with you, approve applications for them and revoke your own grants." }
+                            p { a href="/ui/me" { "Go to my servers" } }
+                        }
+                    },
+                ),
+            )
+                .into_response(),
             SessionError::Refused(refused) => {
                 let status = match &refused {
                     ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -658,6 +658,15 @@ async fn an_agent_is_refused_on_every_route_but_their_own() {
             "{method} {path} is open to an agent"
         );
     }
+    // A refused page says why and leads to their own page.
+    let refused = http
+        .get(format!("{}/ui", s.base))
+        .header("cookie", format!("dg_session={}", agent.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("href=\"/ui/me\""));
     // Their own page opens, and shows only their server.
     let me = http
         .get(format!("{}/ui/me", s.base))
