@@ -231,10 +231,27 @@ def test_loopback_redirects_may_use_any_port_and_apps_their_own_scheme(deskgate)
     status, headers, _ = page(deskgate, authorize_url(deskgate, client["client_id"], "http://127.0.0.1:45678/other",
                                                       server_url, challenge), cookie)
     assert status == 400 and "Location" not in headers
-    # The app's own scheme: the browser is sent back to it.
-    location = consent(deskgate, authorize_url(deskgate, client["client_id"], "cursor://anysphere.cursor-retrieval/oauth/cb",
-                                               server_url, pkce()[1]), cookie)
+    # The app's own scheme: the consent page says so (not just a host), and the browser is sent
+    # back to it.
+    cursor = authorize_url(deskgate, client["client_id"], "cursor://anysphere.cursor-retrieval/oauth/cb", server_url,
+                           pkce()[1])
+    status, _, body = page(deskgate, cursor, cookie)
+    assert status == 200 and "cursor://anysphere.cursor-retrieval" in body
+    location = consent(deskgate, cursor, cookie)
     assert location.startswith("cursor://anysphere.cursor-retrieval/oauth/cb?code=dgc_"), location
+
+
+def test_application_type_is_echoed_and_checked(deskgate):
+    status, _, body = http("POST", deskgate.base + "/oauth/register",
+                           json.dumps({"client_name": "cli", "application_type": "native",
+                                       "redirect_uris": ["http://localhost:0/callback"]}).encode(),
+                           {"Content-Type": "application/json"})
+    assert status == 201 and json.loads(body)["application_type"] == "native", body
+    status, _, body = http("POST", deskgate.base + "/oauth/register",
+                           json.dumps({"client_name": "cli", "application_type": "toaster",
+                                       "redirect_uris": ["http://localhost/callback"]}).encode(),
+                           {"Content-Type": "application/json"})
+    assert status == 400 and json.loads(body)["error"] == "invalid_client_metadata", body
 
 
 @pytest.mark.parametrize("redirect", ["javascript:alert(document.cookie)", "data:text/html,<script>alert(1)</script>",

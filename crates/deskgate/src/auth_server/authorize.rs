@@ -310,13 +310,7 @@ async fn consent(app: &App, operator: &Operator, request: &Authorization) -> Res
             return Refusal::Unavailable.into_response();
         }
     };
-    let redirect_host = url::Url::parse(&request.redirect_uri)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
-        })
-        .unwrap_or_default();
+    let redirect_host = super::redirect_shown(&request.redirect_uri);
     let tools = tool_summary(app, &request.server);
     let client = &request.client;
     let body = html! {

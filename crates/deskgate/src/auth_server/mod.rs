@@ -276,6 +276,24 @@ pub fn check_redirect_uri(uri: &str) -> Result<url::Url, String> {
     }
 }
 
+/// Where a redirect URI sends the person back, as the consent page shows it: the host (and
+/// port) of an http(s) URI; for an app's own scheme, the scheme too, so `evil-app://claude.ai/cb`
+/// never reads as "claude.ai".
+pub fn redirect_shown(uri: &str) -> String {
+    let Ok(url) = url::Url::parse(uri) else {
+        return String::new();
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = url
+        .port()
+        .map_or(host.to_owned(), |port| format!("{host}:{port}"));
+    match url.scheme() {
+        "http" | "https" => host,
+        scheme if host.is_empty() => format!("{scheme}:{}", url.path()),
+        scheme => format!("{scheme}://{host}"),
+    }
+}
+
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -558,6 +576,30 @@ mod tests {
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_consent_page_shows_an_apps_scheme() {
+        assert_eq!(
+            redirect_shown("https://claude.ai/api/mcp/auth_callback"),
+            "claude.ai"
+        );
+        assert_eq!(
+            redirect_shown("http://127.0.0.1:33418/cb"),
+            "127.0.0.1:33418"
+        );
+        assert_eq!(
+            redirect_shown("cursor://anysphere.cursor-retrieval/oauth/cb"),
+            "cursor://anysphere.cursor-retrieval"
+        );
+        assert_eq!(
+            redirect_shown("evil-app://claude.ai/cb"),
+            "evil-app://claude.ai"
+        );
+        assert_eq!(
+            redirect_shown("com.example.app:/oauth2redirect"),
+            "com.example.app:/oauth2redirect"
+        );
     }
 
     #[test]

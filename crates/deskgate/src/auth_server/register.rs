@@ -38,6 +38,9 @@ struct RegistrationRequest {
     client_name: Option<String>,
     grant_types: Option<Vec<String>>,
     response_types: Option<Vec<String>>,
+    /// OpenID Connect DCR's `native` or `web`, which MCP 2026-07-28 clients send (SEP-837);
+    /// echoed back. deskgate's redirect rules are the same for both (see `check_redirect_uri`).
+    application_type: Option<String>,
 }
 
 /// `POST /oauth/register`.
@@ -102,6 +105,14 @@ async fn register_client(app: &App, body: &[u8]) -> Result<Response, OAuthError>
             "only the response type \"code\" is supported",
         ));
     }
+    if let Some(kind) = &request.application_type
+        && !matches!(kind.as_str(), "native" | "web")
+    {
+        return Err(OAuthError::extension(
+            "invalid_client_metadata",
+            format!("application_type {kind:?} is not supported: native or web"),
+        ));
+    }
     let name: String = request
         .client_name
         .as_deref()
@@ -120,20 +131,20 @@ async fn register_client(app: &App, body: &[u8]) -> Result<Response, OAuthError>
     };
     app.store.insert_oauth_client(&client).await?;
     tracing::info!(oauth.client_id = %client.id, "OAuth client registered");
+    let mut registered = json!({
+        "client_id": client.id,
+        "client_id_issued_at": client.created_at.millis() / 1000,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": SCOPE,
+    });
+    if let Some(kind) = request.application_type {
+        registered["application_type"] = kind.into();
+    }
     Ok(no_store(
-        (
-            StatusCode::CREATED,
-            Json(json!({
-                "client_id": client.id,
-                "client_id_issued_at": client.created_at.millis() / 1000,
-                "client_name": client.name,
-                "redirect_uris": client.redirect_uris,
-                "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"],
-                "token_endpoint_auth_method": "none",
-                "scope": SCOPE,
-            })),
-        )
-            .into_response(),
+        (StatusCode::CREATED, Json(registered)).into_response(),
     ))
 }
