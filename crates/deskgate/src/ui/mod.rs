@@ -117,6 +117,14 @@ pub fn router() -> Router<Arc<App>> {
             "/ui/people/{id}/grants/{grant_id}/revoke",
             post(people::revoke_grant),
         )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/access",
+            get(people::server_access).post(people::share_from_server),
+        )
+        .route(
+            "/ui/accounts/{id}/servers/{server_id}/grants/{grant_id}/revoke",
+            post(people::revoke_server_grant),
+        )
         .route("/ui/me", get(people::me))
         .route(
             "/ui/me/grants/{grant_id}/revoke",

@@ -3,6 +3,8 @@
 //! - `/ui/people` (admins): everyone who can sign in, and adding a person.
 //! - `/ui/people/{id}` (admins): a person's role, resetting their password, deleting them,
 //!   sharing `oauth` servers with them, and the OAuth grants they approved (revocable).
+//! - `/ui/accounts/{id}/servers/{server_id}/access` (admins): one server's people and the
+//!   applications let in, per server.
 //! - `/ui/me` (everyone signed in, agents included): the servers shared with me, and the
 //!   grants I approved, which I may revoke.
 
@@ -508,4 +510,108 @@ pub async fn revoke_my_grant(
         [(axum::http::header::LOCATION, "/ui/me?notice=grant-revoked")],
     )
         .into_response())
+}
+
+/// `GET /ui/accounts/{id}/servers/{server_id}/access`: who an `oauth` server is shared with,
+/// and the applications let in (per server), revocable.
+pub async fn server_access(
+    State(app): State<Arc<App>>,
+    operator: Operator,
+    Path((account_id, server_id)): Path<(String, String)>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Markup, UiError> {
+    let server = app.mcp_server(&account_id, &server_id).await?;
+    let shared = app.store.server_shares(&server.id).await?;
+    let people = app.store.list_people().await?;
+    let grants = app.store.list_oauth_grants(&server.id).await?;
+    let here = format!("/ui/accounts/{account_id}/servers/{}", server.id);
+    Ok(console(
+        &format!("Access · {}", server.name),
+        &operator,
+        html! {
+            nav.breadcrumbs aria-label="Breadcrumbs" {
+                a href=(here) { (server.name) } " / " span { "People and applications" }
+            }
+            h1 { "People and applications: " (server.name) }
+            (notice(query.notice.as_deref()))
+            @if server.auth != AuthMode::Oauth {
+                p { "This server's URL holds its secret: people and OAuth grants apply to servers minted with Authentication → OAuth." }
+            }
+            section.card #server-shares {
+                h2 { "Shared with" }
+                @if shared.is_empty() {
+                    p #server-shares-empty { "No agent. Admins can always approve applications." }
+                } @else {
+                    ul {
+                        @for p in &shared {
+                            li { a href=(format!("/ui/people/{}", p.id)) { (p.email) } " (" (role_label(p.role)) ")" }
+                        }
+                    }
+                }
+                @let others: Vec<&Person> = people.iter().filter(|p| !shared.iter().any(|s| s.id == p.id)).collect();
+                @if !others.is_empty() && server.auth == AuthMode::Oauth {
+                    form method="post" action=(format!("{here}/access")) {
+                        (csrf_field(&operator))
+                        div.field {
+                            label for="share-person" { "Share with" }
+                            select #share-person name="person_id" {
+                                @for p in &others { option value=(p.id) { (p.email) } }
+                            }
+                        }
+                        button.button type="submit" { "Share" }
+                    }
+                }
+            }
+            section.card #server-grants {
+                h2 { "Applications let in" }
+                (grants_table(&operator, &grants, &format!("{here}/grants")))
+            }
+        },
+    ))
+}
+
+/// `POST /ui/accounts/{id}/servers/{server_id}/access`: shares the server with `person_id`.
+pub async fn share_from_server(
+    State(app): State<Arc<App>>,
+    Path((account_id, server_id)): Path<(String, String)>,
+    form: CheckedForm,
+) -> Result<Response, UiError> {
+    let server = app.mcp_server(&account_id, &server_id).await?;
+    if server.auth != AuthMode::Oauth {
+        return Err(
+            ApiError::BadRequest("only OAuth servers are shared with people".into()).into(),
+        );
+    }
+    let person_id = form.fields.text("person_id").unwrap_or_default();
+    app.share_server(&server.id, &person_id).await?;
+    Ok(Redirect::to(&format!(
+        "/ui/accounts/{account_id}/servers/{}/access?notice=shared",
+        server.id
+    ))
+    .into_response())
+}
+
+/// `POST /ui/accounts/{id}/servers/{server_id}/grants/{grant_id}/revoke` (admins).
+pub async fn revoke_server_grant(
+    State(app): State<Arc<App>>,
+    Path((account_id, server_id, grant_id)): Path<(String, String, String)>,
+    form: CheckedForm,
+) -> Result<Response, UiError> {
+    let server = app.mcp_server(&account_id, &server_id).await?;
+    let grant = app
+        .store
+        .get_oauth_grant(&grant_id)
+        .await?
+        .filter(|g| g.mcp_server_id == server.id)
+        .ok_or(ApiError::NotFound("OAuth grant"))?;
+    app.revoke_grant(
+        &grant.id,
+        &format!("revoked in the console by {}", form.operator.describe()),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/ui/accounts/{account_id}/servers/{}/access?notice=grant-revoked",
+        server.id
+    ))
+    .into_response())
 }

@@ -243,6 +243,9 @@ async fn render(
                     a.button href={ (here) "/edit" } { "Edit access" }
                     a.button href=(logs) { "Logs" }
                     a.button href={ (here) "/webhook" } { "Webhook" }
+                    @if server.auth == AuthMode::Oauth {
+                        a.button #server-access href={ (here) "/access" } { "People & applications" }
+                    }
                     a.button.danger href={ (here) "/delete" } { "Delete" }
                 }
             }

@@ -275,6 +275,29 @@ async fn people_story(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // The console's page of the server lists who it is shared with and the application.
+    let admin_session = s
+        .app
+        .sign_in(&s.admin_token, "198.51.100.3".parse().unwrap())
+        .await
+        .unwrap();
+    let access = s
+        .http
+        .get(format!(
+            "{}/ui/accounts/{account}/servers/{shared_id}/access",
+            s.base
+        ))
+        .header("cookie", format!("dg_session={admin_session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(access.status(), StatusCode::OK);
+    let access = access.text().await.unwrap();
+    assert!(
+        access.contains("agent@acme.example") && access.contains("Test client"),
+        "{access}"
+    );
+
     // A state change with the session cookie but no CSRF token is refused; with it, the agent
     // revokes their own grant and the next MCP request fails.
     let revoke = format!("/people/{agent_id}/grants/{grant_id}");
