@@ -408,6 +408,13 @@ pub async fn overview(
                 (credentials_form(&operator, a, None))
             }
             (health_card(&operator, a, health.as_ref()))
+            @if servers == 0 && a.status == AccountStatus::Active {
+                section.card.next-step #next-step aria-labelledby="next-step-heading" {
+                    h2 #next-step-heading { "Next: create an MCP server" }
+                    p { "An MCP server is a URL that gives an AI client (ChatGPT, Claude, Cursor) the tools you choose from this account, read-only to start with." }
+                    a.button.primary href={ "/ui/accounts/" (a.id) "/servers/new" } { "Create MCP server" }
+                }
+            }
             (usage::section(
                 "account-usage",
                 "h2",

@@ -15,6 +15,8 @@
 //! - `tokens`: the Tokens page (API tokens: list, create with `admin` or `mcp` scope, revoke).
 //! - `people`: the People pages (admins: add, reset, delete, share servers, revoke grants) and
 //!   `/ui/me`, the one page of an agent (their servers and grants).
+//! - `snippets`: how each client (Claude Code, VS Code, mcp-remote, SSE, Python) takes a new
+//!   server's URL, beside the ChatGPT, Claude Desktop and Cursor cards in `servers`.
 //! - `connect`: the OAuth connect flow's browser endpoints.
 //! - `page`: the shared frame, tabs and renderers. `assets`: the stylesheet and script.
 //! - `error`: how a console page fails.
@@ -32,6 +34,7 @@ pub mod server_page;
 pub mod servers;
 pub mod session;
 pub mod sign_in;
+mod snippets;
 pub mod tokens;
 pub mod tools;
 pub mod usage;

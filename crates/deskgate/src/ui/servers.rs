@@ -1065,6 +1065,7 @@ fn created_page(
                     pre.config #cursor-config { code { (cursor) } }
                     (copy_button("cursor-config", "Copy JSON"))
                 }
+                (super::snippets::cards(&super::snippets::snippets(app.integration.name(), url, server.require_api_token_auth, oauth), oauth))
             }
         },
     )

@@ -1,0 +1,128 @@
+// The "server created" page's client snippets in a real Chromium (playwright-core): create a
+// URL server and an OAuth server through the console's form, and on each created page read
+// every client's card (ChatGPT, Claude Desktop or Claude, Cursor, Claude Code, VS Code,
+// mcp-remote, the SSE URL, Python). Each snippet must hold the server's URL; no card shows a
+// literal Markdown backtick; the Copy buttons copy exactly what is shown.
+//
+// Launched by tests/e2e/test_console_snippets.py, which runs the Python snippet as written.
+// Lines on stdout starting with "@@ " are JSON messages for the test.
+// Environment: DESKGATE_BASE, DESKGATE_API_TOKEN, DESKGATE_ACCOUNT, DESKGATE_ARTIFACTS, CHROMIUM.
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) { throw new Error(`${name} is not set`); }
+  return value;
+};
+const BASE = env("DESKGATE_BASE");
+const API_TOKEN = env("DESKGATE_API_TOKEN");
+const ACCOUNT = env("DESKGATE_ACCOUNT");
+const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+
+/** Creates a server through the console's form; returns its URL as the created page shows it. */
+async function create(page, name, oauth) {
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/new`);
+  await page.fill("#name", name);
+  if (oauth) { await page.check("#auth-oauth"); }
+  await page.click("button:has-text('Create MCP server')");
+  try {
+    await page.waitForURL(/\/servers\/[0-9a-f-]{36}\/created(\?|$)/);
+  } catch (e) {
+    throw new Error(`no created page for ${name}: at ${page.url()}: ${await page.textContent("main")}`);
+  }
+  return (await page.inputValue("#mcp-url")).trim();
+}
+
+/** Every card of the "Connect a client" grid: heading -> the text of its snippet (if any). */
+async function cards(page) {
+  return page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll(".client-grid > section.card")].map((card) => [
+      card.querySelector("h4").textContent.trim(),
+      { text: card.innerText, snippet: card.querySelector("pre")?.textContent ?? null,
+        snippetId: card.querySelector("pre")?.id ?? null },
+    ])));
+}
+
+/** The Copy button of a snippet puts exactly the shown text on the clipboard. */
+async function copies(page, id) {
+  await page.click(`button[data-copy='${id}']`);
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, await page.textContent(`#${id}`), `Copy for #${id}`);
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  viewport: { width: 1280, height: 800 },
+});
+await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+const errors = [];
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${BASE}/ui/sign-in`);
+  await page.fill("#api_token", API_TOKEN);
+  await page.locator("#api_token").press("Enter");
+  await page.waitForURL(`${BASE}/ui`);
+
+  // --- A secret-URL server: every client's card, each snippet with the URL ---
+  const url = await create(page, "Snippets (URL)", false);
+  assert.match(url, /\/mcp\/dgm_/);
+  const found = await cards(page);
+  const expected = {
+    "ChatGPT": null, "Claude Desktop": "claude-config", "Cursor": "cursor-config",
+    "Claude Code": "claude-code-snippet", "VS Code": "vscode-config",
+    "Other desktop clients (mcp-remote)": "mcp-remote-snippet", "Older clients (SSE)": "sse-url",
+    "Python": "python-snippet",
+  };
+  assert.deepEqual(Object.keys(found).sort(), Object.keys(expected).sort());
+  for (const [heading, id] of Object.entries(expected)) {
+    const card = found[heading];
+    assert.ok(!card.text.includes("`"), `a literal backtick in the ${heading} card: ${card.text}`);
+    if (id === null) { continue; }
+    assert.equal(card.snippetId, id, heading);
+    assert.ok(card.snippet.includes(url), `the ${heading} snippet lacks the URL: ${card.snippet}`);
+  }
+  assert.equal(found["Claude Code"].snippet, `claude mcp add --transport http gorgias ${url}`);
+  assert.deepEqual(JSON.parse(found["VS Code"].snippet), { servers: { gorgias: { type: "http", url } } });
+  assert.equal(found["Other desktop clients (mcp-remote)"].snippet, `npx mcp-remote ${url}`);
+  assert.equal(found["Older clients (SSE)"].snippet, `${url}/sse`);
+  const main = await page.textContent("main");
+  assert.ok(!main.includes("`"), "a literal backtick on the created page");
+  for (const id of ["claude-code-snippet", "vscode-config", "python-snippet"]) { await copies(page, id); }
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, "40-created-snippets-desktop.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(SHOTS, "40-created-snippets-phone.png"), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 390, `the created page overflows a phone (${overflow}px wide)`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  report("url-server", { url, python: found["Python"].snippet, sse: found["Older clients (SSE)"].snippet });
+
+  // --- An OAuth server: the same clients, its URL (no secret) in each snippet; no Python program ---
+  const oauthUrl = await create(page, "Snippets (OAuth)", true);
+  const oauthCards = await cards(page);
+  for (const id of ["claude-code-snippet", "vscode-config", "mcp-remote-snippet", "sse-url"]) {
+    const card = Object.values(oauthCards).find((c) => c.snippetId === id);
+    assert.ok(card && card.snippet.includes(oauthUrl), `${id} on the OAuth page`);
+  }
+  assert.equal(oauthCards["Python"].snippet, null);
+  assert.match(oauthCards["Python"].text, /OAuthClientProvider/);
+  assert.ok(!(await page.textContent("main")).includes("`"), "a literal backtick on the OAuth created page");
+  report("oauth-server", { url: oauthUrl });
+
+  assert.deepEqual(errors, [], "script errors on the page");
+  report("done");
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
