@@ -19,16 +19,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
+import ssl
 import stat
 import subprocess
 import threading
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, E2E, NODE_BIN, chromium, node_env, node_tool, stdio_exchange
-from test_oauth import http, mint_oauth
+from conftest import ARTIFACTS, E2E, NODE_BIN, chromium, node_env, node_tool, start_deskgate, stdio_exchange, stop_deskgate
+from test_oauth import database, http, mint_oauth
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -75,6 +78,73 @@ def test_typescript_sdk_oauth_provider_does_the_whole_dance(deskgate):
     assert grants(deskgate, server_id) == []
     for secret in (result["first_refresh"],):
         assert secret not in deskgate.log_text
+
+
+def tls_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a certificate it signed for localhost: (CA cert, cert, key)."""
+    ca_key, ca, key, csr, cert = (tmp_path / n for n in ("ca.key", "ca.pem", "site.key", "site.csr", "site.pem"))
+    run = lambda *args: subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ca_key,
+        "-out", ca, "-days", "1", "-subj", "/CN=deskgate e2e CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
+        "-subj", "/CN=localhost")
+    extensions = tmp_path / "san.cnf"
+    extensions.write_text("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "1",
+        "-extfile", extensions)
+    return ca, cert, key
+
+
+def test_typescript_sdk_uses_a_client_id_metadata_document(tmp_path, request):
+    """The TS SDK, seeing client_id_metadata_document_supported, sends its document's https URL as
+    its client_id and never registers; deskgate fetches the document over TLS. (deskgate runs
+    with the tests-only flag so it may fetch from loopback, and trusts the test CA through
+    SSL_CERT_FILE.)"""
+    ca, cert, key = tls_files(tmp_path)
+    hits: list[str] = []
+    document: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            body = json.dumps(document).encode() if self.path == "/ts/client.json" else b"{}"
+            self.send_response(200 if self.path == "/ts/client.json" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_id = f"https://localhost:{server.server_address[1]}/ts/client.json"
+    # Any loopback port: the SDK's callback listens on one the system picks (RFC 8252 §7.3).
+    document.update({"client_id": client_id, "client_name": "TS SDK via metadata document",
+                     "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none"})
+    dg = start_deskgate(["--oauth-client-metadata-allow-private"], env={"SSL_CERT_FILE": str(ca)})
+    try:
+        server_id, url = mint_oauth(dg, "ts sdk cimd")
+        run = subprocess.run([node(), str(E2E / "clients" / "oauth_ts_sdk.mjs"), url], cwd=E2E, capture_output=True,
+                             text=True, timeout=300, env=browser_env(dg, DESKGATE_CLIENT_METADATA_URL=client_id))
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        assert result["client_id"] == client_id and not result["call_is_error"], result
+        assert result["authorize"]["client_id"] == client_id
+        assert result["consent"]["client"].startswith("TS SDK via metadata document"), result["consent"]
+        assert result["rotated"], result
+        # Fetched over TLS (once: the consent POST used the cache); nothing was registered.
+        assert hits == ["/ts/client.json"], hits
+        with sqlite3.connect(database(dg)) as db:
+            assert [r[0] for r in db.execute("SELECT id FROM oauth_clients")] == [client_id]
+        assert "OAuth client registered" not in dg.log_text
+    finally:
+        stop_deskgate(dg, request.node.name)
+        server.shutdown()
 
 
 def browser_script(tmp_path: Path) -> tuple[Path, Path]:

@@ -6,7 +6,9 @@
 // code, lists the tools and calls one; then the access token is spoiled so the next request is
 // refused and the SDK refreshes (rotation) by itself. Prints one JSON line for the test.
 //
-// Usage: node oauth_ts_sdk.mjs <mcp url>   (environment: see consent_browser.mjs)
+// Usage: node oauth_ts_sdk.mjs <mcp url>   (environment: see consent_browser.mjs; with
+// DESKGATE_CLIENT_METADATA_URL the SDK uses that Client ID Metadata Document URL as its client_id
+// instead of registering, as it does when the server advertises support)
 
 import http from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -30,6 +32,7 @@ const redirectUrl = `http://127.0.0.1:${callback.address().port}/callback`;
 
 class Provider {
   constructor() { this.saved = {}; this.tokenHistory = []; }
+  get clientMetadataUrl() { return process.env.DESKGATE_CLIENT_METADATA_URL || undefined; }
   get redirectUrl() { return redirectUrl; }
   get clientMetadata() {
     return {
