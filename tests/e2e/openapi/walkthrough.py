@@ -37,9 +37,9 @@ from deskgate_client.models import (
     CreateMcpServer,
     ErrorBody,
     McpServerConfig,
-    McpServerView,
     TokenScope,
     ToolsPreview,
+    UpdatedMcpServer,
     UpdateMcpServer,
 )
 
@@ -104,7 +104,8 @@ servers = list_mcp_servers.sync(account.id, client=client)
 assert [s.id for s in servers.result] == [created.id], servers
 
 patched = update_mcp_server.sync(account.id, created.id, client=client, body=UpdateMcpServer(name="Triage"))
-assert isinstance(patched, McpServerView) and patched.name == "Triage", patched
+# (An update answers with the server and, when it set a new webhook, that webhook's secret once.)
+assert isinstance(patched, UpdatedMcpServer) and patched.name == "Triage", patched
 step("patch", patched)
 
 logs = list_tool_calls.sync(account.id, created.id, client=client, limit=10)
