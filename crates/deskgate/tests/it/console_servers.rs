@@ -282,6 +282,9 @@ async fn test_connection_on(s: TestServer) {
     let overview = format!("/ui/accounts/{account}");
     let test = format!("{overview}/test");
 
+    // Just connected, no server yet: the Overview says what to do next.
+    let (_, page) = console.get(&overview).await;
+    assert!(page.contains("id=\"next-step\""), "{page}");
     let (status, page) = console.post(&test, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -334,5 +337,7 @@ async fn test_connection_on(s: TestServer) {
     s.app.audit_log.flush().await;
     let (_, list) = console.get("/ui").await;
     assert!(list.contains("data-health=\"ok\""), "{list}");
+    let (_, page) = console.get(&overview).await;
+    assert!(!page.contains("id=\"next-step\""), "a server exists now");
     s.stop().await;
 }
