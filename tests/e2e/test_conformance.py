@@ -7,6 +7,10 @@ the revision's baseline file (tests/e2e/conformance/baseline-<revision>.yml), an
 only checks that cannot apply to a gateway (the suite's fixture tools, prompts and resources),
 each with its reason. On top of the exit code, the scenarios a gateway must pass are named here,
 so a baseline that grew to hide a real failure would still be caught.
+
+The suite's authorization-server scenarios (`conformance authorization`: the metadata document,
+Client ID Metadata Document support, and the authorization code grant with consent in Chromium)
+run against an `oauth` server in test_oauth_clients.py, for both revisions, with no baseline.
 """
 
 from __future__ import annotations
