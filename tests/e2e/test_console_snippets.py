@@ -30,7 +30,7 @@ def test_every_client_snippet_holds_the_url_and_the_python_one_runs(deskgate: De
     assert browser.returncode == 0, browser.stdout + browser.stderr
     messages = {m["step"]: m for m in (json.loads(line[3:]) for line in browser.stdout.splitlines()
                                         if line.startswith("@@ "))}
-    assert list(messages) == ["url-server", "oauth-server", "done"], browser.stdout
+    assert list(messages) == ["url-server", "oauth-server", "badges", "done"], browser.stdout
     created = messages["url-server"]
 
     # The Python snippet, exactly as the page shows it, run with the official SDK.

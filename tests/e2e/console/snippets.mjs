@@ -2,7 +2,8 @@
 // URL server and an OAuth server through the console's form, and on each created page read
 // every client's card (ChatGPT, Claude Desktop or Claude, Cursor, Claude Code, VS Code,
 // mcp-remote, the SSE URL, Python). Each snippet must hold the server's URL; no card shows a
-// literal Markdown backtick; the Copy buttons copy exactly what is shown.
+// literal Markdown backtick; the Copy buttons copy exactly what is shown. The Tools tab's
+// badges use the picker's words (read, writes, deletes).
 //
 // Launched by tests/e2e/test_console_snippets.py, which runs the Python snippet as written.
 // Lines on stdout starting with "@@ " are JSON messages for the test.
@@ -119,6 +120,13 @@ try {
   assert.match(oauthCards["Python"].text, /OAuthClientProvider/);
   assert.ok(!(await page.textContent("main")).includes("`"), "a literal backtick on the OAuth created page");
   report("oauth-server", { url: oauthUrl });
+
+  // --- One vocabulary for what a tool does: the Tools tab's badges are the picker's words ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/tools`);
+  const badges = new Set((await page.$$eval("main .badge", (els) => els.map((e) => e.textContent.trim()))));
+  for (const word of ["read", "writes", "deletes"]) { assert.ok(badges.has(word), `no "${word}" badge on the Tools tab`); }
+  for (const word of ["read-only", "destructive"]) { assert.ok(!badges.has(word), `a "${word}" badge on the Tools tab`); }
+  report("badges", { badges: [...badges] });
 
   assert.deepEqual(errors, [], "script errors on the page");
   report("done");

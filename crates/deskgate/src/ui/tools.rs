@@ -44,13 +44,9 @@ fn matches(tool: &Tool, search: &str) -> bool {
         .all(|word| haystack.contains(word))
 }
 
+/// The same words as the create form's picker and previews ("read", "writes", "deletes").
 fn kind_badge(tool: &Tool) -> Markup {
-    let a = &tool.annotations;
-    html! {
-        @if a.read_only { span.badge.ok { "read-only" } }
-        @else if a.destructive { span.badge.warn { "destructive" } }
-        @else { span.badge.info { "writes" } }
-    }
+    super::servers::access_badge(tool)
 }
 
 /// `GET /ui/accounts/{id}/tools`.
