@@ -8,7 +8,9 @@
 - in the Approvals tab one reply is edited and approved, the other rejected with a reason;
 - the sandbox received exactly the edited text, once, and nothing of the rejected reply; the
   model reads the rejection's reason with get_pending_action_status;
-- the Logs tab's policy decision filter shows the held and approved calls.
+- the Logs tab's policy decision filter shows the held and approved calls;
+- and, on a deskgate whose held calls expire after two seconds, an action nobody decided is
+  shown as expired, a late approval is refused, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import subprocess
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, node_env
+from conftest import ARTIFACTS, E2E, NODE_BIN, Deskgate, node_env, start_deskgate, stop_deskgate
 from test_console import chromium
 from test_workflows import mcp_session
 
@@ -202,3 +205,51 @@ def test_a_held_reply_is_edited_and_approved_and_another_rejected_in_the_console
         receiver.server.shutdown()
     for value in (secret, created["first_secret"]):
         assert value not in deskgate.log_text, "a webhook secret reached deskgate's log"
+
+
+def test_an_action_nobody_decided_expires_and_cannot_be_approved_later():
+    """Pending actions expire (issue 15, item 3): with --approval-expiry-secs 2 a held reply
+    expires, the console shows it as expired and refuses a late approval, nothing reaches the
+    customer, and the model reads `expired`."""
+    deskgate = start_deskgate(["--approval-expiry-secs", "2"])
+    try:
+        ticket = two_tickets(deskgate)[0]
+        before = len(deskgate.sandbox_ticket(ticket["id"])["messages"])
+        url = deskgate.mint(
+            {"methods": ["read", "write"],
+             "policies": [{"tool": "reply_to_gorgias_customer", "mode": "approve"}]},
+            name="Replies that expire")
+
+        async def hold_one():
+            async with mcp_session(url) as (session, _):
+                result = await session.call_tool(
+                    "reply_to_gorgias_customer", {"ticket_id": ticket["id"], "body_text": "Too late?"})
+                assert result.structured_content["status"] == "pending_approval", result
+                return result.structured_content
+
+        held = asyncio.run(hold_one())
+        held_at = time.time()
+        # The answer says when it expires: two seconds from now, not a day.
+        expires = datetime.fromisoformat(held["expires_at"].replace("Z", "+00:00")).timestamp()
+        assert 0 < expires - held_at <= 3, held
+        time.sleep(max(0.0, expires - time.time()) + 0.5)
+
+        node = str(NODE_BIN / "node") if (NODE_BIN / "node").exists() else "node"
+        run = subprocess.run(
+            [node, str(E2E / "console" / "approvals_expired.mjs")], cwd=E2E, text=True, capture_output=True,
+            timeout=180,
+            env={**node_env(), "DESKGATE_BASE": deskgate.base, "DESKGATE_API_TOKEN": deskgate.api_token,
+                 "DESKGATE_ACCOUNT": deskgate.account_id, "DESKGATE_ACTION": held["action_id"],
+                 "DESKGATE_ARTIFACTS": str(ARTIFACTS), "CHROMIUM": chromium()})
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+        assert len(deskgate.sandbox_ticket(ticket["id"])["messages"]) == before, "an expired reply was sent"
+
+        async def status():
+            async with mcp_session(url) as (session, _):
+                result = await session.call_tool("get_pending_action_status", {"action_id": held["action_id"]})
+                return result.structured_content
+
+        assert asyncio.run(status())["status"] == "expired"
+    finally:
+        stop_deskgate(deskgate, "test_console_approvals_expiry")

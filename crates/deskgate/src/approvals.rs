@@ -7,7 +7,8 @@
 //! approves one (optionally with edited arguments: what is approved is exactly what is sent)
 //! or rejects it with a reason. Approval runs the call through the same pipeline as any call
 //! (filters, validation, the audit log), recorded as `approved` by the token that approved it.
-//! A decision is taken once across replicas; an action not decided within 24 hours expires.
+//! A decision is taken once across replicas; an action not decided in time (24 hours unless
+//! `--approval-expiry-secs` says otherwise) expires.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -18,8 +19,9 @@ use crate::error::ApiError;
 use crate::tenants::Tenant;
 use crate::timestamp::Timestamp;
 
-/// How long an action waits for a decision.
-pub const PENDING_FOR_SECS: i64 = 24 * 3600;
+/// How long an action waits for a decision unless the configuration says otherwise.
+pub const DEFAULT_EXPIRY_SECS: u64 = 24 * 3600;
+const MAX_EXPIRY_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// The tool a server that holds calls offers, so the model can ask what became of one.
 pub const STATUS_TOOL: &str = "get_pending_action_status";
@@ -213,7 +215,10 @@ impl App {
             policy_rule: rule.to_owned(),
             status: "pending".into(),
             created_at: now.millis(),
-            expires_at: now.plus_secs(PENDING_FOR_SECS).millis(),
+            // At most ten years, so the milliseconds never overflow.
+            expires_at: now
+                .plus_secs(self.config.approval_expiry.as_secs().min(MAX_EXPIRY_SECS) as i64)
+                .millis(),
             decided_at: None,
             decided_by: None,
             reason: None,

@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// (0 keeps records forever). Old records are swept once across replicas.
     #[arg(long, env = "DESKGATE_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     pub audit_retention_days: u64,
+    /// Seconds a call held for approval waits for a person's decision; then it expires and
+    /// nothing is sent (the model reads `expired` from get_pending_action_status).
+    #[arg(long, env = "DESKGATE_APPROVAL_EXPIRY_SECS", default_value_t = crate::approvals::DEFAULT_EXPIRY_SECS)]
+    pub approval_expiry_secs: u64,
     /// Seconds before an upstream request times out.
     #[arg(long, env = "DESKGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     pub upstream_timeout_secs: u64,
@@ -196,6 +200,7 @@ impl ServeArgs {
             sweep_interval: Duration::from_secs(self.sweep_interval_secs.max(1)),
             audit_retention: (self.audit_retention_days > 0)
                 .then(|| Duration::from_secs(self.audit_retention_days.saturating_mul(86_400))),
+            approval_expiry: Duration::from_secs(self.approval_expiry_secs.max(1)),
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
             max_calls_per_server: self.max_calls_per_server.max(1),

@@ -44,6 +44,8 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// How long audit records are kept (`None`: forever).
     pub audit_retention: Option<Duration>,
+    /// How long a held call waits for a person's decision before it expires.
+    pub approval_expiry: Duration,
     /// Timeout for one upstream (Gorgias) request.
     pub upstream_timeout: Duration,
     /// How long the account-specific catalog (custom fields) is cached.
@@ -108,6 +110,7 @@ impl Config {
             admin_token: None,
             sweep_interval: Duration::from_secs(30),
             audit_retention: Some(Duration::from_secs(90 * 86_400)),
+            approval_expiry: Duration::from_secs(crate::approvals::DEFAULT_EXPIRY_SECS),
             upstream_timeout: Duration::from_secs(30),
             custom_fields_ttl: Duration::from_secs(60),
             tenant_cache_ttl: Duration::from_secs(1),

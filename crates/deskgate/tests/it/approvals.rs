@@ -396,8 +396,8 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
         }
     };
     let expired = hold(ticket, "too late").await;
-    let later =
-        deskgate::timestamp::Timestamp::now().plus_secs(deskgate::approvals::PENDING_FOR_SECS + 1);
+    let later = deskgate::timestamp::Timestamp::now()
+        .plus_secs(deskgate::approvals::DEFAULT_EXPIRY_SECS as i64 + 1);
     assert!(s.app.store.expire_pending_actions(later).await.unwrap() >= 1);
     // Held after the sweep: it waits.
     let missing = hold(999_999_999, "on no ticket").await;

@@ -687,8 +687,8 @@ async fn held_writes_wait_for_a_person_and_send_exactly_what_was_approved() {
         .as_str()
         .unwrap()
         .to_owned();
-    let later =
-        deskgate::timestamp::Timestamp::now().plus_secs(deskgate::approvals::PENDING_FOR_SECS + 1);
+    let later = deskgate::timestamp::Timestamp::now()
+        .plus_secs(deskgate::approvals::DEFAULT_EXPIRY_SECS as i64 + 1);
     assert!(s.app.store.expire_pending_actions(later).await.unwrap() >= 1);
     let (status, _) = s
         .api(
