@@ -259,10 +259,6 @@ impl ClientMetadataDocuments {
         }
     }
 
-    pub fn allows_private(&self) -> bool {
-        self.allow_private
-    }
-
     /// The client a document URL describes: from the cache, or fetched for `caller`.
     pub async fn client(
         &self,
