@@ -9,8 +9,9 @@
 //! - the address: every address the name resolves to must be public (no loopback, private,
 //!   link-local, shared, documentation or multicast ranges), checked in the resolver reqwest
 //!   connects with, so a name cannot resolve once to a public address and again to an inside one;
-//!   a literal IP host is checked the same way. `--oauth-client-metadata-allow-private` lifts
-//!   this, and allows plain http on loopback, for tests only;
+//!   a literal IP host is checked the same way; no proxy from the environment is used (a proxy
+//!   would resolve the name itself). `--oauth-client-metadata-allow-private` lifts
+//!   this and allows plain http, for tests only;
 //! - the response: no redirects, 5 s in all, at most [`MAX_DOCUMENT_BYTES`], status 200, JSON;
 //! - the rate: fetches (not cache hits) are counted per caller address like failed sign-ins
 //!   (`AuthThrottle`), 429 with `Retry-After` past the burst;
@@ -245,6 +246,9 @@ impl ClientMetadataDocuments {
     pub fn new(allow_private: bool) -> Self {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Straight to the host: through an HTTP(S)_PROXY from the environment, the proxy
+            // would resolve the name and the address check below would be bypassed.
+            .no_proxy()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(FETCH_TIMEOUT)
             .user_agent(concat!("deskgate/", env!("CARGO_PKG_VERSION")));
