@@ -33,7 +33,8 @@ pub fn child_main() -> Option<anyhow::Result<()>> {
     let cli =
         deskgate::cli::Cli::parse_from(std::iter::once(OsString::from("deskgate")).chain(args));
     let run = async move {
-        deskgate::commands::init_logs(cli.log_format);
+        // The bench measures deskgate without trace export.
+        deskgate::commands::init_logs(cli.log_format, None)?;
         deskgate::commands::run(cli.command).await
     };
     Some(crate::block_on(run))

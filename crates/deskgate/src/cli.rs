@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// Key file used when DESKGATE_VAULT_KEY is not set (generated, 0600, on first run).
     #[arg(long, env = "DESKGATE_VAULT_KEY_FILE", default_value = "deskgate.key")]
     pub vault_key_file: PathBuf,
+    /// Export each tool call's spans (pipeline stages) with OTLP over HTTP (protobuf) to this
+    /// collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is added). Off when unset.
+    // A checked string, not a `Url`: the `Serve` variant stays small enough for its enum.
+    #[arg(long, env = "DESKGATE_OTLP_ENDPOINT", value_parser = parse_otlp_endpoint)]
+    pub otlp_endpoint: Option<String>,
     /// Seconds between sweeps of expired MCP servers.
     #[arg(long, env = "DESKGATE_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
@@ -177,6 +182,16 @@ pub struct ServeArgs {
     /// Where Gorgias sends the browser back (default: <public URL>/connect/gorgias/callback).
     #[arg(long, env = "DESKGATE_GORGIAS_OAUTH_REDIRECT_URL")]
     pub gorgias_oauth_redirect_url: Option<String>,
+}
+
+impl Command {
+    /// Where `serve` exports traces, if anywhere (read before logging starts).
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        match self {
+            Command::Serve(args) => args.otlp_endpoint.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -293,6 +308,18 @@ pub enum PersonCommand {
 
 /// A listen address as people write it: `host:port` with an IP or a name (`localhost`), or a
 /// port alone, which listens on loopback (the safe default).
+/// An OTLP/HTTP collector: an absolute `http` or `https` URL.
+fn parse_otlp_endpoint(value: &str) -> Result<String, String> {
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(value.to_owned())
+        }
+        _ => Err(format!(
+            "{value:?} is not an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318"
+        )),
+    }
+}
+
 pub fn parse_listen(value: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = value.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));

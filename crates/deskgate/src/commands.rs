@@ -12,17 +12,49 @@ use crate::store::{OpenMode, Store};
 /// nothing about the request and cost more than the tool call's own line.
 pub const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 
-/// Logs go to stderr, filtered by `DESKGATE_LOG` (an `EnvFilter` directive).
-pub fn init_logs(format: LogFormat) {
+/// Logs go to stderr, filtered by `DESKGATE_LOG` (an `EnvFilter` directive). With an OTLP
+/// endpoint, the call spans (`crate::traces`) are exported too; the log layer never shows them.
+pub fn init_logs(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<Option<crate::traces::Traces>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = tracing_subscriber::EnvFilter::try_from_env("DESKGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
+        .add_directive(
+            format!("{}=off", crate::traces::TARGET)
+                .parse()
+                .expect("a valid directive"),
+        );
+    let logs = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let traces = otlp_endpoint
+        .map(crate::traces::Traces::start)
+        .transpose()
+        .context("could not start the OTLP trace exporter")?;
+    let export = traces.as_ref().map(|traces| {
+        tracing_opentelemetry::layer()
+            .with_tracer(traces.tracer())
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target(crate::traces::TARGET, tracing::Level::TRACE),
+            )
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(export)
+        .init();
+    Ok(traces)
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {

@@ -24,6 +24,7 @@
 //!   server's webhook gets when one waits.
 //! - `demo`, `bridge`: `serve --demo` and the `connect` stdio bridge.
 //! - `telemetry`: Prometheus metrics (`GET /metrics`) and the functions that record them.
+//!   `traces`: the optional OTLP export of each call's spans (`--otlp-endpoint`).
 
 pub mod accounts;
 pub mod api;
@@ -53,6 +54,7 @@ pub mod telemetry;
 pub mod tenants;
 pub mod timestamp;
 pub mod tokens;
+pub mod traces;
 pub mod ui;
 pub mod upstream;
 pub mod vault;

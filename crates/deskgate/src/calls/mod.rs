@@ -29,6 +29,7 @@ mod shape;
 mod tasks;
 
 use serde_json::{Map, Value};
+use tracing::Instrument as _;
 
 pub use admission::Admission;
 pub use budget::Buckets;
@@ -53,7 +54,12 @@ impl App {
         tenant: &Tenant,
         call: ToolCall,
     ) -> Result<CallResult, UnknownTool> {
-        let result = self.run_stages(tenant, call, None).await;
+        let span = call_span(tenant);
+        let result = self
+            .run_stages(tenant, call, None)
+            .instrument(span.clone())
+            .await;
+        record_outcome(&span, &result);
         // What the upstream said of its rate limit (not deskgate's own budget refusals): the
         // account's headroom, for operators and for the account's reserve.
         if let Ok(CallResult {
@@ -76,7 +82,13 @@ impl App {
         call: ToolCall,
         approver: &str,
     ) -> Result<CallResult, UnknownTool> {
-        self.run_stages(tenant, call, Some(approver)).await
+        let span = call_span(tenant);
+        let result = self
+            .run_stages(tenant, call, Some(approver))
+            .instrument(span.clone())
+            .await;
+        record_outcome(&span, &result);
+        result
     }
 
     async fn run_stages(
@@ -98,6 +110,7 @@ impl App {
 
         let catalog = self
             .account_catalog(&tenant.account, &tenant.sealed_credentials)
+            .instrument(tracing::info_span!(target: TRACE, "resolve"))
             .await;
 
         // The status of a held call: deskgate's own tool, offered by servers that hold calls.
@@ -106,7 +119,8 @@ impl App {
             self.record(draft.finished(&result)).await;
             return Ok(result);
         }
-        let tool = match authorize::tool(tenant, &catalog, &call.name) {
+        let authorizing = tracing::info_span!(target: TRACE, "authorize", policy.decision = tracing::field::Empty);
+        let tool = match authorizing.in_scope(|| authorize::tool(tenant, &catalog, &call.name)) {
             Ok(tool) => tool,
             Err(unknown) => {
                 self.record(draft.refused("unknown or filtered-out tool"))
@@ -114,9 +128,16 @@ impl App {
                 return Err(unknown);
             }
         };
+        // Known to the catalog now, so a bounded value: never the name a client made up.
+        tracing::Span::current().record("tool.name", tool.name.as_str());
 
         let mut arguments = call.arguments;
-        let decision = authorize::policy(tenant, tool, &mut arguments);
+        let decision = authorizing.in_scope(|| authorize::policy(tenant, tool, &mut arguments));
+        authorizing.record(
+            "policy.decision",
+            crate::policy::PolicyOutcome::from(&decision).as_str(),
+        );
+        drop(authorizing);
         draft.policy(&decision);
         if let crate::policy::Decision::Denied { rule, reason } = &decision {
             let result = shape::denied(&self.integration, &tool.name, rule, reason);
@@ -183,10 +204,12 @@ impl App {
             self.record(draft.finished(&result)).await;
             return Ok(result);
         }
-        let planned = match self
-            .resolve_names(tenant, tool, &mut arguments)
-            .await
-            .and_then(|()| tool.plan(&arguments))
+        let planned = match async {
+            self.resolve_names(tenant, tool, &mut arguments).await?;
+            tool.plan(&arguments)
+        }
+        .instrument(tracing::info_span!(target: TRACE, "plan"))
+        .await
         {
             Ok(planned) => planned,
             Err(e) => {
@@ -210,6 +233,7 @@ impl App {
                     let status = response.status.as_u16();
                     self.record(draft.succeeded(status)).await;
                     let app_base = self.integration.base_url(&tenant.account.context);
+                    let _shaping = tracing::info_span!(target: TRACE, "shape").entered();
                     return Ok(shape::success(
                         &self.integration,
                         tool,
@@ -224,6 +248,37 @@ impl App {
         };
         self.record(draft.finished(&result)).await;
         Ok(result)
+    }
+}
+
+/// The `tracing` target of the exported spans (see `crate::traces`).
+const TRACE: &str = crate::traces::TARGET;
+
+/// The span of one call: ids and, once the catalog knows the tool, its name; the outcome when
+/// it is answered. Bounded values only (no token, no argument, no text from the client).
+fn call_span(tenant: &Tenant) -> tracing::Span {
+    tracing::info_span!(
+        target: TRACE,
+        "tool_call",
+        mcp_server.id = %tenant.server.id,
+        integrated_account.id = %tenant.account.id,
+        tool.name = tracing::field::Empty,
+        upstream.status = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    )
+}
+
+fn record_outcome(span: &tracing::Span, result: &Result<CallResult, UnknownTool>) {
+    match result {
+        Ok(result) => {
+            span.record("outcome", if result.is_error { "error" } else { "ok" });
+            if let Some(status) = result.upstream_status {
+                span.record("upstream.status", status);
+            }
+        }
+        Err(_) => {
+            span.record("outcome", "unknown_tool");
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::tenants::Tenant;
 const RECHECK_AFTER: Duration = Duration::from_secs(5);
 
 impl App {
+    #[tracing::instrument(target = "deskgate_trace", name = "names", skip_all)]
     pub(super) async fn resolve_names(
         &self,
         tenant: &Tenant,

@@ -141,11 +141,13 @@ impl Draft {
 impl App {
     /// Commits a write's intent before it is sent; `false` if the log could not take it, in
     /// which case the write must not be sent.
+    #[tracing::instrument(target = "deskgate_trace", name = "audit.intent", skip_all)]
     pub(super) async fn record_intent(&self, record: ToolCallRecord) -> bool {
         self.audit_log.write(record).await
     }
 
     /// Writes a call's record behind its answer (see the module's note on when).
+    #[tracing::instrument(target = "deskgate_trace", name = "audit.record", skip_all)]
     pub(super) async fn record(&self, record: ToolCallRecord) {
         tracing::info!(
             mcp_server.id = %record.mcp_server_id,

@@ -33,6 +33,8 @@ pub(super) fn request(planned: PlannedRequest) -> upstream::Request {
 
 impl App {
     /// Sends one request with the account's credentials.
+    #[tracing::instrument(target = "deskgate_trace", name = "upstream.send", skip_all,
+        fields(http.request.method = %request.method, upstream.status = tracing::field::Empty))]
     pub(super) async fn send_as_account(
         &self,
         tenant: &Tenant,
@@ -52,6 +54,7 @@ impl App {
             authorization: &authorization,
         };
         let response = self.upstream.send(&target, request).await?;
+        tracing::Span::current().record("upstream.status", response.status.as_u16());
         if response.status == http::StatusCode::UNAUTHORIZED
             && tenant.account.auth_type == AuthType::Oauth2
         {

@@ -15,6 +15,7 @@ mod mcp;
 mod mcp_oauth;
 mod metrics;
 mod oauth;
+mod otlp;
 mod people;
 mod policies;
 mod reading;
