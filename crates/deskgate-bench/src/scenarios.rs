@@ -390,7 +390,17 @@ impl Bench {
                 progress("starting FastMCP");
                 let dir = self.work_dir.join("fastmcp");
                 std::fs::create_dir_all(&dir)?;
-                Some(crate::fastmcp::FastMcp::start(python, &dir, direct).await?)
+                // Optional: a Python that cannot run it is said in the report, not fatal.
+                match crate::fastmcp::FastMcp::start(python, &dir, direct).await {
+                    Ok(fastmcp) => Some(fastmcp),
+                    Err(e) => {
+                        notes.push(format!(
+                            "FastMCP was skipped: it did not start with {} ({e:#}).",
+                            python.display()
+                        ));
+                        None
+                    }
+                }
             }
             None => {
                 notes.push(
