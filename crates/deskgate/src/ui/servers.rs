@@ -338,9 +338,13 @@ impl App {
         if config.methods.as_ref().is_some_and(Vec::is_empty) {
             return Err(NO_METHOD.to_owned());
         }
-        let filter = config
+        let mut filter = config
             .server_filter(self.integration.catalog())
             .map_err(|e| e.to_string())?;
+        // As its servers will offer them: reads only on an account connected read-only.
+        if stored.account.context.is_read_only() {
+            filter.tools = filter.tools.reads_only();
+        }
         let catalog = self
             .account_catalog(&stored.account, &stored.sealed_credentials)
             .await;

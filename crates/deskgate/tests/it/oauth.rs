@@ -474,6 +474,25 @@ async fn a_read_only_oauth_connection_asks_for_read_scopes_and_its_servers_only_
     ] {
         assert!(!listed.contains(&write.to_owned()), "{write} is offered");
     }
+    // The console's create form previews the same: "All methods" leaves the reads.
+    let form = s
+        .http
+        .get(format!(
+            "{}/ui/accounts/{account_id}/servers/new?method_scope=all",
+            s.base
+        ))
+        .header("cookie", &console.0)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = format!("id=\"preview-count\" data-count=\"{}\"", listed.len());
+    assert!(
+        form.contains(&count),
+        "the console's preview is not {count}"
+    );
     let read = mcp.call("list_all_gorgias_tags", json!({"limit": 2})).await;
     assert_eq!(read.body["result"]["isError"], false, "{}", read.body);
     let write = mcp
