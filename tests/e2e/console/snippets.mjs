@@ -128,6 +128,17 @@ try {
   for (const word of ["read-only", "destructive"]) { assert.ok(!badges.has(word), `a "${word}" badge on the Tools tab`); }
   report("badges", { badges: [...badges] });
 
+  // --- Code quoted in texts (tool descriptions, parameter notes, sign-in errors) shows as code ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/tools/create_a_gorgias_message`);
+  // (A raw JSON Schema block is code already; everything else is prose.)
+  const prose = await page.evaluate(() => {
+    const main = document.querySelector("main").cloneNode(true);
+    for (const pre of main.querySelectorAll("pre.schema")) { pre.remove(); }
+    return main.textContent;
+  });
+  assert.ok(!prose.includes("`"), "a literal backtick on a tool page");
+  assert.ok(await page.locator("main .description code").count() > 0, "quoted code is not code");
+
   assert.deepEqual(errors, [], "script errors on the page");
   report("done");
 } finally {

@@ -75,6 +75,21 @@ pub fn csrf_field(operator: &Operator) -> Markup {
     }
 }
 
+/// Text that may quote code Markdown-style (`deskgate token create`, a rule's tool name in an
+/// API error, a tool description): the quoted parts become `code` elements, so the console
+/// never shows a literal backtick. Text with an odd number of backticks is shown as it is.
+pub fn rich_text(text: &str) -> Markup {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return html! { (text) };
+    }
+    html! {
+        @for (i, part) in parts.iter().enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
+}
+
 /// A page that explains a failure and offers the way back.
 pub fn error_page(title: &str, message: &str) -> Markup {
     frame(
@@ -82,7 +97,7 @@ pub fn error_page(title: &str, message: &str) -> Markup {
         html! {
             section.card role="alert" {
                 h1 { (title) }
-                p { (message) }
+                p { (rich_text(message)) }
                 p { a href="/ui" { "Back to the console" } }
             }
         },
@@ -228,7 +243,7 @@ pub fn form_error(message: Option<&str>) -> Markup {
         @if let Some(message) = message {
             div.alert role="alert" #form-error {
                 strong { "Could not save. " }
-                (message)
+                (rich_text(message))
             }
         }
     }
@@ -264,6 +279,17 @@ pub async fn security_headers(mut response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_code_becomes_code_elements_and_is_escaped() {
+        assert_eq!(
+            rich_text("Use `deskgate token create` or `x<y>`.").into_string(),
+            "Use <code>deskgate token create</code> or <code>x&lt;y&gt;</code>."
+        );
+        assert_eq!(rich_text("no quotes").into_string(), "no quotes");
+        // An unpaired backtick is text, not the start of code that never ends.
+        assert_eq!(rich_text("a ` b").into_string(), "a ` b");
+    }
 
     #[test]
     fn instants_read_as_utc_seconds() {

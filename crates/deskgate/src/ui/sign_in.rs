@@ -187,7 +187,7 @@ fn page(nonce: &str, notice_code: Option<&str>, error: Option<&str>, next: Optio
                 h1 { "Sign in to deskgate" }
                 (notice(notice_code))
                 @if let Some(error) = error {
-                    div.alert role="alert" #sign-in-error { (error) }
+                    div.alert role="alert" #sign-in-error { (super::page::rich_text(error)) }
                 }
                 @if next.is_some() {
                     p.hint #sign-in-next { "An application asks for access to an MCP server: sign in to review it." }

@@ -118,7 +118,7 @@ pub async fn list(
                             }
                         }
                         p.tool-title { (t.title) }
-                        p.tool-description { (first_paragraph(&t.description)) }
+                        p.tool-description { (super::page::rich_text(first_paragraph(&t.description))) }
                         p.tags {
                             span.visually-hidden { "Tags: " }
                             @for tag in &t.tags { span.tag { (tag) } " " }
@@ -243,7 +243,7 @@ fn tool_body(tool: &Tool, description: &str) -> Markup {
     html! {
         div.tool-body {
             p.endpoint { "Calls " code { (method) " " (path) } }
-            @if !description.is_empty() { div.description { (description) } }
+            @if !description.is_empty() { div.description { (super::page::rich_text(description)) } }
             h4 { "Input schema" }
             pre.schema { code { (schema) } }
         }
