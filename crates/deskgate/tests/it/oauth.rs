@@ -401,7 +401,19 @@ fn tool_names(tools: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_read_only_oauth_connection_asks_for_read_scopes_and_its_servers_only_read() {
-    let s = TestServer::start_with(Options::default()).await.unwrap();
+    read_only_connection_on(TestServer::start().await).await;
+}
+
+/// The same on PostgreSQL (the flow's asked scopes, migration 0150), when a test database is
+/// set.
+#[tokio::test]
+async fn a_read_only_oauth_connection_on_postgres() {
+    if let Some(s) = TestServer::start_on(crate::support::Backend::Postgres).await {
+        read_only_connection_on(s).await;
+    }
+}
+
+async fn read_only_connection_on(s: TestServer) {
     configure_app(&s).await;
     let console = console_session(&s).await;
     let sandbox = s.sandbox.base_url();
