@@ -436,6 +436,10 @@ pub async fn overview(
                         @if let Some(scope) = &c.scope {
                             dt { "Granted scopes" } dd.scopes { (scope) }
                         }
+                        @if c.is_read_only() {
+                            dt { "Access" }
+                            dd #read-only-access { "Read-only: Gorgias granted no write scope, so every server of this account offers only tools that read." }
+                        }
                         @if a.auth_type == AuthType::Oauth2 {
                             @if let Some(at) = a.access_token_expires_at {
                                 dt { "Access token renews" } dd { "before " (when(at)) }

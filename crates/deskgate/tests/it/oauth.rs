@@ -462,6 +462,22 @@ async fn read_only_connection_on(s: TestServer) {
         "{granted}"
     );
 
+    // The Overview says so.
+    let overview = s
+        .http
+        .get(format!("{}/ui/accounts/{account_id}", s.base))
+        .header("cookie", &console.0)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        overview.contains("id=\"read-only-access\""),
+        "the Overview does not say read-only"
+    );
+
     // A server minted with every method offers only the reads, in the preview and to a client.
     let (_, preview) = s
         .api(
