@@ -284,9 +284,13 @@ struct ToolSummary {
     writes: usize,
 }
 
-fn tool_summary(app: &App, server: &McpServer) -> Option<ToolSummary> {
+fn tool_summary(app: &App, server: &McpServer, read_only: bool) -> Option<ToolSummary> {
     let catalog = app.integration.catalog();
-    let filter = server.config.server_filter(catalog).ok()?;
+    let mut filter = server.config.server_filter(catalog).ok()?;
+    // As the server offers them: reads only on an account connected read-only.
+    if read_only {
+        filter.tools = filter.tools.reads_only();
+    }
     let offered: Vec<_> = catalog
         .tools()
         .iter()
@@ -304,14 +308,16 @@ async fn consent(app: &App, operator: &Operator, request: &Authorization) -> Res
         .get_account(&request.server.integrated_account_id)
         .await
     {
-        Ok(account) => account.map(|a| a.account.name),
+        Ok(account) => account.map(|a| (a.account.name, a.account.context.is_read_only())),
         Err(e) => {
             tracing::error!(error = %e, "could not read an account");
             return Refusal::Unavailable.into_response();
         }
     };
     let redirect_host = super::redirect_shown(&request.redirect_uri);
-    let tools = tool_summary(app, &request.server);
+    let read_only = account.as_ref().is_some_and(|(_, read_only)| *read_only);
+    let account = account.map(|(name, _)| name);
+    let tools = tool_summary(app, &request.server, read_only);
     let client = &request.client;
     let body = html! {
         section.card.narrow #consent {

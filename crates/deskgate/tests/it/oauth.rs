@@ -532,6 +532,53 @@ async fn read_only_connection_on(s: TestServer) {
         write.body
     );
 
+    // An `oauth` server of the account: its consent page counts no write either.
+    let (_, oauth_server) = s
+        .api(
+            Method::POST,
+            &format!("/integrated-account/{account_id}/mcp"),
+            Some(json!({"name": "agents", "auth": "oauth"})),
+        )
+        .await;
+    let registered: Value = s
+        .http
+        .post(format!("{}/oauth/register", s.base))
+        .json(&json!({"client_name": "Test client",
+                      "redirect_uris": ["http://127.0.0.1:9/callback"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let consent = browser()
+        .get(format!("{}/oauth/authorize", s.base))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", registered["client_id"].as_str().unwrap()),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("state", "xyz"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+            ("resource", oauth_server["url"].as_str().unwrap()),
+            ("scope", "mcp"),
+        ])
+        .header("cookie", &console.0)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reads = format!("{} tools, read-only", listed.len());
+    assert!(
+        consent.contains(&reads),
+        "the consent page does not say {reads}: {consent}"
+    );
+
     // Reconnect (no choice on that button) keeps the account read-only.
     let again = post_oauth_form(
         &s,
