@@ -140,10 +140,21 @@ fn serve(endpoint: &str) -> (Serving, String, Arc<Mutex<String>>) {
             into.lock().unwrap().push_str(&(line + "\n"));
         }
     });
+    // Stdout is drained to the end: the banner goes on after the URL, and a closed pipe
+    // would end the process at its next line.
     let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     let serving = Serving(child);
     let deadline = Instant::now() + Duration::from_secs(60);
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Ok(line) = lines.recv_timeout(left) else {
+            break;
+        };
         if let Some(url) = line
             .trim()
             .strip_prefix("http://")
@@ -151,25 +162,22 @@ fn serve(endpoint: &str) -> (Serving, String, Arc<Mutex<String>>) {
         {
             return (serving, format!("http://{url}"), logs);
         }
-        assert!(Instant::now() < deadline, "no MCP URL in the banner");
     }
-    panic!(
-        "deskgate exited before its banner:\n{}",
-        logs.lock().unwrap()
-    );
+    panic!("no MCP URL in the banner:\n{}", logs.lock().unwrap());
 }
 
 async fn call(http: &reqwest::Client, url: &str, tool: &str, arguments: Value) -> Value {
-    http.post(url)
+    let response = http
+        .post(url)
         .header("accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                       "params": {"name": tool, "arguments": arguments}}))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status} {text:?}: {e}"))
 }
 
 /// Waits until the receiver holds a `tool_call` span for which `pick` is true, then a moment
