@@ -179,7 +179,8 @@ def test_every_marked_block_is_run():
     parts = marked_blocks()
     assert {p: [s for s, _ in b] for p, b in parts.items()} == {
         "demo": ["serve", "inspector"],
-        "curl": ["serve", "sandbox", "account", "mint", "mcp", "notes-only", "reporting", "budget", "reserve"],
+        "curl": ["serve", "sandbox", "account", "mint", "mcp", "notes-only", "reporting", "approval", "budget",
+                 "reserve"],
     }
 
 
@@ -225,6 +226,16 @@ def test_curl_walk_through_as_written():
     for step in ("notes-only", "reporting", "budget"):
         (created,) = json_lines(out[step])
         assert created.get("url", "").startswith("http://127.0.0.1:8080/mcp/dgm_"), (step, created)
+    # The approval: the reply is held (nothing sent), listed as pending, then approved and sent.
+    held, pending, approved = json_lines(out["approval"])
+    waiting = held["result"]["structuredContent"]
+    assert waiting["status"] == "pending_approval" and held["result"]["isError"] is False, held
+    assert pending["id"] == waiting["action_id"] and pending["status"] == "pending", pending
+    assert pending["arguments"] == {"ticket_id": 170000200, "body_text": "Your order ships tomorrow."}
+    assert approved["id"] == waiting["action_id"] and approved["status"] == "approved", approved
+    assert approved["result_outcome"] == "ok", approved
+    assert json.loads(approved["result_text"])["ticket_id"] == 170000200
+
     (patched,) = json_lines(out["reserve"])
     assert patched["rate_limit_reserve"] == 20, patched
 
