@@ -181,6 +181,7 @@ def test_every_marked_block_is_run():
         "demo": ["serve", "inspector"],
         "curl": ["serve", "sandbox", "account", "mint", "mcp", "notes-only", "reporting", "approval", "budget",
                  "reserve"],
+        "sandbox": ["alone"],
     }
 
 
@@ -270,3 +271,13 @@ def test_demo_quick_start_as_written():
     listed = json_lines(out["inspector"])[0]
     names = {t["name"] for t in listed["tools"]}
     assert "list_all_gorgias_tickets" in names, sorted(names)[:5]
+
+
+def test_sandbox_on_its_own_as_written():
+    """The sandbox alone: its two example reads answer with its seeded data."""
+    _, out = run_part("sandbox", marked_blocks()["sandbox"])
+    tickets, account = json_lines(out["alone"])[-2:]
+    assert len(tickets["data"]) == 2 and tickets["meta"]["next_cursor"], tickets
+    created = [t["created_datetime"] for t in tickets["data"]]
+    assert created == sorted(created, reverse=True), created
+    assert account["domain"], account
