@@ -159,6 +159,20 @@ try {
   assert.match(await page.textContent("#try-result"), /OK/);
   assert.equal(await page.locator("#usage-chart g.day").count(), 7);
   assert.ok(Number(await page.textContent("#usage-calls")) >= 1, "the tried call is not in the usage");
+  // The last hour (5-minute slots) and the last day (hours): the call just tried is in both.
+  const weekCalls = Number(await page.textContent("#usage-calls"));
+  for (const [range, slots, heading] of [["hour", 12, /last hour/], ["day", 24, /last 24 hours/]]) {
+    await page.click(`#server-usage nav.usage-ranges a[data-range=${range}]`);
+    await page.waitForURL(new RegExp(`\\?range=${range}#server-usage$`));
+    assert.match(await page.textContent("#server-usage h3"), heading);
+    assert.equal(await page.locator("#usage-chart g.day").count(), slots);
+    const last = page.locator("#usage-chart g.day").last();
+    assert.ok(Number(await last.getAttribute("data-calls")) >= 1, `the tried call is not in the ${range}'s last slot`);
+    assert.ok(Number(await page.textContent("#usage-calls")) <= weekCalls);
+    await shoot(page, `35-server-usage-${range}`);
+  }
+  await page.click("#server-usage nav.usage-ranges a[data-range=week]");
+  await page.waitForURL(/\?range=week#server-usage$/);
   assert.match(await page.textContent("#recent-calls"), /list_all_gorgias_tags/);
   await checkPage(page);
   await shoot(page, "35-server-page");

@@ -331,6 +331,9 @@ pub async fn start_oauth(State(app): State<Arc<App>>, form: CheckedForm) -> Resp
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+    /// The usage chart's span.
+    #[serde(default)]
+    range: usage::Range,
 }
 
 /// `GET /ui/accounts/{id}`: the Overview tab.
@@ -342,6 +345,7 @@ pub async fn overview(
 ) -> Result<Markup, UiError> {
     let stored = app.account(&id).await?;
     let now = Timestamp::now();
+    let range = query.range;
     let servers = app
         .store
         .list_mcp_servers(&id)
@@ -366,7 +370,7 @@ pub async fn overview(
         .list_tool_calls(
             &a.id,
             &crate::audit::ToolCallQuery {
-                since: Some(usage::window_start(now)),
+                since: Some(range.start(now)),
                 limit: usage::LIMIT,
                 ..Default::default()
             },
@@ -375,7 +379,7 @@ pub async fn overview(
     let week = usage::usage(
         records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
         now,
-        usage::DAYS,
+        range,
     );
     Ok(account_page(
         "Overview",
@@ -418,6 +422,7 @@ pub async fn overview(
             (usage::section(
                 "account-usage",
                 "h2",
+                &format!("/ui/accounts/{}", a.id),
                 &week,
                 records.len() as u32 >= usage::LIMIT
             ))

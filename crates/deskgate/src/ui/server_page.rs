@@ -39,6 +39,9 @@ pub struct PageQuery {
     notice: Option<String>,
     /// The tool "Try a read tool" starts with (links from the Tools tab).
     tool: Option<String>,
+    /// The usage chart's span.
+    #[serde(default)]
+    range: usage::Range,
 }
 
 /// What "Try this tool" ran (or is about to run), to show in and under its form.
@@ -70,6 +73,7 @@ pub async fn page(
         &server,
         query.notice.as_deref(),
         chosen.as_ref(),
+        query.range,
     )
     .await
 }
@@ -96,7 +100,16 @@ pub async fn try_tool(
         arguments,
         outcome: Some(outcome),
     };
-    let page = render(&app, &form.operator, &stored, &server, None, Some(&tried)).await?;
+    let page = render(
+        &app,
+        &form.operator,
+        &stored,
+        &server,
+        None,
+        Some(&tried),
+        usage::Range::default(),
+    )
+    .await?;
     Ok((status, page).into_response())
 }
 
@@ -178,6 +191,7 @@ async fn render(
     server: &McpServer,
     notice_code: Option<&str>,
     tried: Option<&Tried>,
+    range: usage::Range,
 ) -> Result<Markup, UiError> {
     let account = &stored.account;
     let now = Timestamp::now();
@@ -189,7 +203,7 @@ async fn render(
             &account.id,
             &ToolCallQuery {
                 mcp_server_id: Some(server.id.clone()),
-                since: Some(usage::window_start(now)),
+                since: Some(range.start(now)),
                 limit: usage::LIMIT,
                 ..Default::default()
             },
@@ -213,7 +227,7 @@ async fn render(
     let usage = usage::usage(
         records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
         now,
-        usage::DAYS,
+        range,
     );
     let read_tools: Vec<(String, String)> = match &preview {
         Ok(p) => p
@@ -286,7 +300,7 @@ async fn render(
                         dt { "Last changed" } dd { (when(server.updated_at)) }
                     }
                 }
-                (usage::section("server-usage", "h3", &usage, records.len() as u32 >= usage::LIMIT))
+                (usage::section("server-usage", "h3", &here, &usage, records.len() as u32 >= usage::LIMIT))
             }
             section.card aria-labelledby="tools-heading" #server-tool-list {
                 h3 #tools-heading { "Tools it exposes" }

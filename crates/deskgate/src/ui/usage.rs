@@ -1,6 +1,7 @@
-//! A server's usage drawn from its audit records: calls per UTC day with their errors, and
-//! latency percentiles, summed in pure code (tested below) and drawn as an inline SVG bar chart
-//! on the server. Hand-written because it is a handful of rectangles: a chart library would
+//! A server's or an account's usage drawn from its audit records: calls per time slot (the last
+//! hour in 5-minute slots, the last day in hours, the last week in UTC days) with their errors,
+//! and latency percentiles, summed in pure code (tested below) and drawn as an inline SVG bar
+//! chart on the server. Hand-written because it is a handful of rectangles: a chart library would
 //! need a script (or a build step) for what maud writes directly, and the page's CSP allows
 //! no inline script.
 
@@ -9,23 +10,71 @@ use maud::{Markup, html};
 use crate::audit::Outcome;
 use crate::timestamp::Timestamp;
 
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
-/// Days the console's usage charts cover.
-pub const DAYS: usize = 7;
 /// Most records a usage sum reads (newest first); past it the page says so.
 pub const LIMIT: u32 = 10_000;
 
-/// The first instant of the `DAYS` UTC days ending today.
-pub fn window_start(now: Timestamp) -> Timestamp {
-    Timestamp((now.millis().div_euclid(DAY_MS) - DAYS as i64 + 1) * DAY_MS)
+/// The span a usage chart covers, chosen with `?range=` on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Range {
+    Hour,
+    Day,
+    #[default]
+    Week,
 }
 
-/// One UTC day of calls.
+impl Range {
+    pub const ALL: [Range; 3] = [Range::Hour, Range::Day, Range::Week];
+
+    /// The width of one bar and how many bars.
+    fn slots(self) -> (i64, i64) {
+        match self {
+            Range::Hour => (5 * MINUTE_MS, 12),
+            Range::Day => (HOUR_MS, 24),
+            Range::Week => (DAY_MS, 7),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Range::Hour => "hour",
+            Range::Day => "day",
+            Range::Week => "week",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Range::Hour => "last hour",
+            Range::Day => "last 24 hours",
+            Range::Week => "last 7 days",
+        }
+    }
+
+    fn per(self) -> &'static str {
+        match self {
+            Range::Hour => "Calls per 5 minutes",
+            Range::Day => "Calls per hour",
+            Range::Week => "Calls per day",
+        }
+    }
+
+    /// The first instant of the range's slots, the last of which holds `now`.
+    pub fn start(self, now: Timestamp) -> Timestamp {
+        let (width, count) = self.slots();
+        Timestamp((now.millis().div_euclid(width) - count + 1) * width)
+    }
+}
+
+/// One slot of calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Day {
-    /// `MM-DD`.
+    /// `MM-DD` for a day, `HH:MM` (UTC) for an hour or 5 minutes.
     pub label: String,
-    /// `YYYY-MM-DD`, for the logs page's date filter.
+    /// The slot's start, `YYYY-MM-DD` for a day, RFC 3339 otherwise.
     pub date: String,
     pub ok: usize,
     pub errors: usize,
@@ -37,10 +86,11 @@ impl Day {
     }
 }
 
-/// What the server page shows of a server's last days.
+/// What the server page shows of a server's last hour, day or week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
-    /// Oldest first, the last one today.
+    pub range: Range,
+    /// Oldest first, the last one holding now.
     pub days: Vec<Day>,
     pub calls: usize,
     pub errors: usize,
@@ -57,15 +107,22 @@ pub fn is_error(outcome: Outcome) -> bool {
 /// One call as the sums see it: when, how it ended, how long it took (ms).
 pub type Call = (Timestamp, Outcome, u64);
 
-/// Sums `calls` over the `days` UTC days ending today (calls outside them are ignored).
-pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, days: usize) -> Usage {
-    let today = now.millis().div_euclid(DAY_MS);
-    let first = today - days as i64 + 1;
+/// Sums `calls` over the range's slots ending with the one that holds `now` (calls outside
+/// them are ignored).
+pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range) -> Usage {
+    let (width, count) = range.slots();
+    let today = now.millis().div_euclid(width);
+    let first = today - count + 1;
     let mut out: Vec<Day> = (first..=today)
-        .map(|day| {
-            let date = Timestamp(day * DAY_MS).to_rfc3339()[..10].to_owned();
+        .map(|slot| {
+            let start = Timestamp(slot * width).to_rfc3339();
+            let (label, date) = if range == Range::Week {
+                (start[5..10].to_owned(), start[..10].to_owned())
+            } else {
+                (start[11..16].to_owned(), start.clone())
+            };
             Day {
-                label: date[5..].to_owned(),
+                label,
                 date,
                 ok: 0,
                 errors: 0,
@@ -74,7 +131,7 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, days: usize)
         .collect();
     let mut durations = Vec::new();
     for (at, outcome, duration_ms) in calls {
-        let day = at.millis().div_euclid(DAY_MS);
+        let day = at.millis().div_euclid(width);
         if day < first || day > today {
             continue;
         }
@@ -88,6 +145,7 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, days: usize)
     }
     durations.sort_unstable();
     Usage {
+        range,
         calls: out.iter().map(Day::calls).sum(),
         errors: out.iter().map(|d| d.errors).sum(),
         days: out,
@@ -105,7 +163,7 @@ fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
     Some(sorted[rank - 1])
 }
 
-/// Calls per day as bars (errors stacked on top, in their own colour), with the counts written
+/// Calls per slot as bars (errors stacked on top, in their own colour), with the counts written
 /// above them; the table beside it says the same for screen readers and small screens.
 pub fn chart(usage: &Usage) -> Markup {
     const W: usize = 700;
@@ -121,7 +179,7 @@ pub fn chart(usage: &Usage) -> Markup {
         svg.usage-chart #usage-chart viewBox={ "0 0 " (W) " " (H) } role="img"
             aria-labelledby="usage-chart-title" preserveAspectRatio="xMidYMid meet" {
             title #usage-chart-title {
-                "Calls per day, last " (usage.days.len()) " days: "
+                (usage.range.per()) ", " (usage.range.title()) " (UTC): "
                 @for (i, d) in usage.days.iter().enumerate() {
                     @if i > 0 { ", " }
                     (d.label) " " (d.calls()) " (" (d.errors) " errors)"
@@ -140,21 +198,38 @@ pub fn chart(usage: &Usage) -> Markup {
                     @if err_h > 0 {
                         rect.bar-error x=(x) y=(base - ok_h - err_h) width=(bar) height=(err_h) {}
                     }
-                    text.count x=(x + bar / 2) y=(base - ok_h - err_h - 6) text-anchor="middle" { (d.calls()) }
-                    text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
+                    // 24 slots leave no room for every figure: counts then stay in the title,
+                    // and every other slot is labelled.
+                    @if usage.days.len() <= 12 {
+                        text.count x=(x + bar / 2) y=(base - ok_h - err_h - 6) text-anchor="middle" { (d.calls()) }
+                    }
+                    @if usage.days.len() <= 12 || i % 2 == 0 {
+                        text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
+                    }
                 }
             }
         }
     }
 }
 
-/// A usage card: the figures, the chart, and what they are based on. `id` names the section;
-/// `heading` is its heading level (`h2` or `h3`).
-pub fn section(id: &str, heading: &str, usage: &Usage, truncated: bool) -> Markup {
-    let title = html! { "Usage, last " (usage.days.len()) " days" };
+/// A usage card: the figures, the chart, links to the other ranges (`href` is the page's path;
+/// `?range=` is added), and what they are based on. `id` names the section; `heading` is its
+/// heading level (`h2` or `h3`).
+pub fn section(id: &str, heading: &str, href: &str, usage: &Usage, truncated: bool) -> Markup {
+    let title = html! { "Usage, " (usage.range.title()) };
     html! {
         section.card #(id) aria-labelledby="usage-heading" {
             @if heading == "h2" { h2 #usage-heading { (title) } } @else { h3 #usage-heading { (title) } }
+            nav.usage-ranges aria-label="Usage range" {
+                @for r in Range::ALL {
+                    @if r == usage.range {
+                        span.current aria-current="page" { (r.title()) }
+                    } @else {
+                        a href={ (href) "?range=" (r.as_str()) "#" (id) } data-range=(r.as_str()) { (r.title()) }
+                    }
+                    " "
+                }
+            }
             dl.figures {
                 div { dt { "Calls" } dd #usage-calls { (usage.calls) } }
                 div { dt { "Errors" } dd #usage-errors { (usage.errors) } }
@@ -165,7 +240,7 @@ pub fn section(id: &str, heading: &str, usage: &Usage, truncated: bool) -> Marku
             @if truncated {
                 p.muted.small { "Summed over the latest " (LIMIT) " calls only." }
             }
-            p.muted.small { "Days are UTC; latency is deskgate's whole handling of a call, Gorgias included." }
+            p.muted.small { "Times are UTC; latency is deskgate's whole handling of a call, Gorgias included." }
         }
     }
 }
@@ -198,7 +273,7 @@ mod tests {
             record(yesterday, Outcome::Refused, 40),
             record(long_ago, Outcome::Ok, 1000),
         ];
-        let u = usage(records, now, 7);
+        let u = usage(records, now, Range::Week);
         assert_eq!(u.days.len(), 7);
         assert_eq!(u.days[6].date, "2024-03-05");
         assert_eq!(u.days[6].label, "03-05");
@@ -232,12 +307,57 @@ mod tests {
                 record(now, Outcome::RateLimited, 5),
             ],
             now,
-            7,
+            Range::Week,
         );
         let svg = chart(&u).into_string();
         assert_eq!(svg.matches("<g class=\"day\"").count(), 7);
         assert!(svg.contains("data-calls=\"2\" data-errors=\"1\""), "{svg}");
         assert!(svg.contains("class=\"bar-error\""));
         assert!(svg.contains("03-05 2 (1 errors)"));
+    }
+
+    #[test]
+    fn the_last_hour_is_in_five_minute_slots_and_the_last_day_in_hours() {
+        // 2024-03-05T07:08:09Z
+        let now = Timestamp(1_709_622_489_000);
+        let calls = [
+            record(now, Outcome::Ok, 10),
+            record(now.plus_secs(-6 * 60), Outcome::UpstreamFailure, 10),
+            record(now.plus_secs(-2 * 3600), Outcome::Ok, 10),
+        ];
+        let hour = usage(calls, now, Range::Hour);
+        assert_eq!(hour.days.len(), 12);
+        assert_eq!(hour.days[11].label, "07:05");
+        assert_eq!(hour.days[10].label, "07:00");
+        // 07:02:09 falls in the 07:00 slot.
+        assert_eq!((hour.days[11].ok, hour.days[10].errors), (1, 1));
+        assert_eq!(
+            (hour.calls, hour.errors),
+            (2, 1),
+            "two hours ago is outside the hour"
+        );
+        assert_eq!(Range::Hour.start(now).to_rfc3339()[11..16], *"06:10");
+        let day = usage(calls, now, Range::Day);
+        assert_eq!(day.days.len(), 24);
+        assert_eq!(day.days[23].label, "07:00");
+        assert_eq!(day.days[21].label, "05:00");
+        assert_eq!((day.days[23].calls(), day.days[21].calls()), (2, 1));
+        assert_eq!(
+            Range::Day.start(now).to_rfc3339()[..16],
+            *"2024-03-04T08:00"
+        );
+    }
+
+    #[test]
+    fn the_card_links_the_other_ranges() {
+        let now = Timestamp(1_709_622_489_000);
+        let html = section("u", "h2", "/ui/x", &usage([], now, Range::Day), false).into_string();
+        assert!(html.contains("Usage, last 24 hours"), "{html}");
+        assert!(html.contains("href=\"/ui/x?range=hour#u\""), "{html}");
+        assert!(html.contains("href=\"/ui/x?range=week#u\""), "{html}");
+        assert!(
+            !html.contains("?range=day"),
+            "the current range is not a link: {html}"
+        );
     }
 }
