@@ -286,7 +286,7 @@ fn pagination_arguments_come_from_the_connection() {
         list.input_schema["properties"]["next_cursor"]["description"]
             .as_str()
             .unwrap()
-            .contains("exactly as received")
+            .contains("meta.next_cursor, unchanged")
     );
     let planned = list
         .plan(
