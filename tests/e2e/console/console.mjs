@@ -346,12 +346,17 @@ async function run(page, context) {
   assert.ok(names.length > 0 && names.some((n) => n.startsWith("merge_")), `search finds the merge tools: ${names}`);
   assert.match(await page.textContent("#tool-count"), new RegExp(`^\\s*${names.length} of ${total}`));
   await visible.first().locator("summary").click();
-  await visible.first().locator("pre.schema").waitFor();
+  await visible.first().locator("table.parameters").waitFor();
   await shoot(page, "12-tools-search");
   // The server-side search (no script) agrees with the instant one.
   await page.goto(`${account}/tools?q=merge+ticket`);
   assert.equal(await page.locator("#tool-catalog > li").count(), names.length);
   await page.goto(`${account}/tools/list_all_gorgias_tickets`);
+  // Parameters as a table an operator reads; the JSON Schema one click away.
+  assert.match(await page.textContent("table.parameters tr[data-parameter=order_by]"), /created_datetime:asc/);
+  assert.match(await page.textContent("table.parameters tr[data-parameter=limit]"), /From 1 to 100/);
+  assert.equal(await page.locator("pre.schema").isVisible(), false);
+  await page.click("details.raw-schema summary");
   assert.match(await page.textContent("pre.schema"), /"properties"/);
   await checkPage(page);
   await shoot(page, "13-tool");

@@ -240,14 +240,145 @@ fn tool_body(tool: &Tool, description: &str) -> Markup {
     let schema =
         serde_json::to_string_pretty(&serde_json::Value::Object((*tool.input_schema).clone()))
             .expect("JSON serializes");
+    let rows = parameters(&tool.input_schema);
     html! {
         div.tool-body {
             p.endpoint { "Calls " code { (method) " " (path) } }
             @if !description.is_empty() { div.description { (super::page::rich_text(description)) } }
-            h4 { "Input schema" }
-            pre.schema { code { (schema) } }
+            @if rows.is_empty() {
+                p.muted { "No parameters." }
+            } @else {
+                div.table-scroll {
+                    table.parameters {
+                        caption { "Parameters of " code { (tool.name) } }
+                        thead { tr {
+                            th scope="col" { "Parameter" }
+                            th scope="col" { "Type" }
+                            th scope="col" { "What it is" }
+                        } }
+                        tbody {
+                            @for r in &rows {
+                                tr data-parameter=(r.path) {
+                                    td data-label="Parameter" {
+                                        code { (r.path) }
+                                        @if r.required { " " span.badge.warn { "required" } }
+                                    }
+                                    td data-label="Type" { (r.kind) }
+                                    td data-label="What it is" {
+                                        @if let Some(d) = &r.description { (super::page::rich_text(d)) }
+                                        @if !r.values.is_empty() {
+                                            div.small { "One of: "
+                                                @for (i, v) in r.values.iter().enumerate() {
+                                                    @if i > 0 { ", " }
+                                                    code { (v) }
+                                                }
+                                            }
+                                        }
+                                        @for note in &r.notes { div.small.muted { (note) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            details.raw-schema {
+                summary { "Input schema (JSON Schema, as MCP clients receive it)" }
+                pre.schema { code { (schema) } }
+            }
         }
     }
+}
+
+/// One parameter row of a tool page: a property of the input schema, nested ones by path.
+#[derive(Debug, PartialEq)]
+struct Parameter {
+    /// `source.to[].address`: `[]` for each item of an array.
+    path: String,
+    kind: String,
+    required: bool,
+    description: Option<String>,
+    /// Enumerated or constant values, as JSON.
+    values: Vec<String>,
+    /// Range and default.
+    notes: Vec<String>,
+}
+
+/// The input schema as rows an operator reads, depth first in the schema's order. Hand-written:
+/// it is a walk over our own schemas (objects, arrays, enums, anyOf for custom fields), and no
+/// JSON Schema documentation crate renders to maud.
+fn parameters(schema: &serde_json::Map<String, serde_json::Value>) -> Vec<Parameter> {
+    use serde_json::Value;
+    fn kind_of(s: &Value) -> String {
+        match s.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" or "),
+            _ if s.get("anyOf").is_some() => "one of several shapes".to_owned(),
+            _ if s.get("enum").is_some() => "string".to_owned(),
+            _ => "any".to_owned(),
+        }
+    }
+    fn walk(s: &Value, prefix: &str, out: &mut Vec<Parameter>, depth: usize) {
+        let Some(props) = s.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        let required: Vec<&str> = s
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (name, p) in props {
+            let path = format!("{prefix}{name}");
+            let mut values: Vec<String> = p
+                .get("enum")
+                .and_then(Value::as_array)
+                .map(|vs| vs.iter().map(Value::to_string).collect())
+                .unwrap_or_default();
+            if let Some(c) = p.get("const") {
+                values.push(c.to_string());
+            }
+            let mut notes = Vec::new();
+            match (p.get("minimum"), p.get("maximum")) {
+                (Some(lo), Some(hi)) => notes.push(format!("From {lo} to {hi}.")),
+                (Some(lo), None) => notes.push(format!("At least {lo}.")),
+                (None, Some(hi)) => notes.push(format!("At most {hi}.")),
+                (None, None) => {}
+            }
+            if let Some(d) = p.get("default") {
+                notes.push(format!("Default: {d}."));
+            }
+            let items = p.get("items");
+            let kind = match items {
+                Some(i) => format!("array of {}", kind_of(i)),
+                None => kind_of(p),
+            };
+            out.push(Parameter {
+                path: path.clone(),
+                kind,
+                required: required.contains(&name.as_str()),
+                description: p
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                values,
+                notes,
+            });
+            // Deep enough for a message's `source.to[].address`; deeper would not be read.
+            if depth < 4 {
+                walk(p, &format!("{path}."), out, depth + 1);
+                if let Some(i) = items {
+                    walk(i, &format!("{path}[]."), out, depth + 1);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&serde_json::Value::Object(schema.clone()), "", &mut out, 0);
+    out
 }
 
 #[cfg(test)]
@@ -277,5 +408,44 @@ mod tests {
                 .iter()
                 .any(|t| matches(t, "no-such-word-anywhere"))
         );
+    }
+
+    #[test]
+    fn parameters_are_rows_with_paths_types_and_values() {
+        let integration =
+            crate::integration::Integration::gorgias(std::time::Duration::from_secs(60)).unwrap();
+        let tool = integration
+            .catalog()
+            .tool("create_a_gorgias_message")
+            .unwrap();
+        let rows = parameters(&tool.input_schema);
+        let row = |path: &str| {
+            rows.iter()
+                .find(|r| r.path == path)
+                .unwrap_or_else(|| panic!("no row {path}: {rows:?}"))
+        };
+        assert!(row("ticket_id").required);
+        let channel = row("channel");
+        assert!(channel.required);
+        assert!(channel.values.contains(&"\"internal-note\"".to_owned()));
+        assert!(
+            channel
+                .description
+                .as_deref()
+                .unwrap()
+                .contains("INTERNAL NOTE")
+        );
+        assert_eq!(row("source.to").kind, "array of object");
+        assert!(row("source.to[].address").required);
+        assert!(!row("body_text").required);
+        // What the model is not shown is not listed either.
+        assert!(rows.iter().all(|r| r.path != "via"));
+        let list = integration
+            .catalog()
+            .tool("list_all_gorgias_tickets")
+            .unwrap();
+        let rows = parameters(&list.input_schema);
+        let limit = rows.iter().find(|r| r.path == "limit").unwrap();
+        assert_eq!(limit.notes, vec!["From 1 to 100.".to_owned()]);
     }
 }
