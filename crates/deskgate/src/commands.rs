@@ -113,7 +113,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _demo = if args.demo {
         Some(crate::demo::start(&app).await?)
     } else {
-        println!("{}", first_steps(&app, &args).await?);
+        print_out(&format!("{}\n", first_steps(&app, &args).await?))?;
         None
     };
     crate::server::serve(app, listener, shutdown_signal()).await?;
@@ -361,8 +361,9 @@ fn integrations(command: IntegrationsCommand) -> anyhow::Result<()> {
 }
 
 /// Writes a command's output to stdout. A reader that stops early (`| head`) closes the pipe:
-/// that ends the output, it is not an error (`println!` would panic).
-fn print_out(text: &str) -> anyhow::Result<()> {
+/// that ends the output, it is not an error (`println!` would panic, and for `serve` that
+/// would take the server down with the banner).
+pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout

@@ -168,10 +168,10 @@ pub async fn start(app: &App) -> anyhow::Result<Demo> {
         tracing::warn!(path = %state_path.display(), error = %e, "could not save the demo state; the next run mints a new MCP URL and token");
     }
 
-    println!(
-        "{}",
+    crate::commands::print_out(&format!(
+        "{}\n",
         banner(app, &sandbox, &account_id, &url, &api_token, &reused)
-    );
+    ))?;
     Ok(Demo { _sandbox: sandbox })
 }
 

@@ -322,3 +322,39 @@ async fn the_demo_keeps_its_account_servers_url_and_token_across_runs() {
     let body = tools.text().await.unwrap();
     assert!(!body.contains("\"isError\":true"), "{body}");
 }
+
+/// `deskgate serve --demo | head -3`, or a log shipper that stops reading: the banner meets a
+/// closed pipe, and the server must go on serving rather than die with it (`println!`
+/// panicked on the broken pipe).
+#[tokio::test]
+async fn serve_outlives_a_closed_stdout() {
+    let dir = scratch_dir();
+    let port = free_port();
+    let mut child = command(
+        &dir,
+        &["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // The reader goes away before the banner is written.
+    drop(child.stdout.take());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let healthy = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("deskgate exited when its stdout closed: {status:?}");
+        }
+        let answer = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+        if answer.is_ok_and(|r| r.status().is_success()) {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy, "deskgate never answered /healthz");
+}
