@@ -93,6 +93,10 @@ pub struct ToolCallRecord {
     pub person_email: Option<String>,
     /// On an `oauth` server: the OAuth client (its registered `client_id`) that made the call.
     pub oauth_client_id: Option<String>,
+    /// The helpdesk's rate-limit bucket as the call's answer reported it: its size...
+    pub ratelimit_limit: Option<u64>,
+    /// ...and what was left of it.
+    pub ratelimit_remaining: Option<u64>,
 }
 
 /// Filters for reading the log.

@@ -173,6 +173,10 @@ try {
   }
   await page.click("#server-usage nav.usage-ranges a[data-range=week]");
   await page.waitForURL(/\?range=week#server-usage$/);
+  // The sandbox's answer reported its rate-limit bucket: today's slot shows the headroom left.
+  assert.match(await page.textContent("#usage-headroom"), /^\s*\d+%\s*$/);
+  const headroom = Number(await page.locator("#headroom-chart g.slot").last().getAttribute("data-headroom"));
+  assert.ok(headroom > 0 && headroom <= 100, `headroom ${headroom}`);
   assert.match(await page.textContent("#recent-calls"), /list_all_gorgias_tags/);
   await checkPage(page);
   await shoot(page, "35-server-page");

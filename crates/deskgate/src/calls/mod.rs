@@ -231,7 +231,8 @@ impl App {
                 // the shaped reply, several times larger (this bounds memory under a burst).
                 if response.status.is_success() {
                     let status = response.status.as_u16();
-                    self.record(draft.succeeded(status)).await;
+                    let bucket = shape::rate_limit_of(&self.integration, &response.headers);
+                    self.record(draft.succeeded(status, bucket.as_ref())).await;
                     let app_base = self.integration.base_url(&tenant.account.context);
                     let _shaping = tracing::info_span!(target: TRACE, "shape").entered();
                     return Ok(shape::success(

@@ -110,6 +110,8 @@ impl Draft {
             person_id: oauth.and_then(|o| o.person.as_ref()).map(|p| p.0.clone()),
             person_email: text(&oauth.and_then(|o| o.person.as_ref()).map(|p| p.1.clone())),
             oauth_client_id: text(&oauth.map(|o| o.client_id.clone())),
+            ratelimit_limit: None,
+            ratelimit_remaining: None,
         }
     }
 
@@ -124,17 +126,31 @@ impl Draft {
     }
 
     /// The record of a call the upstream answered with a success.
-    pub(super) fn succeeded(self, upstream_status: u16) -> ToolCallRecord {
-        self.record(Outcome::Ok, Some(upstream_status), None)
+    pub(super) fn succeeded(
+        self,
+        upstream_status: u16,
+        bucket: Option<&integration_spec::RateLimit>,
+    ) -> ToolCallRecord {
+        let mut record = self.record(Outcome::Ok, Some(upstream_status), None);
+        record.ratelimit_limit = bucket.map(|b| b.limit);
+        record.ratelimit_remaining = bucket.map(|b| b.remaining);
+        record
     }
 
     /// The record of a call that produced `result`.
     pub(super) fn finished(self, result: &CallResult) -> ToolCallRecord {
-        self.record(
+        let mut record = self.record(
             result.outcome,
             result.upstream_status,
             result.error_summary(),
-        )
+        );
+        // The helpdesk's own bucket, from its answer (not deskgate's budget refusals, which
+        // carry rate-limit values of their own and no upstream status).
+        if let (Some(limit), Some(_)) = (&result.rate_limit, result.upstream_status) {
+            record.ratelimit_limit = Some(limit.limit);
+            record.ratelimit_remaining = Some(limit.remaining);
+        }
+        record
     }
 }
 

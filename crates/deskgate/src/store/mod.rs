@@ -885,6 +885,8 @@ struct ToolCallRow {
     person_id: Option<String>,
     person_email: Option<String>,
     oauth_client_id: Option<String>,
+    ratelimit_limit: Option<i64>,
+    ratelimit_remaining: Option<i64>,
 }
 
 impl TryFrom<ToolCallRow> for ToolCallRecord {
@@ -921,6 +923,8 @@ impl TryFrom<ToolCallRow> for ToolCallRecord {
             person_id: r.person_id,
             person_email: r.person_email,
             oauth_client_id: r.oauth_client_id,
+            ratelimit_limit: r.ratelimit_limit.and_then(|v| u64::try_from(v).ok()),
+            ratelimit_remaining: r.ratelimit_remaining.and_then(|v| u64::try_from(v).ok()),
         })
     }
 }

@@ -426,13 +426,17 @@ macro_rules! portable_queries {
                 sqlx::query(
                     "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
                         client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
-                        policy_decision, policy_rule, person_id, person_email, oauth_client_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                        policy_decision, policy_rule, person_id, person_email, oauth_client_id,
+                        ratelimit_limit, ratelimit_remaining)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                        $19, $20)
                      ON CONFLICT (id) DO UPDATE SET
                         upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
                         upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
                         outcome = excluded.outcome, error = excluded.error,
-                        policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule",
+                        policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule,
+                        ratelimit_limit = excluded.ratelimit_limit,
+                        ratelimit_remaining = excluded.ratelimit_remaining",
                 )
                 .bind(&r.id)
                 .bind(&r.mcp_server_id)
@@ -452,6 +456,8 @@ macro_rules! portable_queries {
                 .bind(&r.person_id)
                 .bind(&r.person_email)
                 .bind(&r.oauth_client_id)
+                .bind(r.ratelimit_limit.and_then(|v| i64::try_from(v).ok()))
+                .bind(r.ratelimit_remaining.and_then(|v| i64::try_from(v).ok()))
                 .execute(executor)
                 .await?;
                 Ok(())

@@ -377,7 +377,14 @@ pub async fn overview(
         )
         .await?;
     let week = usage::usage(
-        records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
+        records.iter().map(|r| {
+            (
+                r.at,
+                r.outcome,
+                r.duration_ms,
+                r.ratelimit_limit.zip(r.ratelimit_remaining),
+            )
+        }),
         now,
         range,
     );

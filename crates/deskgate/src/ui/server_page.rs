@@ -225,7 +225,14 @@ async fn render(
         records.iter().take(RECENT).cloned().collect()
     };
     let usage = usage::usage(
-        records.iter().map(|r| (r.at, r.outcome, r.duration_ms)),
+        records.iter().map(|r| {
+            (
+                r.at,
+                r.outcome,
+                r.duration_ms,
+                r.ratelimit_limit.zip(r.ratelimit_remaining),
+            )
+        }),
         now,
         range,
     );

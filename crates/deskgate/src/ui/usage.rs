@@ -78,6 +78,9 @@ pub struct Day {
     pub date: String,
     pub ok: usize,
     pub errors: usize,
+    /// The least of the helpdesk's rate-limit bucket left after a call in the slot, in percent;
+    /// `None` when no answer in it reported the bucket.
+    pub headroom: Option<u64>,
 }
 
 impl Day {
@@ -96,6 +99,8 @@ pub struct Usage {
     pub errors: usize,
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
+    /// The least headroom over the whole range, in percent.
+    pub lowest_headroom: Option<u64>,
 }
 
 /// Whether a call failed, as an operator counts it: anything the model had to act on (bad
@@ -104,8 +109,9 @@ pub fn is_error(outcome: Outcome) -> bool {
     !matches!(outcome, Outcome::Ok | Outcome::Held | Outcome::Pending)
 }
 
-/// One call as the sums see it: when, how it ended, how long it took (ms).
-pub type Call = (Timestamp, Outcome, u64);
+/// One call as the sums see it: when, how it ended, how long it took (ms), and the helpdesk's
+/// bucket its answer reported (size, left).
+pub type Call = (Timestamp, Outcome, u64, Option<(u64, u64)>);
 
 /// Sums `calls` over the range's slots ending with the one that holds `now` (calls outside
 /// them are ignored).
@@ -126,11 +132,12 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range
                 date,
                 ok: 0,
                 errors: 0,
+                headroom: None,
             }
         })
         .collect();
     let mut durations = Vec::new();
-    for (at, outcome, duration_ms) in calls {
+    for (at, outcome, duration_ms, bucket) in calls {
         let day = at.millis().div_euclid(width);
         if day < first || day > today {
             continue;
@@ -141,11 +148,16 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range
         } else {
             slot.ok += 1;
         }
+        if let Some((limit, left)) = bucket.filter(|(limit, _)| *limit > 0) {
+            let percent = left.min(limit) * 100 / limit;
+            slot.headroom = Some(slot.headroom.map_or(percent, |h| h.min(percent)));
+        }
         durations.push(duration_ms);
     }
     durations.sort_unstable();
     Usage {
         range,
+        lowest_headroom: out.iter().filter_map(|d| d.headroom).min(),
         calls: out.iter().map(Day::calls).sum(),
         errors: out.iter().map(|d| d.errors).sum(),
         days: out,
@@ -212,6 +224,48 @@ pub fn chart(usage: &Usage) -> Markup {
     }
 }
 
+/// The least rate-limit headroom per slot as bars on a 0–100 % scale; a slot no answer
+/// reported stays empty.
+pub fn headroom_chart(usage: &Usage) -> Markup {
+    const W: usize = 700;
+    const H: usize = 120;
+    const TOP: usize = 20;
+    const BOTTOM: usize = 28;
+    let slot = W / usage.days.len().max(1);
+    let bar = slot * 3 / 5;
+    let plot = (H - TOP - BOTTOM) as u64;
+    html! {
+        svg.usage-chart.headroom-chart #headroom-chart viewBox={ "0 0 " (W) " " (H) } role="img"
+            aria-labelledby="headroom-chart-title" preserveAspectRatio="xMidYMid meet" {
+            title #headroom-chart-title {
+                "Least rate-limit headroom, " (usage.range.title()) " (UTC): "
+                @for (i, d) in usage.days.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (d.label) " " @if let Some(h) = d.headroom { (h) "%" } @else { "no data" }
+                }
+            }
+            line.axis x1="0" y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
+            @for (i, d) in usage.days.iter().enumerate() {
+                @let x = i * slot + (slot - bar) / 2;
+                @let base = H - BOTTOM;
+                g.slot data-date=(d.date) data-headroom=[d.headroom] {
+                    @if let Some(h) = d.headroom {
+                        @let height = (h * plot / 100) as usize;
+                        rect class=(if h < 10 { "bar-error" } else { "bar-ok" })
+                            x=(x) y=(base - height) width=(bar) height=(height) {}
+                        @if usage.days.len() <= 12 {
+                            text.count x=(x + bar / 2) y=(base - height - 4) text-anchor="middle" { (h) "%" }
+                        }
+                    }
+                    @if usage.days.len() <= 12 || i % 2 == 0 {
+                        text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A usage card: the figures, the chart, links to the other ranges (`href` is the page's path;
 /// `?range=` is added), and what they are based on. `id` names the section; `heading` is its
 /// heading level (`h2` or `h3`).
@@ -235,8 +289,17 @@ pub fn section(id: &str, heading: &str, href: &str, usage: &Usage, truncated: bo
                 div { dt { "Errors" } dd #usage-errors { (usage.errors) } }
                 div { dt { "p50" } dd #usage-p50 { (ms(usage.p50_ms)) } }
                 div { dt { "p95" } dd #usage-p95 { (ms(usage.p95_ms)) } }
+                div { dt { "Least headroom" } dd #usage-headroom {
+                    @if let Some(h) = usage.lowest_headroom { (h) "%" } @else { "—" }
+                } }
             }
             (chart(usage))
+            h4.chart-heading { "Rate-limit headroom (least left of Gorgias's bucket after a call)" }
+            @if usage.lowest_headroom.is_some() {
+                (headroom_chart(usage))
+            } @else {
+                p.muted.small #no-headroom { "No answer from Gorgias in this range reported its rate limit." }
+            }
             @if truncated {
                 p.muted.small { "Summed over the latest " (LIMIT) " calls only." }
             }
@@ -257,7 +320,7 @@ mod tests {
     use super::*;
 
     fn record(at: Timestamp, outcome: Outcome, duration_ms: u64) -> Call {
-        (at, outcome, duration_ms)
+        (at, outcome, duration_ms, None)
     }
 
     #[test]
@@ -359,5 +422,29 @@ mod tests {
             !html.contains("?range=day"),
             "the current range is not a link: {html}"
         );
+    }
+
+    #[test]
+    fn headroom_is_the_least_left_per_slot() {
+        let now = Timestamp(1_709_622_489_000);
+        let calls = [
+            (now, Outcome::Ok, 5, Some((40, 30))),
+            (now, Outcome::Ok, 5, Some((40, 2))),
+            (now.plus_secs(-3600), Outcome::Ok, 5, Some((40, 40))),
+            (now.plus_secs(-7200), Outcome::Ok, 5, None),
+        ];
+        let u = usage(calls, now, Range::Day);
+        assert_eq!(u.days[23].headroom, Some(5), "2 of 40 left");
+        assert_eq!(u.days[22].headroom, Some(100));
+        assert_eq!(u.days[21].headroom, None, "no answer reported it");
+        assert_eq!(u.lowest_headroom, Some(5));
+        let svg = headroom_chart(&u).into_string();
+        assert!(svg.contains("data-headroom=\"5\""), "{svg}");
+        assert!(
+            svg.contains("class=\"bar-error\""),
+            "under a tenth left is drawn as pressure"
+        );
+        let empty = section("u", "h2", "/x", &usage([], now, Range::Hour), false).into_string();
+        assert!(empty.contains("no-headroom"));
     }
 }

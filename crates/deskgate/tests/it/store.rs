@@ -83,6 +83,8 @@ fn call(id: &str, server: &str, account: &str, outcome: Outcome) -> ToolCallReco
         person_id: None,
         person_email: None,
         oauth_client_id: None,
+        ratelimit_limit: Some(40),
+        ratelimit_remaining: Some(39),
     }
 }
 
@@ -257,6 +259,11 @@ async fn story(backend: Backend) {
     assert_eq!(
         limited[0].policy_rule.as_deref(),
         Some("policies[0] (allow list_all_gorgias_tickets)")
+    );
+    // So does the helpdesk's bucket its answer reported (the console's headroom chart).
+    assert_eq!(
+        (limited[0].ratelimit_limit, limited[0].ratelimit_remaining),
+        (Some(40), Some(39))
     );
     let paged = store
         .list_tool_calls(
