@@ -252,6 +252,11 @@ async function run(page, context) {
   assert.equal(previewTools.length, previewCount);
   assert.match(await page.textContent("#preview-tokens"), /tokens/);
   assert.match(await page.textContent("#preview-mini"), new RegExp(`^\\s*${previewCount} tools · \\d`), "the one-line summary follows");
+  // Tools carry their titles, tags read as words (the machine name stays the value).
+  const listTickets = page.locator("#preview-tools li", { has: page.locator("code", { hasText: /^list_all_gorgias_tickets$/ }) });
+  assert.match(await listTickets.locator(".tool-title").textContent(), /List tickets/);
+  assert.match(await page.textContent("label[for=tag-custom_fields]"), /^Custom fields/);
+  assert.equal(await page.getAttribute("#tag-custom_fields", "value"), "custom_fields");
   await checkPage(page);
   await shoot(page, "07-create-server");
 

@@ -206,6 +206,17 @@ pub fn when(at: Timestamp) -> Markup {
 
 /// `2026-01-05 14:03:07 UTC`: to the second, so that calls of the same minute can be told
 /// apart in the logs.
+/// A tag as an operator reads it: `custom_fields` → `Custom fields`, `satisfaction_surveys` →
+/// `Satisfaction surveys` (the machine name stays in the markup's `title` and values).
+pub fn tag_label(tag: &str) -> String {
+    let words = tag.replace(['_', '-'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 pub fn human_utc(at: Timestamp) -> String {
     match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000) {
         Ok(t) => format!(
@@ -279,6 +290,17 @@ pub async fn security_headers(mut response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_read_as_words() {
+        assert_eq!(super::tag_label("custom_fields"), "Custom fields");
+        assert_eq!(
+            super::tag_label("satisfaction_surveys"),
+            "Satisfaction surveys"
+        );
+        assert_eq!(super::tag_label("tickets"), "Tickets");
+        assert_eq!(super::tag_label(""), "");
+    }
 
     #[test]
     fn quoted_code_becomes_code_elements_and_is_escaped() {

@@ -428,11 +428,12 @@ pub(super) fn render_preview(preview: &Result<Preview, String>) -> Markup {
                 }
                 ul.tool-list #preview-tools {
                     @for t in &p.tools {
-                        li title=(t.title) {
+                        li {
                             code { (t.name) }
                             @if t.read_only { span.badge.ok { "read" } }
                             @else if t.destructive { span.badge.warn { "deletes" } }
                             @else { span.badge.info { "writes" } }
+                            " " span.tool-title.muted { (t.title) }
                         }
                     }
                 }
@@ -722,7 +723,7 @@ fn filter_fieldsets(
                     div.check {
                         input type="checkbox" name="tags" value=(tag) id={ "tag-" (tag) }
                             checked[has_tag(tag)];
-                        label for={ "tag-" (tag) } { (breakable(tag)) " " span.muted { "(" (count) ")" } }
+                        label for={ "tag-" (tag) } title=(tag) { (super::page::tag_label(tag)) " " span.muted { "(" (count) ")" } }
                     }
                 }
             }

@@ -94,7 +94,7 @@ pub async fn list(
                     select #tool-tag name="tag" {
                         option value="" { "Any tag" }
                         @for t in catalog.catalog.tags() {
-                            option value=(t) selected[tag == Some(t)] { (t) }
+                            option value=(t) selected[tag == Some(t)] { (super::page::tag_label(t)) }
                         }
                     }
                 }
@@ -121,7 +121,7 @@ pub async fn list(
                         p.tool-description { (super::page::rich_text(first_paragraph(&t.description))) }
                         p.tags {
                             span.visually-hidden { "Tags: " }
-                            @for tag in &t.tags { span.tag { (tag) } " " }
+                            @for tag in &t.tags { span.tag title=(tag) { (super::page::tag_label(tag)) } " " }
                         }
                         details.schema data-src={ (base) "/" (t.name) "?fragment=1" } {
                             summary { "Details and input schema" }
