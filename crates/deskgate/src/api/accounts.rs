@@ -134,6 +134,38 @@ pub async fn get(
     Ok(Json(app.account(&id).await?.account.into()))
 }
 
+/// What a connection test found (the console's "Test connection").
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionTest {
+    /// `ok`, `rejected`, `not_found`, `rate_limited`, `upstream_error`, `unreachable` or
+    /// `needs_credentials`.
+    pub state: String,
+    /// What it means, in plain words (never a secret).
+    pub detail: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub checked_at: crate::timestamp::Timestamp,
+}
+
+/// `POST /integrated-account/:id/test-connection`: one real, cheap request to Gorgias with the
+/// stored credentials; the result is also the account's health in the console. A refusal by
+/// Gorgias is a finding (200), not an error of this request.
+#[utoipa::path(post, path = "/integrated-account/{id}/test-connection", operation_id = "test_account_connection", tag = "integrated accounts",
+    responses((status = 200, body = ConnectionTest), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn test_connection(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionTest>, ApiError> {
+    let stored = app.account(&id).await?;
+    let health = app.test_connection(&stored).await?;
+    Ok(Json(ConnectionTest {
+        state: health.state.as_str().to_owned(),
+        detail: health.detail,
+        checked_at: health.checked_at,
+    }))
+}
+
 #[utoipa::path(patch, path = "/integrated-account/{id}", operation_id = "update_account", tag = "integrated accounts", request_body = UpdateAccount,
     responses((status = 200, body = AccountView), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),

@@ -54,6 +54,10 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/integrated-account/{id}/tools", get(accounts::tools))
         .route(
+            "/integrated-account/{id}/test-connection",
+            post(accounts::test_connection),
+        )
+        .route(
             "/integrated-account/{id}/mcp",
             post(mcp_servers::create).get(mcp_servers::list),
         )

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::tokens::create, super::tokens::list, super::tokens::delete,
         super::accounts::create, super::accounts::list, super::accounts::get, super::accounts::update,
-        super::accounts::delete, super::accounts::tools,
+        super::accounts::delete, super::accounts::tools, super::accounts::test_connection,
         super::mcp_servers::create, super::mcp_servers::list, super::mcp_servers::get,
         super::mcp_servers::update, super::mcp_servers::delete, super::mcp_servers::logs,
         super::mcp_servers::rotate_webhook_secret,

@@ -310,6 +310,32 @@ async fn test_connection_on(s: TestServer) {
     fault(json!({"status": 401})).await;
     let (_, page) = console.post(&test, &[]).await;
     assert!(page.contains("revoked or is wrong"), "{page}");
+    // The same test through the management API, for automation: a refusal is a finding.
+    fault(json!({"status": 401})).await;
+    let (status, found) = s
+        .api(
+            reqwest::Method::POST,
+            &format!("/integrated-account/{account}/test-connection"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["state"], "rejected", "{found}");
+    assert!(
+        found["detail"]
+            .as_str()
+            .unwrap()
+            .contains("revoked or is wrong"),
+        "{found}"
+    );
+    let (status, _) = s
+        .api(
+            reqwest::Method::POST,
+            "/integrated-account/no-such-account/test-connection",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, list) = console.get("/ui").await;
     assert!(list.contains("data-health=\"rejected\""), "{list}");
     assert!(list.contains("Credentials refused"), "{list}");
