@@ -243,9 +243,7 @@ async fn a_tool_call_exports_its_pipeline_spans_with_bounded_attributes() {
     assert_eq!(root.attributes["upstream.status"], "200");
     assert!(root.attributes.contains_key("mcp_server.id"));
     assert!(root.attributes.contains_key("integrated_account.id"));
-    let all = spans.lock().unwrap().clone();
-    let stages = descendants(&all, &root);
-    for stage in [
+    const STAGES: [&str; 7] = [
         "resolve",
         "authorize",
         "plan",
@@ -253,7 +251,19 @@ async fn a_tool_call_exports_its_pipeline_spans_with_bounded_attributes() {
         "upstream.send",
         "shape",
         "audit.record",
-    ] {
+    ];
+    // The batch exporter may send a stage in a later batch than its call (a busy machine):
+    // wait for every stage rather than a fixed moment, up to a generous bound.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stages = loop {
+        let all = spans.lock().unwrap().clone();
+        let stages = descendants(&all, &root);
+        if STAGES.iter().all(|s| stages.contains_key(*s)) || Instant::now() > deadline {
+            break stages;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for stage in STAGES {
         assert!(
             stages.contains_key(stage),
             "no {stage} span under the call: {:?}",
