@@ -528,9 +528,11 @@ async fn background_jobs_run_once_across_replicas() {
         Some("a")
     );
 
-    // Two replicas ticking together once a new period began: exactly one runs it.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let period = Duration::from_millis(500);
+    // Two replicas ticking together once a new period began: exactly one runs it. The period
+    // is long enough that a busy machine cannot let the second replica's tick fall into the
+    // next period (which would rightly run it again).
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let period = Duration::from_secs(2);
     let runs = std::sync::atomic::AtomicUsize::new(0);
     let work = || async {
         runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
