@@ -485,6 +485,32 @@ async fn failed(
     }
 }
 
+/// The action a decision is about, if it still waits; else the page saying why it cannot be
+/// decided (unknown, expired, already decided).
+async fn still_waiting(
+    app: &App,
+    operator: &Operator,
+    account_id: &str,
+    action_id: &str,
+) -> Result<PendingAction, Response> {
+    let action = app
+        .pending_action_view(account_id, action_id)
+        .await
+        .map_err(|e| UiError::from(e).into_response())?;
+    match undecidable(&action) {
+        None => Ok(action),
+        Some(why) => Err(failed(
+            app,
+            operator,
+            account_id,
+            action_id,
+            StatusCode::CONFLICT,
+            &why,
+        )
+        .await),
+    }
+}
+
 fn decided(account_id: &str, action_id: &str, code: &str) -> Response {
     Redirect::to(&format!(
         "/ui/accounts/{account_id}/approvals?notice={code}&action={action_id}#decision-notice"
@@ -498,21 +524,10 @@ pub async fn approve(
     Path((account_id, action_id)): Path<(String, String)>,
     form: CheckedForm,
 ) -> Response {
-    let action = match app.pending_action_view(&account_id, &action_id).await {
+    let action = match still_waiting(&app, &form.operator, &account_id, &action_id).await {
         Ok(a) => a,
-        Err(e) => return UiError::from(e).into_response(),
+        Err(page) => return page,
     };
-    if let Some(why) = undecidable(&action) {
-        return failed(
-            &app,
-            &form.operator,
-            &account_id,
-            &action_id,
-            StatusCode::CONFLICT,
-            &why,
-        )
-        .await;
-    }
     let arguments = edited_arguments(&action.arguments, &form.fields);
     let who = form.operator.describe();
     match app
@@ -544,20 +559,8 @@ pub async fn reject(
     Path((account_id, action_id)): Path<(String, String)>,
     form: CheckedForm,
 ) -> Response {
-    let action = match app.pending_action_view(&account_id, &action_id).await {
-        Ok(a) => a,
-        Err(e) => return UiError::from(e).into_response(),
-    };
-    if let Some(why) = undecidable(&action) {
-        return failed(
-            &app,
-            &form.operator,
-            &account_id,
-            &action_id,
-            StatusCode::CONFLICT,
-            &why,
-        )
-        .await;
+    if let Err(page) = still_waiting(&app, &form.operator, &account_id, &action_id).await {
+        return page;
     }
     let reason = form.fields.text("reason").unwrap_or_default();
     if reason.chars().count() > 500 || reason.is_empty() {
