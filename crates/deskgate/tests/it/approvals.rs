@@ -409,15 +409,22 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
     let cookie = format!("dg_session={session}");
     let base = format!("{}/ui/accounts/{account}", s.base);
 
-    let page = s
-        .http
-        .get(format!("{base}/approvals"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let page = page.text().await.unwrap();
+    let get = |path: String| {
+        let s = &s;
+        let cookie = cookie.clone();
+        async move {
+            let r = s
+                .http
+                .get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get(format!("{base}/approvals")).await;
+    assert_eq!(status, StatusCode::OK);
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
@@ -473,16 +480,7 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
 
     // The action on a ticket Gorgias does not know still shows, with why there is no context;
     // a reject without a reason is refused.
-    let page = s
-        .http
-        .get(format!("{base}/approvals"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = get(format!("{base}/approvals")).await;
     assert!(page.contains(&format!("id=\"action-{missing}\"")), "{page}");
     assert!(!page.contains(&format!("id=\"action-{expired}\"")));
     assert!(
@@ -497,27 +495,9 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("Give a reason"), "{body}");
 
-    let logs = s
-        .http
-        .get(format!("{base}/logs?policy_decision=maybe"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, logs) = get(format!("{base}/logs?policy_decision=maybe")).await;
     assert!(logs.contains("“maybe” is not a policy decision"), "{logs}");
-    let logs = s
-        .http
-        .get(format!("{base}/logs?policy_decision=held"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, logs) = get(format!("{base}/logs?policy_decision=held")).await;
     assert_eq!(logs.matches("policy: held").count(), 2, "{logs}");
     s.stop().await;
 }
