@@ -71,7 +71,7 @@ impl Range {
 
 /// One slot of calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Day {
+pub struct Slot {
     /// `MM-DD` for a day, `HH:MM` (UTC) for an hour or 5 minutes.
     pub label: String,
     /// The slot's start, `YYYY-MM-DD` for a day, RFC 3339 otherwise.
@@ -83,7 +83,7 @@ pub struct Day {
     pub headroom: Option<u64>,
 }
 
-impl Day {
+impl Slot {
     pub fn calls(&self) -> usize {
         self.ok + self.errors
     }
@@ -94,7 +94,7 @@ impl Day {
 pub struct Usage {
     pub range: Range,
     /// Oldest first, the last one holding now.
-    pub days: Vec<Day>,
+    pub slots: Vec<Slot>,
     pub calls: usize,
     pub errors: usize,
     pub p50_ms: Option<u64>,
@@ -117,9 +117,9 @@ pub type Call = (Timestamp, Outcome, u64, Option<(u64, u64)>);
 /// them are ignored).
 pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range) -> Usage {
     let (width, count) = range.slots();
-    let today = now.millis().div_euclid(width);
-    let first = today - count + 1;
-    let mut out: Vec<Day> = (first..=today)
+    let current = now.millis().div_euclid(width);
+    let first = current - count + 1;
+    let mut out: Vec<Slot> = (first..=current)
         .map(|slot| {
             let start = Timestamp(slot * width).to_rfc3339();
             let (label, date) = if range == Range::Week {
@@ -127,7 +127,7 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range
             } else {
                 (start[11..16].to_owned(), start.clone())
             };
-            Day {
+            Slot {
                 label,
                 date,
                 ok: 0,
@@ -138,11 +138,11 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range
         .collect();
     let mut durations = Vec::new();
     for (at, outcome, duration_ms, bucket) in calls {
-        let day = at.millis().div_euclid(width);
-        if day < first || day > today {
+        let index = at.millis().div_euclid(width);
+        if index < first || index > current {
             continue;
         }
-        let slot = &mut out[(day - first) as usize];
+        let slot = &mut out[(index - first) as usize];
         if is_error(outcome) {
             slot.errors += 1;
         } else {
@@ -158,9 +158,9 @@ pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range
     Usage {
         range,
         lowest_headroom: out.iter().filter_map(|d| d.headroom).min(),
-        calls: out.iter().map(Day::calls).sum(),
+        calls: out.iter().map(Slot::calls).sum(),
         errors: out.iter().map(|d| d.errors).sum(),
-        days: out,
+        slots: out,
         p50_ms: percentile(&durations, 50),
         p95_ms: percentile(&durations, 95),
     }
@@ -182,9 +182,15 @@ pub fn chart(usage: &Usage) -> Markup {
     const H: usize = 180;
     const TOP: usize = 24;
     const BOTTOM: usize = 28;
-    let slot = W / usage.days.len().max(1);
+    let slot = W / usage.slots.len().max(1);
     let bar = slot * 3 / 5;
-    let max = usage.days.iter().map(Day::calls).max().unwrap_or(0).max(1);
+    let max = usage
+        .slots
+        .iter()
+        .map(Slot::calls)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let plot = H - TOP - BOTTOM;
     let height = |n: usize| n * plot / max;
     html! {
@@ -192,13 +198,13 @@ pub fn chart(usage: &Usage) -> Markup {
             aria-labelledby="usage-chart-title" preserveAspectRatio="xMidYMid meet" {
             title #usage-chart-title {
                 (usage.range.per()) ", " (usage.range.title()) " (UTC): "
-                @for (i, d) in usage.days.iter().enumerate() {
+                @for (i, d) in usage.slots.iter().enumerate() {
                     @if i > 0 { ", " }
                     (d.label) " " (d.calls()) " (" (d.errors) " errors)"
                 }
             }
             line.axis x1="0" y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
-            @for (i, d) in usage.days.iter().enumerate() {
+            @for (i, d) in usage.slots.iter().enumerate() {
                 @let x = i * slot + (slot - bar) / 2;
                 @let ok_h = height(d.ok);
                 @let err_h = height(d.errors);
@@ -212,10 +218,10 @@ pub fn chart(usage: &Usage) -> Markup {
                     }
                     // 24 slots leave no room for every figure: counts then stay in the title,
                     // and every other slot is labelled.
-                    @if usage.days.len() <= 12 {
+                    @if usage.slots.len() <= 12 {
                         text.count x=(x + bar / 2) y=(base - ok_h - err_h - 6) text-anchor="middle" { (d.calls()) }
                     }
-                    @if usage.days.len() <= 12 || i % 2 == 0 {
+                    @if usage.slots.len() <= 12 || i % 2 == 0 {
                         text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
                     }
                 }
@@ -231,7 +237,7 @@ pub fn headroom_chart(usage: &Usage) -> Markup {
     const H: usize = 120;
     const TOP: usize = 20;
     const BOTTOM: usize = 28;
-    let slot = W / usage.days.len().max(1);
+    let slot = W / usage.slots.len().max(1);
     let bar = slot * 3 / 5;
     let plot = (H - TOP - BOTTOM) as u64;
     html! {
@@ -239,13 +245,13 @@ pub fn headroom_chart(usage: &Usage) -> Markup {
             aria-labelledby="headroom-chart-title" preserveAspectRatio="xMidYMid meet" {
             title #headroom-chart-title {
                 "Least rate-limit headroom, " (usage.range.title()) " (UTC): "
-                @for (i, d) in usage.days.iter().enumerate() {
+                @for (i, d) in usage.slots.iter().enumerate() {
                     @if i > 0 { ", " }
                     (d.label) " " @if let Some(h) = d.headroom { (h) "%" } @else { "no data" }
                 }
             }
             line.axis x1="0" y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
-            @for (i, d) in usage.days.iter().enumerate() {
+            @for (i, d) in usage.slots.iter().enumerate() {
                 @let x = i * slot + (slot - bar) / 2;
                 @let base = H - BOTTOM;
                 g.slot data-date=(d.date) data-headroom=[d.headroom] {
@@ -253,11 +259,11 @@ pub fn headroom_chart(usage: &Usage) -> Markup {
                         @let height = (h * plot / 100) as usize;
                         rect class=(if h < 10 { "bar-error" } else { "bar-ok" })
                             x=(x) y=(base - height) width=(bar) height=(height) {}
-                        @if usage.days.len() <= 12 {
+                        @if usage.slots.len() <= 12 {
                             text.count x=(x + bar / 2) y=(base - height - 4) text-anchor="middle" { (h) "%" }
                         }
                     }
-                    @if usage.days.len() <= 12 || i % 2 == 0 {
+                    @if usage.slots.len() <= 12 || i % 2 == 0 {
                         text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
                     }
                 }
@@ -337,12 +343,12 @@ mod tests {
             record(long_ago, Outcome::Ok, 1000),
         ];
         let u = usage(records, now, Range::Week);
-        assert_eq!(u.days.len(), 7);
-        assert_eq!(u.days[6].date, "2024-03-05");
-        assert_eq!(u.days[6].label, "03-05");
-        assert_eq!(u.days[0].date, "2024-02-28");
-        assert_eq!((u.days[6].ok, u.days[6].errors), (2, 1));
-        assert_eq!((u.days[5].ok, u.days[5].errors), (0, 1));
+        assert_eq!(u.slots.len(), 7);
+        assert_eq!(u.slots[6].date, "2024-03-05");
+        assert_eq!(u.slots[6].label, "03-05");
+        assert_eq!(u.slots[0].date, "2024-02-28");
+        assert_eq!((u.slots[6].ok, u.slots[6].errors), (2, 1));
+        assert_eq!((u.slots[5].ok, u.slots[5].errors), (0, 1));
         assert_eq!(
             (u.calls, u.errors),
             (4, 2),
@@ -389,11 +395,11 @@ mod tests {
             record(now.plus_secs(-2 * 3600), Outcome::Ok, 10),
         ];
         let hour = usage(calls, now, Range::Hour);
-        assert_eq!(hour.days.len(), 12);
-        assert_eq!(hour.days[11].label, "07:05");
-        assert_eq!(hour.days[10].label, "07:00");
+        assert_eq!(hour.slots.len(), 12);
+        assert_eq!(hour.slots[11].label, "07:05");
+        assert_eq!(hour.slots[10].label, "07:00");
         // 07:02:09 falls in the 07:00 slot.
-        assert_eq!((hour.days[11].ok, hour.days[10].errors), (1, 1));
+        assert_eq!((hour.slots[11].ok, hour.slots[10].errors), (1, 1));
         assert_eq!(
             (hour.calls, hour.errors),
             (2, 1),
@@ -401,10 +407,10 @@ mod tests {
         );
         assert_eq!(Range::Hour.start(now).to_rfc3339()[11..16], *"06:10");
         let day = usage(calls, now, Range::Day);
-        assert_eq!(day.days.len(), 24);
-        assert_eq!(day.days[23].label, "07:00");
-        assert_eq!(day.days[21].label, "05:00");
-        assert_eq!((day.days[23].calls(), day.days[21].calls()), (2, 1));
+        assert_eq!(day.slots.len(), 24);
+        assert_eq!(day.slots[23].label, "07:00");
+        assert_eq!(day.slots[21].label, "05:00");
+        assert_eq!((day.slots[23].calls(), day.slots[21].calls()), (2, 1));
         assert_eq!(
             Range::Day.start(now).to_rfc3339()[..16],
             *"2024-03-04T08:00"
@@ -434,9 +440,9 @@ mod tests {
             (now.plus_secs(-7200), Outcome::Ok, 5, None),
         ];
         let u = usage(calls, now, Range::Day);
-        assert_eq!(u.days[23].headroom, Some(5), "2 of 40 left");
-        assert_eq!(u.days[22].headroom, Some(100));
-        assert_eq!(u.days[21].headroom, None, "no answer reported it");
+        assert_eq!(u.slots[23].headroom, Some(5), "2 of 40 left");
+        assert_eq!(u.slots[22].headroom, Some(100));
+        assert_eq!(u.slots[21].headroom, None, "no answer reported it");
         assert_eq!(u.lowest_headroom, Some(5));
         let svg = headroom_chart(&u).into_string();
         assert!(svg.contains("data-headroom=\"5\""), "{svg}");
