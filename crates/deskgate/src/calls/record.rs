@@ -83,11 +83,13 @@ impl Draft {
         self.upstream_path = Some(request.path.clone());
     }
 
+    /// `bucket`: the helpdesk's rate-limit bucket its answer reported, as (size, left).
     fn record(
         &self,
         outcome: Outcome,
         upstream_status: Option<u16>,
         error: Option<String>,
+        bucket: Option<(u64, u64)>,
     ) -> ToolCallRecord {
         let text = |t: &Option<String>| t.clone().map(|t| bounded(t, MAX_FIELD));
         let oauth = self.client.as_ref().and_then(|c| c.oauth.as_ref());
@@ -110,19 +112,19 @@ impl Draft {
             person_id: oauth.and_then(|o| o.person.as_ref()).map(|p| p.0.clone()),
             person_email: text(&oauth.and_then(|o| o.person.as_ref()).map(|p| p.1.clone())),
             oauth_client_id: text(&oauth.map(|o| o.client_id.clone())),
-            ratelimit_limit: None,
-            ratelimit_remaining: None,
+            ratelimit_limit: bucket.map(|(limit, _)| limit),
+            ratelimit_remaining: bucket.map(|(_, left)| left),
         }
     }
 
     /// A write's record before it is sent: what it is about to do, outcome `pending`.
     pub(super) fn intent(&self) -> ToolCallRecord {
-        self.record(Outcome::Pending, None, None)
+        self.record(Outcome::Pending, None, None, None)
     }
 
     /// The record of a call refused before anything ran.
     pub(super) fn refused(self, why: &str) -> ToolCallRecord {
-        self.record(Outcome::Refused, None, Some(why.to_owned()))
+        self.record(Outcome::Refused, None, Some(why.to_owned()), None)
     }
 
     /// The record of a call the upstream answered with a success.
@@ -131,26 +133,29 @@ impl Draft {
         upstream_status: u16,
         bucket: Option<&integration_spec::RateLimit>,
     ) -> ToolCallRecord {
-        let mut record = self.record(Outcome::Ok, Some(upstream_status), None);
-        record.ratelimit_limit = bucket.map(|b| b.limit);
-        record.ratelimit_remaining = bucket.map(|b| b.remaining);
-        record
+        self.record(
+            Outcome::Ok,
+            Some(upstream_status),
+            None,
+            bucket.map(|b| (b.limit, b.remaining)),
+        )
     }
 
     /// The record of a call that produced `result`.
     pub(super) fn finished(self, result: &CallResult) -> ToolCallRecord {
-        let mut record = self.record(
+        // The helpdesk's own bucket, from its answer (not deskgate's budget refusals, which
+        // carry rate-limit values of their own and no upstream status).
+        let bucket = result
+            .rate_limit
+            .as_ref()
+            .filter(|_| result.upstream_status.is_some())
+            .map(|limit| (limit.limit, limit.remaining));
+        self.record(
             result.outcome,
             result.upstream_status,
             result.error_summary(),
-        );
-        // The helpdesk's own bucket, from its answer (not deskgate's budget refusals, which
-        // carry rate-limit values of their own and no upstream status).
-        if let (Some(limit), Some(_)) = (&result.rate_limit, result.upstream_status) {
-            record.ratelimit_limit = Some(limit.limit);
-            record.ratelimit_remaining = Some(limit.remaining);
-        }
-        record
+            bucket,
+        )
     }
 }
 
