@@ -38,6 +38,12 @@ pub struct McpServerConfig {
     /// like every other tool.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub chatgpt: bool,
+    /// Also offer the admin tools that pass the filters: the writes that change the helpdesk's
+    /// own set-up (account settings, custom field definitions, integrations, macros, rules,
+    /// satisfaction surveys, teams, users, views, widgets) and bulk jobs. Without it, only
+    /// those listed by name in `tools` are offered; their reads always are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin_tools: bool,
     #[serde(default)]
     pub tool_exposure: ToolExposure,
     /// What the offered tools may do: per tool or per method class, `allow` or `deny`, with
@@ -154,6 +160,15 @@ pub enum ServerConfigError {
         tags: String,
         tools: String,
     },
+    #[error(
+        "this config exposes no tools: the only tools matching methods {methods}, tags {tags} and tools {tools} are admin tools (they change the helpdesk's set-up: {examples}); set admin_tools: true, or list them in tools"
+    )]
+    OnlyAdminTools {
+        methods: String,
+        tags: String,
+        tools: String,
+        examples: String,
+    },
     #[error("{0}")]
     Policy(#[from] crate::policy::PolicyConfigError),
     #[error(
@@ -203,8 +218,27 @@ impl McpServerConfig {
         )
         .and_then(|f| f.with_tools(self.tools.as_deref().unwrap_or_default(), catalog))
         .map_err(|e| ServerConfigError::Filter(e.to_string()))?
-        .with_groups(if self.chatgpt { &["chatgpt"] } else { &[] });
+        .with_groups(if self.chatgpt { &["chatgpt"] } else { &[] })
+        .with_admin(self.admin_tools);
         if !catalog.tools().iter().any(|t| filter.matches(t)) {
+            let admin: Vec<&str> = catalog
+                .tools()
+                .iter()
+                .filter(|t| filter.leaves_out_as_admin(t))
+                .map(|t| t.name.as_str())
+                .collect();
+            if !admin.is_empty() {
+                let mut examples = admin[..admin.len().min(3)].join(", ");
+                if admin.len() > 3 {
+                    examples.push_str(&format!(" and {} more", admin.len() - 3));
+                }
+                return Err(ServerConfigError::OnlyAdminTools {
+                    methods: describe(&self.methods),
+                    tags: describe(&self.tags),
+                    tools: describe(&self.tools),
+                    examples,
+                });
+            }
             return Err(ServerConfigError::NoTools {
                 methods: describe(&self.methods),
                 tags: describe(&self.tags),

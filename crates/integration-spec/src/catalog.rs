@@ -181,6 +181,9 @@ pub struct Tool {
     pub annotations: Annotations,
     /// Offered only to servers that ask for this group (see [`ToolFilter::with_groups`]).
     pub offered_with: Option<String>,
+    /// Changes the helpdesk's own set-up or runs bulk jobs: offered only to servers that ask
+    /// for admin tools or name it (see [`ToolFilter::with_admin`]).
+    pub admin: bool,
     /// What some call of it can do beyond its kind (`deletes`, `replaces`, `sends`), as the
     /// data marks it; its annotations admit every one.
     pub effects: Vec<String>,
@@ -530,6 +533,9 @@ impl Catalog {
         }
         schema_bytes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         schema_bytes.truncate(5);
+        // What a server with no filters offers: everything but the admin tools.
+        let default_list = serde_json::to_string(&self.tools_list_json(&ToolFilter::default()))
+            .unwrap_or_default();
         Summary {
             integration: self.integration().to_owned(),
             tools: self.tools().len(),
@@ -542,6 +548,8 @@ impl Catalog {
             methods: methods.into_iter().collect(),
             tools_list_bytes: bytes,
             tokens: crate::tokens::count(&json),
+            admin_tools: self.tools().iter().filter(|t| t.admin).count(),
+            default_tools_list_tokens: crate::tokens::count(&default_list),
             largest_tools: schema_bytes,
             undocumented: self.inner.undocumented.clone(),
         }
@@ -562,6 +570,10 @@ pub struct Summary {
     pub tools_list_bytes: usize,
     /// The same array in o200k_base tokens.
     pub tokens: usize,
+    /// Tools offered only to servers that ask for admin tools or name them.
+    pub admin_tools: usize,
+    /// The `tools/list` of a server with no filters (no admin tools), in o200k_base tokens.
+    pub default_tools_list_tokens: usize,
     /// The five largest tools (their whole `tools/list` entry), in bytes.
     pub largest_tools: Vec<(String, usize)>,
     /// Methods without a documentation record (no tool).
@@ -577,8 +589,8 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "tools/list: {} bytes, {} tokens (o200k_base)",
-            self.tools_list_bytes, self.tokens
+            "tools/list: {} bytes, {} tokens (o200k_base); without the {} admin tools (a server with no filters): {} tokens",
+            self.tools_list_bytes, self.tokens, self.admin_tools, self.default_tools_list_tokens
         )?;
         let join = |pairs: &[(String, usize)]| {
             pairs
@@ -786,6 +798,7 @@ fn build_tool(
         input_schema: Arc::new(for_model(&input_schema)),
         annotations: method.annotations,
         offered_with: None,
+        admin: method.admin,
         effects,
         inner: Arc::new(ToolInner {
             validator,
@@ -857,10 +870,15 @@ fn build_task(
         tool: task.name.clone(),
         message,
     })?;
-    let uses = task
+    let used: Vec<&Tool> = task
         .task
         .calls()
         .filter_map(|name| api_tools.iter().find(|t| t.name == name))
+        .collect();
+    // A task that changes the helpdesk's set-up is an admin tool like the API tool it calls.
+    let admin = used.iter().any(|t| t.admin);
+    let uses = used
+        .into_iter()
         .map(|t| UsedTool {
             kind: t.kind,
             method: t.method.clone(),
@@ -901,6 +919,7 @@ fn build_task(
         input_schema: Arc::new(for_model(&schema)),
         annotations: task.annotations,
         offered_with: task.offered_with.clone(),
+        admin,
         effects,
         inner: Arc::new(ToolInner {
             validator,

@@ -141,6 +141,9 @@ pub(crate) struct Method {
     pub link: Option<String>,
     /// Effects of every call, whatever its arguments (`replaces` for a replace-all PUT).
     pub effects: Vec<String>,
+    /// An admin tool: it changes the helpdesk's set-up (its resource says `admin: true`) and
+    /// does not only read.
+    pub admin: bool,
     pub doc: Option<Doc>,
 }
 
@@ -909,6 +912,7 @@ impl Loader {
         }
         Ok(Method {
             effects: doc.effects.iter().map(|e| e.value.clone()).collect(),
+            admin: resource.admin && !annotations.read_only,
             result,
             link: resource.link.as_ref().map(|l| l.value.clone()),
             resource: resource.name.value.clone(),

@@ -4,7 +4,10 @@
 //! (create, update, delete, and tasks that write), `custom` (every other method) or an exact
 //! method name (`merge`, `note`). Tags: a tool passes when it carries any listed tag. Tools: a
 //! tool passes when it is listed by name. A tool must pass every filter given; an empty list
-//! does not filter. A task also needs the methods of every API tool its steps call to pass the
+//! does not filter. Admin tools (writes that change the helpdesk's own set-up: macros, rules,
+//! teams, users, views…, and bulk jobs) pass only when the server asks for them or lists them
+//! by name: a support agent's server should not rewrite the helpdesk because its method filter
+//! says `write`. A task also needs the methods of every API tool its steps call to pass the
 //! method filter: a read-only server never gets a task that writes.
 
 use std::collections::BTreeSet;
@@ -26,6 +29,8 @@ pub struct ToolFilter {
     tags: BTreeSet<String>,
     tools: BTreeSet<String>,
     groups: BTreeSet<String>,
+    /// Also offers admin tools (see [`Tool::admin`]) that pass the other filters.
+    admin: bool,
     /// Only tools that read, whatever the selectors say (an account connected read-only).
     reads_only: bool,
 }
@@ -86,6 +91,7 @@ impl ToolFilter {
             tags: tags.iter().map(|t| t.trim().to_owned()).collect(),
             tools: BTreeSet::new(),
             groups: BTreeSet::new(),
+            admin: false,
             reads_only: false,
         })
     }
@@ -94,6 +100,19 @@ impl ToolFilter {
     pub fn with_groups(mut self, groups: &[&str]) -> Self {
         self.groups = groups.iter().map(|g| (*g).to_owned()).collect();
         self
+    }
+
+    /// Also offers the admin tools that pass the other filters (without it, only those listed
+    /// by name in [`ToolFilter::with_tools`]).
+    pub fn with_admin(mut self, admin: bool) -> Self {
+        self.admin = admin;
+        self
+    }
+
+    /// Whether a tool left out only for being an admin tool would pass otherwise: what a
+    /// config that exposes nothing is told.
+    pub fn leaves_out_as_admin(&self, tool: &Tool) -> bool {
+        tool.admin && !self.admin && self.clone().with_admin(true).matches(tool)
     }
 
     /// Also requires a tool to be one of `names` (an empty list does not filter).
@@ -119,15 +138,18 @@ impl ToolFilter {
         self
     }
 
-    /// Lets every tool through.
+    /// Lets every tool through, admin tools included.
     pub fn all() -> ToolFilter {
-        ToolFilter::default()
+        ToolFilter::default().with_admin(true)
     }
 
     pub fn matches(&self, tool: &Tool) -> bool {
         if let Some(group) = &tool.offered_with
             && !self.groups.contains(group)
         {
+            return false;
+        }
+        if tool.admin && !self.admin && !self.tools.contains(&tool.name) {
             return false;
         }
         // A task named by an exact method selector is chosen explicitly; otherwise every API

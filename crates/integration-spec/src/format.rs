@@ -272,6 +272,11 @@ pub(crate) struct ResourceDoc {
     /// from the object (`/app/ticket/{id}`).
     #[serde(default)]
     pub link: Option<Spanned<String>>,
+    /// Its methods that change something change the helpdesk's own set-up (macros, rules,
+    /// teams, users…) or run bulk jobs: they are offered only to servers that ask for admin
+    /// tools, or that name them (see `ToolFilter::with_admin`). Its reads are offered as usual.
+    #[serde(default)]
+    pub admin: bool,
     pub methods: Vec<Spanned<MethodDoc>>,
 }
 

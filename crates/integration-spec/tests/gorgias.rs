@@ -726,6 +726,107 @@ fn filtered(methods: &[&str], tags: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Admin tools: the writes of the resources whose data says `admin: true` (the helpdesk's
+/// set-up and bulk jobs), and nothing else; offered only with `with_admin` or by name.
+#[test]
+fn admin_tools_are_the_set_up_writes_and_pass_only_when_asked_for_or_named() {
+    let admin: Vec<&Tool> = catalog().tools().iter().filter(|t| t.admin).collect();
+    let resources: BTreeSet<&str> = admin.iter().map(|t| t.resource.as_str()).collect();
+    assert_eq!(
+        resources.into_iter().collect::<Vec<_>>(),
+        [
+            "account_setting",
+            "custom_field",
+            "integration",
+            "job",
+            "macro",
+            "rule",
+            "satisfaction_survey",
+            "team",
+            "user",
+            "view",
+            "widget"
+        ]
+    );
+    assert!(
+        admin.iter().all(|t| !t.annotations.read_only),
+        "reads are never admin tools"
+    );
+    for name in [
+        "create_a_gorgias_job",
+        "bulk_update_gorgias_custom_fields",
+        "archive_gorgias_macros",
+    ] {
+        assert!(admin.iter().any(|t| t.name == name), "{name}");
+    }
+    // The reads of the same resources, and an agent's writes, are not.
+    for name in [
+        "list_all_gorgias_macros",
+        "search_gorgias_view_items",
+        "list_all_gorgias_teams",
+        "update_a_gorgias_ticket_by_id",
+        "bulk_update_gorgias_customer_field_values",
+        "create_a_gorgias_tag",
+        "triage_gorgias_ticket",
+    ] {
+        let tool = catalog().tool(name).unwrap();
+        assert!(!tool.admin, "{name}");
+    }
+
+    let write = filtered(&["write"], &[]);
+    assert!(
+        !write.iter().any(|n| catalog().tool(n).unwrap().admin),
+        "{write:?}"
+    );
+    assert!(write.contains(&"create_a_gorgias_ticket".to_owned()));
+    assert!(filtered(&[], &[]).contains(&"list_all_gorgias_macros".to_owned()));
+    assert!(!filtered(&[], &[]).contains(&"create_a_gorgias_macro".to_owned()));
+
+    let m = vec!["write".to_owned()];
+    let asked = ToolFilter::parse(&m, &[], catalog())
+        .unwrap()
+        .with_admin(true);
+    let with_admin: Vec<&str> = catalog()
+        .tools()
+        .iter()
+        .filter(|t| asked.matches(t))
+        .map(|t| t.name.as_str())
+        .collect();
+    // What the flag adds is admin tools that pass the method filter, and only those.
+    let added: Vec<&str> = with_admin
+        .iter()
+        .copied()
+        .filter(|n| !write.iter().any(|w| w == n))
+        .collect();
+    assert_eq!(write.len() + added.len(), with_admin.len());
+    assert!(
+        added.iter().all(|n| catalog().tool(n).unwrap().admin),
+        "{added:?}"
+    );
+    assert!(added.contains(&"create_a_gorgias_macro") && added.contains(&"create_a_gorgias_job"));
+    // A custom method (archive) is not a `write` selector's, admin or not.
+    assert!(!added.contains(&"archive_gorgias_macros"));
+
+    // Named in tools, an admin tool passes without the flag (with the method filter).
+    let named = ToolFilter::parse(&m, &[], catalog())
+        .unwrap()
+        .with_tools(&["create_a_gorgias_macro".to_owned()], catalog())
+        .unwrap();
+    let macro_tool = catalog().tool("create_a_gorgias_macro").unwrap();
+    assert!(named.matches(macro_tool));
+    assert!(!named.matches(catalog().tool("create_a_gorgias_rule").unwrap()));
+    // What a config left with nothing is told.
+    let only_macros = ToolFilter::parse(&m, &["macros".to_owned()], catalog()).unwrap();
+    assert!(only_macros.leaves_out_as_admin(macro_tool));
+    assert!(
+        !only_macros
+            .clone()
+            .with_admin(true)
+            .leaves_out_as_admin(macro_tool)
+    );
+    assert!(!only_macros.leaves_out_as_admin(catalog().tool("list_all_gorgias_macros").unwrap()));
+}
+
 #[test]
 fn reads_only_leaves_exactly_the_read_tools_whatever_the_selectors() {
     let read = filtered(&["read"], &[]);
@@ -758,7 +859,7 @@ fn filters_select_by_method_and_tag() {
     let offered = catalog()
         .tools()
         .iter()
-        .filter(|t| t.offered_with.is_none())
+        .filter(|t| t.offered_with.is_none() && !t.admin)
         .count();
     assert_eq!(filtered(&[], &[]).len(), offered);
     // `read` is every tool that only reads: lists, gets, searches behind a POST or PUT, and

@@ -128,6 +128,27 @@ try {
   await checkPage(page);
   await shoot(page, "33-create-picker");
 
+  // --- Admin tools (issue 14): Write on the macros offers their writes only when asked for ---
+  await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/new`);
+  await page.check("#method-write");
+  await page.check("#tag-macros");
+  // The preview follows each tick; wait for the one with both (no ticket tool left).
+  const previewShows = (has, hasNot) => page.waitForFunction(([has, hasNot]) => {
+    const names = [...document.querySelectorAll("#preview-tools code")].map((c) => c.textContent);
+    return document.querySelector("#preview-body").getAttribute("aria-busy") === "false"
+      && names.includes(has) && !names.includes(hasNot);
+  }, [has, hasNot]);
+  await previewShows("list_all_gorgias_macros", "list_all_gorgias_tickets");
+  const withoutAdmin = await page.locator("#preview-tools code").allTextContents();
+  assert.ok(!withoutAdmin.includes("create_a_gorgias_macro"), `admin tool offered: ${withoutAdmin}`);
+  assert.match(await page.textContent("label[for='tool-create_a_gorgias_macro']"), /admin/);
+  await page.check("#admin-tools");
+  await previewShows("create_a_gorgias_macro", "list_all_gorgias_tickets");
+  const withAdmin = await page.locator("#preview-tools code").allTextContents();
+  assert.deepEqual(withAdmin.filter((n) => !withoutAdmin.includes(n)).sort(),
+    ["create_a_gorgias_macro", "delete_a_gorgias_macro_by_id", "update_a_gorgias_macro_by_id"]);
+  await checkPage(page);
+
   // --- Edit a server's access: tags off, two tools picked; the preview follows ---
   await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/${SERVER}`);
   assert.match(await page.textContent("#server-methods"), /read/);

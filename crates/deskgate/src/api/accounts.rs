@@ -214,6 +214,10 @@ pub struct ToolsQuery {
     pub methods: Option<String>,
     /// Comma-separated tags.
     pub tags: Option<String>,
+    /// Also the admin tools (writes that change the helpdesk's set-up, bulk jobs), as a
+    /// server minted with `admin_tools: true` offers them.
+    #[serde(default)]
+    pub admin_tools: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -248,6 +252,7 @@ pub async fn tools(
     let config = crate::mcp_servers::McpServerConfig {
         methods: split(q.methods),
         tags: split(q.tags),
+        admin_tools: q.admin_tools,
         ..Default::default()
     };
     let stored = app.account(&id).await?;

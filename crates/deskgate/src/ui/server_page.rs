@@ -282,7 +282,10 @@ async fn render(
                                 AuthMode::UrlToken => span.muted { "Secret: shown once, when the server was created" }
                             }
                         }
-                        dt { "Methods" } dd #server-methods { (methods_text(&c.methods)) }
+                        dt { "Methods" } dd #server-methods {
+                            (methods_text(&c.methods))
+                            @if c.admin_tools { ", with admin tools" }
+                        }
                         dt { "Tags" } dd { (filter_text(&c.tags)) }
                         dt { "Tools" } dd #server-tools {
                             @match &c.tools { None => "all the methods and tags allow", Some(t) => (t.join(", ")) }

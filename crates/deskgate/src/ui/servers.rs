@@ -266,6 +266,7 @@ pub fn config_from(fields: &FormFields) -> McpServerConfig {
         tags: (!tags.is_empty()).then_some(tags),
         tools: (!tools.is_empty()).then_some(tools),
         chatgpt: fields.get("chatgpt") == Some("on"),
+        admin_tools: fields.get("admin_tools") == Some("on"),
         tool_exposure: match fields.get("tool_exposure") {
             Some("discovery") => ToolExposure::Discovery,
             _ => ToolExposure::All,
@@ -528,6 +529,9 @@ pub(super) fn access_badge(t: &integration_spec::Tool) -> Markup {
         @if t.annotations.read_only { span.badge.ok { "read" } }
         @else if t.annotations.destructive { span.badge.warn { "deletes" } }
         @else { span.badge.info { "writes" } }
+        @if t.admin {
+            " " span.badge.muted title="Changes the helpdesk's set-up: offered only with admin tools, or when ticked by name" { "admin" }
+        }
     }
 }
 
@@ -713,6 +717,12 @@ fn filter_fieldsets(
                     checked[all_methods] aria-describedby="method-scope-all-hint";
                 label for="method-scope-all" { "All methods, including deletes" }
                 span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more; the ticks above are ignored." }
+            }
+            div.check.admin-tools {
+                input type="checkbox" name="admin_tools" id="admin-tools"
+                    checked[config.admin_tools] aria-describedby="admin-tools-hint";
+                label for="admin-tools" { "Admin tools: change the helpdesk's set-up" }
+                span.hint #admin-tools-hint { "Also the writes to macros, rules, teams, users, views, widgets, integrations, custom field definitions, account settings and satisfaction surveys, and bulk jobs. Without this, write methods cover tickets, messages, customers and tags only (tools ticked by name below are offered anyway)." }
             }
         }
         fieldset {
@@ -1301,12 +1311,13 @@ mod tests {
     #[test]
     fn the_edit_form_round_trips_a_servers_whole_config() {
         // What the edit form shows for a server is what saving it unchanged stores: filters,
-        // picked tools, exposure, ChatGPT tools, policies and budget.
+        // picked tools, exposure, ChatGPT tools, admin tools, policies and budget.
         let config: McpServerConfig = serde_json::from_value(json!({
             "methods": ["read", "write"],
             "tags": ["tickets"],
             "tools": ["list_all_gorgias_tickets", "add_gorgias_internal_note"],
             "chatgpt": true,
+            "admin_tools": true,
             "tool_exposure": "discovery",
             "policies": [
                 {"class": "write", "mode": "deny"},
@@ -1337,6 +1348,7 @@ mod tests {
             r#"id="tool-add_gorgias_internal_note" checked"#,
             r#"id="exposure-discovery" checked"#,
             r#"id="chatgpt" checked"#,
+            r#"id="admin-tools" checked"#,
             r#"value="30""#,
         ] {
             assert!(html.contains(ticked), "{ticked} is not shown");
@@ -1355,6 +1367,7 @@ mod tests {
             form.append_pair("tools", t);
         }
         form.append_pair("chatgpt", "on");
+        form.append_pair("admin_tools", "on");
         form.append_pair("tool_exposure", "discovery");
         form.append_pair("policies", &shown.policies);
         form.append_pair("calls_per_minute", "30");

@@ -116,6 +116,11 @@ pub async fn list(
                                     "only with " code { (group) }
                                 }
                             }
+                            @if t.admin {
+                                " " span.badge title="Changes the helpdesk's set-up: offered only to servers minted with admin tools, or that name it" {
+                                    "only with " code { "admin_tools" }
+                                }
+                            }
                         }
                         p.tool-title { (t.title) }
                         p.tool-description { (super::page::rich_text(first_paragraph(&t.description))) }

@@ -504,7 +504,12 @@ async fn every_tool_succeeds_against_the_sandbox() {
         .await
         .expect("SQLite always runs");
     let account = s.connect_sandbox().await;
-    let (_, url) = s.mint(&account, json!({"name": "catalog walk"})).await;
+    let (_, url) = s
+        .mint(
+            &account,
+            json!({"name": "catalog walk", "config": {"admin_tools": true}}),
+        )
+        .await;
     let mcp = RawMcp::new(&url);
     mcp.initialize().await;
     // Listing over MCP completes the account's catalog with its custom fields.
@@ -516,7 +521,8 @@ async fn every_tool_succeeds_against_the_sandbox() {
         .expect("listing tools cached the account's catalog")
         .catalog
         .clone();
-    // Every tool but ChatGPT's two, which a server offers only when it asks for them.
+    // Every tool but ChatGPT's two, which a server offers only when it asks for them (the
+    // admin tools are asked for).
     let offered: Vec<&Tool> = catalog
         .tools()
         .iter()

@@ -13,6 +13,8 @@ use crate::support::{RawMcp, TestServer};
 fn notes_only(exposure: &str) -> Value {
     json!({
         "tool_exposure": exposure,
+        // Offered, so that the write-class deny is what keeps a bulk job out.
+        "admin_tools": true,
         "policies": [
             {"class": "write", "mode": "deny"},
             {"tool": "create_a_gorgias_message", "mode": "deny"},

@@ -817,3 +817,123 @@ async fn audit_log_under_concurrency(backend: Backend) {
     let expected: Vec<_> = (0..200).map(|i| format!("c{i:03}")).collect();
     assert_eq!(ids, expected);
 }
+
+#[tokio::test]
+async fn servers_minted_before_admin_tools_keep_them_on_sqlite() {
+    servers_minted_before_admin_tools_keep_them(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn servers_minted_before_admin_tools_keep_them_on_postgres() {
+    servers_minted_before_admin_tools_keep_them(Backend::Postgres).await;
+}
+
+/// Migration 0170 (issue 14): admin tools became opt-in, so every server stored before it whose
+/// filters allowed writes is given `admin_tools: true` and offers what it offered; a read-only
+/// server is left as it was. The database is migrated to 0160, rows are written as the old
+/// version wrote them, then the store opens it as this version does.
+async fn servers_minted_before_admin_tools_keep_them(backend: Backend) {
+    use sqlx::migrate::Migrator;
+    let Some(url) = fresh_database(backend).await else {
+        return;
+    };
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let mut before = Migrator::new(std::path::Path::new(&format!(
+        "{}/migrations/{dir}",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .await
+    .unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 170)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let configs = [
+        ("all", r#"{"tool_exposure":"all"}"#),
+        (
+            "write",
+            r#"{"methods":["write"],"tags":["macros"],"tool_exposure":"all"}"#,
+        ),
+        ("read", r#"{"methods":["read"],"tool_exposure":"all"}"#),
+        (
+            "named",
+            r#"{"methods":["list","get"],"tool_exposure":"discovery"}"#,
+        ),
+    ];
+    let account = "INSERT INTO integrated_accounts (id, integration, name, status, auth_type, context, credentials, created_at, updated_at) \
+                   VALUES ('acc', 'gorgias', 'Acme', 'active', 'api_key', '{\"subdomain\":\"acme\"}', $1, 0, 0)";
+    let server = "INSERT INTO mcp_servers (id, integrated_account_id, name, config, require_api_token_auth, expires_at, token_hash, created_at, updated_at) \
+                  VALUES ($1, 'acc', $1, $2, false, NULL, $1, 0, 0)";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+                .await
+                .unwrap();
+            before.run(&pool).await.unwrap();
+            sqlx::query(account)
+                .bind(vec![1u8])
+                .execute(&pool)
+                .await
+                .unwrap();
+            for (id, config) in configs {
+                sqlx::query(server)
+                    .bind(id)
+                    .bind(config)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            before.run(&pool).await.unwrap();
+            sqlx::query(account)
+                .bind(vec![1u8])
+                .execute(&pool)
+                .await
+                .unwrap();
+            for (id, config) in configs {
+                sqlx::query(server)
+                    .bind(id)
+                    .bind(config)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+    }
+
+    let store = Store::connect(&url).await.unwrap();
+    let config = async |id: &str| {
+        store
+            .get_mcp_server("acc", id)
+            .await
+            .unwrap()
+            .unwrap()
+            .config
+    };
+    let all = config("all").await;
+    assert!(all.admin_tools, "{all:?}");
+    assert_eq!(all.methods, None);
+    let write = config("write").await;
+    assert!(write.admin_tools);
+    assert_eq!(write.tags, Some(vec!["macros".to_owned()]));
+    let read = config("read").await;
+    assert!(!read.admin_tools, "{read:?}");
+    assert_eq!(read.methods, Some(vec!["read".to_owned()]));
+    // Harmless where the methods cannot write: the flag only adds tools the filters allow.
+    let named = config("named").await;
+    assert!(named.admin_tools);
+    assert_eq!(
+        named.tool_exposure,
+        deskgate::mcp_servers::ToolExposure::Discovery
+    );
+}
