@@ -72,6 +72,10 @@ struct Args {
     /// `.tools/bench-venv/bin/python` when it exists; without one FastMCP is skipped).
     #[arg(long, value_name = "PATH")]
     fastmcp_python: Option<PathBuf>,
+    /// Run only these scenarios (comma-separated), e.g. `--only memory` or
+    /// `--only contenders,lists`; the default is all of them.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<scenarios::Scenario>,
     /// Clients for `--hold`.
     #[arg(long, default_value_t = 16, requires = "hold")]
     hold_clients: usize,
@@ -107,11 +111,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     let machine = system::Machine::current();
     let load_before = system::load_average();
-    let plan = if args.quick {
+    let mut plan = if args.quick {
         Plan::quick()
     } else {
         Plan::full()
     };
+    plan.only = args.only.clone();
     let work_dir = std::env::temp_dir().join(format!("deskgate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)?;
     eprintln!(
@@ -139,7 +144,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return hold(&bench, Duration::from_secs(seconds), args.hold_clients).await;
     }
 
-    let floors = bench.floors().await.context("the floor")?;
+    let floors = if bench.plan.runs(scenarios::Scenario::Floor) {
+        bench.floors().await.context("the floor")?
+    } else {
+        Vec::new()
+    };
     let mut backends = Vec::new();
     if !args.postgres_only {
         let database = Database::sqlite(&work_dir.join("sqlite"));

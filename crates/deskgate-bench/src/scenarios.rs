@@ -18,6 +18,23 @@ use crate::report::{
 };
 use crate::upstreams::{Direct, FixedUpstream};
 
+/// A part of a backend's run (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The floor proxies (once per run, before the backends).
+    Floor,
+    /// tools/call against the same GET sent straight to the upstream.
+    Calls,
+    /// deskgate against the bare rmcp proxy (and FastMCP), both eras.
+    Contenders,
+    /// `/healthz` and `ping` against the same baseline.
+    Steps,
+    /// tools/list against the same bytes served statically.
+    Lists,
+    /// Minting many servers, a restart over them, and the memory states.
+    Memory,
+}
+
 /// How big a run is.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -29,9 +46,15 @@ pub struct Plan {
     pub clients: usize,
     pub client_phase: Duration,
     pub sse_streams: usize,
+    /// The scenarios to run; empty: all.
+    pub only: Vec<Scenario>,
 }
 
 impl Plan {
+    pub fn runs(&self, scenario: Scenario) -> bool {
+        self.only.is_empty() || self.only.contains(&scenario)
+    }
+
     pub fn full() -> Self {
         Plan {
             concurrencies: vec![1, 16, 256],
@@ -42,6 +65,7 @@ impl Plan {
             clients: 1_000,
             client_phase: Duration::from_secs(3),
             sse_streams: 1_000,
+            only: Vec::new(),
         }
     }
 
@@ -55,6 +79,7 @@ impl Plan {
             clients: 50,
             client_phase: Duration::from_millis(300),
             sse_streams: 50,
+            only: Vec::new(),
         }
     }
 
@@ -184,22 +209,35 @@ impl Bench {
             .mint(&client, &fixed_account, "bench: fixed upstream", json!({}))
             .await?;
 
-        let calls = self
-            .calls(&client, &deskgate, &all_url, &fixed_url)
-            .await
-            .context("tools/call")?;
-        let (contenders, contender_notes) = self
-            .contenders(&client, &deskgate, &fixed_url)
-            .await
-            .context("contenders")?;
-        let steps = self
-            .steps(&client, &deskgate, &fixed_url)
-            .await
-            .context("steps")?;
-        let lists = self
-            .lists(&client, &deskgate, &all_url, &discovery_url)
-            .await
-            .context("tools/list")?;
+        let plan = &self.plan;
+        let calls = if plan.runs(Scenario::Calls) {
+            self.calls(&client, &deskgate, &all_url, &fixed_url)
+                .await
+                .context("tools/call")?
+        } else {
+            Vec::new()
+        };
+        let (contenders, contender_notes) = if plan.runs(Scenario::Contenders) {
+            self.contenders(&client, &deskgate, &fixed_url)
+                .await
+                .context("contenders")?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let steps = if plan.runs(Scenario::Steps) {
+            self.steps(&client, &deskgate, &fixed_url)
+                .await
+                .context("steps")?
+        } else {
+            Vec::new()
+        };
+        let lists = if plan.runs(Scenario::Lists) {
+            self.lists(&client, &deskgate, &all_url, &discovery_url)
+                .await
+                .context("tools/list")?
+        } else {
+            Vec::new()
+        };
         drop(client);
         tokio::time::sleep(Duration::from_millis(500)).await;
         memory.push(MemoryRow {
@@ -207,6 +245,23 @@ impl Bench {
             memory: deskgate.memory(),
         });
 
+        if !plan.runs(Scenario::Memory) {
+            deskgate.stop().await?;
+            return Ok(BackendReport {
+                name,
+                calls,
+                contenders,
+                contender_notes,
+                steps,
+                lists,
+                startup,
+                memory,
+                minted: None,
+                paced_clients: None,
+                saturating_clients: None,
+                sse_streams: None,
+            });
+        }
         let client = http_client();
         progress(&format!(
             "{name}: minting {} MCP servers",
