@@ -401,22 +401,6 @@ macro_rules! portable_queries {
                 Ok(ids.into_iter().map(|(id,)| id).collect())
             }
 
-            /// Inserts records in one transaction (one alone needs none).
-            pub async fn insert_tool_calls(
-                &self,
-                records: &[$crate::audit::ToolCallRecord],
-            ) -> Result<(), $crate::store::StoreError> {
-                if let [record] = records {
-                    return Self::insert_tool_call(&self.pool, record).await;
-                }
-                let mut tx = self.pool.begin().await?;
-                for record in records {
-                    Self::insert_tool_call(&mut *tx, record).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
             /// Inserts a record, or completes the one with its id (a write's intent). The log
             /// outlives servers and accounts: a record whose server is gone is kept.
             async fn insert_tool_call<'e>(

@@ -38,6 +38,22 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Inserts audit records in one transaction (one alone needs none).
+    pub async fn insert_tool_calls(
+        &self,
+        records: &[crate::audit::ToolCallRecord],
+    ) -> Result<(), StoreError> {
+        if let [record] = records {
+            return Self::insert_tool_call(&self.pool, record).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            Self::insert_tool_call(&mut *tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 portable_queries!(SqliteStore, sqlx::Sqlite);
