@@ -164,6 +164,8 @@ pub struct TenantCache {
     ttl: Duration,
     generation: AtomicU64,
     entries: RwLock<HashMap<TokenHash, Entry>>,
+    /// When entries past their TTL were last dropped (see [`TenantCache::put`]).
+    swept: std::sync::Mutex<Instant>,
 }
 
 /// Past this many entries the cache is cleared rather than grown (tokens are looked up again).
@@ -175,6 +177,7 @@ impl TenantCache {
             ttl,
             generation: AtomicU64::new(0),
             entries: RwLock::new(HashMap::new()),
+            swept: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -194,6 +197,19 @@ impl TenantCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
+        // An entry past its TTL is never served again, only replaced: drop them all, at most
+        // once per TTL (on a miss, so an idle cache costs nothing). Without this, every token
+        // resolved once stayed in memory until the cap (10,000 servers touched once held tens
+        // of MiB for good; issue 18).
+        let mut swept = self.swept.lock().expect("tenant cache sweep poisoned");
+        if swept.elapsed() >= self.ttl {
+            let generation = self.generation.load(Ordering::Acquire);
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.generation == generation && e.fetched.elapsed() < ttl);
+            entries.shrink_to_fit();
+            *swept = Instant::now();
+        }
+        drop(swept);
         entries.insert(
             token,
             Entry {
@@ -283,6 +299,20 @@ mod tests {
         cache.invalidate_all();
         cache.put(token.clone(), tenant(), ticket);
         assert!(cache.get(&token).is_none());
+    }
+
+    #[test]
+    fn entries_past_their_ttl_are_dropped_on_a_later_miss() {
+        let ttl = Duration::from_millis(50);
+        let cache = TenantCache::new(ttl);
+        for i in 0..100 {
+            cache.put(TokenHash::of(&format!("dgm_{i}")), tenant(), cache.ticket());
+        }
+        std::thread::sleep(ttl * 2);
+        cache.put(TokenHash::of("dgm_new"), tenant(), cache.ticket());
+        let entries = cache.entries.read().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries.contains_key(&TokenHash::of("dgm_new")));
     }
 
     #[test]
