@@ -1,5 +1,5 @@
-//! Plain stateless `tools/call` and `tools/list` POSTs, answered without rmcp's per-request
-//! service.
+//! Plain stateless `tools/call`, `tools/list` and `ping` POSTs, answered without rmcp's
+//! per-request service.
 //!
 //! In stateless mode rmcp builds a whole service for every POST (task spawns, channels, a
 //! span), and its result type holds the structured content as a `serde_json::Value`, so the
@@ -14,7 +14,8 @@
 //! for both paths alike; what is left to check, per era:
 //! - **older** (≤ 2025-11-25, or no `MCP-Protocol-Version`): a body that is exactly
 //!   `{jsonrpc: "2.0", id, method: "tools/call", params: {name, arguments?}}`, or a
-//!   `tools/list` with no params or empty ones (no `_meta`, no cursor).
+//!   `tools/list` or `ping` with no params or empty ones (no `_meta`, no cursor). (rmcp
+//!   refuses a `ping` in the 2026-07-28 era; that stays with rmcp.)
 //! - **stateless 2026-07-28**: `MCP-Protocol-Version: 2026-07-28` once, the SEP-2243 header
 //!   `Mcp-Method` once and naming the method (for a call, `Mcp-Name: <the tool>` once and
 //!   plainly spelled; for a list, no `Mcp-Name`), and params that are exactly `{name,
@@ -24,7 +25,7 @@
 //!   request (its header, `_meta` and version validation); its replies differ from the older
 //!   era's only by the members the era adds (`resultType`, and a list's caching hints).
 //!
-//! Calls go this way for a server that exposes all its tools; lists for every server.
+//! Calls go this way for a server that exposes all its tools; lists and pings for every server.
 //! Everything else (initialize, discovery-mode calls, a progress token, a cursor,
 //! base64-wrapped header values, anything malformed) goes on to rmcp untouched, with the same
 //! body. `tests/it/mcp.rs` sends each kind of outcome both ways in both eras and requires the
@@ -108,6 +109,9 @@ enum Plain {
     List {
         id: RequestId,
     },
+    Ping {
+        id: RequestId,
+    },
 }
 
 impl PlainMessage {
@@ -150,6 +154,15 @@ impl PlainMessage {
                     && headers.get("mcp-name").is_none();
                 plain.then_some(Plain::List { id: self.id })
             }
+            // rmcp refuses a ping in the 2026-07-28 era (the era has none); that refusal
+            // stays rmcp's.
+            "ping" if era == Era::Older => {
+                let plain = params
+                    .as_ref()
+                    .is_none_or(|p| p.name.is_none() && p.arguments.is_none())
+                    && headers.get("mcp-name").is_none();
+                plain.then_some(Plain::Ping { id: self.id })
+            }
             _ => None,
         }
     }
@@ -173,6 +186,7 @@ pub(super) async fn answer(
     };
     let reply = match plain {
         Plain::List { id } => list(state, &caller, &id, era).await,
+        Plain::Ping { id } => ping(&id),
         Plain::Call { .. } if caller.tenant.server.config.tool_exposure != ToolExposure::All => {
             return Err(parts);
         }
@@ -259,6 +273,15 @@ async fn list(state: &McpState, caller: &Caller, id: &RequestId, era: Era) -> Ve
     });
     out.extend_from_slice(&tools);
     out.extend_from_slice(b"}}");
+    out
+}
+
+/// `{"jsonrpc":"2.0","id":…,"result":{}}`, as rmcp answers an older-era ping.
+fn ping(id: &RequestId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut out, id).expect("a request id always serializes");
+    out.extend_from_slice(br#","result":{}}"#);
     out
 }
 

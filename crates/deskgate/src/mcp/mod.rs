@@ -7,7 +7,7 @@
 //!   JSON-RPC checks (-32700/-32600/-32602), batches; then the fast path or rmcp.
 //! - `clients`: which client is behind a URL and User-Agent (for the audit log), bounded in bytes.
 //! - `handler`: the protocol handler (initialize, tools/list, tools/call, discovery mode).
-//! - `fast_path`: plain stateless `tools/call` and `tools/list` POSTs of both protocol eras,
+//! - `fast_path`: plain stateless `tools/call`, `tools/list` and `ping` POSTs of both protocol eras,
 //!   answered without rmcp's per-request service, with the upstream's JSON unparsed and the
 //!   tool list pre-serialized (`tool_list`); everything else goes to rmcp.
 //! - `tool_list`: each server's serialized tool list, valid while its config and its account's

@@ -824,6 +824,74 @@ async fn the_fast_path_answers_exactly_as_rmcp_does() {
     s.stop().await;
 }
 
+/// `ping` and `tools/list` on the fast path answer as rmcp does, in both eras, whatever form
+/// of `Accept` the client sends: the same status, content type, protocol-version header and
+/// JSON. rmcp's answer is forced with a progress token in `_meta`, which the fast path leaves
+/// to rmcp.
+#[tokio::test]
+async fn the_fast_path_answers_a_ping_and_a_list_exactly_as_rmcp_does() {
+    let s = TestServer::start().await;
+    let account = s.connect_sandbox().await;
+    for config in [json!({}), json!({"tool_exposure": "discovery"})] {
+        let (_, url) = s
+            .mint(&account, json!({"name": "ping", "config": config}))
+            .await;
+        let mcp = RawMcp::new(&url);
+        for era in ["2025-11-25", "2026-07-28"] {
+            for (accept, content_type) in ACCEPT_FORMS {
+                for method in ["ping", "tools/list"] {
+                    let mut headers = accept_headers(accept, &[("mcp-protocol-version", era)]);
+                    let mut plain = json!({"jsonrpc": "2.0", "id": 7, "method": method});
+                    let mut with_token = json!({"jsonrpc": "2.0", "id": 7, "method": method,
+                                                "params": {"_meta": {"progressToken": 1}}});
+                    if era == "2026-07-28" {
+                        headers.push(("mcp-method", method));
+                        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                          "io.modelcontextprotocol/clientCapabilities": {}});
+                        plain["params"] = json!({"_meta": meta});
+                        with_token["params"]["_meta"] = meta;
+                        with_token["params"]["_meta"]["progressToken"] = json!(1);
+                    }
+                    let fast = mcp.send(plain.to_string(), &headers).await;
+                    let rmcp = mcp.send(with_token.to_string(), &headers).await;
+                    let what = format!("{config} {era}: {method} with Accept {accept:?}");
+                    // rmcp refuses a ping in the 2026-07-28 era; the fast path leaves it so.
+                    let refused = era == "2026-07-28" && method == "ping";
+                    assert_eq!(fast.status.is_success(), !refused, "{what}: {}", fast.text);
+                    assert_eq!(fast.status, rmcp.status, "{what}");
+                    assert_eq!(
+                        fast.headers.get("content-type"),
+                        rmcp.headers.get("content-type"),
+                        "{what}"
+                    );
+                    assert_eq!(fast.text, rmcp.text, "{what}");
+                    if refused {
+                        continue;
+                    }
+                    assert_eq!(fast.headers["content-type"], content_type, "{what}");
+                    assert_eq!(fast.headers["mcp-protocol-version"], era, "{what}");
+                    assert_eq!(fast.body, rmcp.body, "{what}: {}", fast.text);
+                }
+            }
+        }
+        // An empty params object is as plain as none, in the older era.
+        let headers = [("mcp-protocol-version", "2025-11-25")];
+        let reply = mcp
+            .send(
+                json!({"jsonrpc": "2.0", "id": "p", "method": "ping", "params": {}}).to_string(),
+                &headers,
+            )
+            .await;
+        assert_eq!(
+            reply.body,
+            json!({"jsonrpc": "2.0", "id": "p", "result": {}}),
+            "{}",
+            reply.text
+        );
+    }
+    s.stop().await;
+}
+
 /// `tools/list` in either era, plainly (the fast path, from the pre-serialized list) or with a
 /// progress token in its `_meta` (rmcp): returns the two replies.
 async fn list_both_ways(
