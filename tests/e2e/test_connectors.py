@@ -792,10 +792,12 @@ def test_tool_names_fit_every_clients_budget(deskgate, chatgpt_url):
 def test_cursor_tool_count_with_discovery(deskgate):
     """Cursor sends only the first 40 tools to its agent (Cursor's docs, "Tool quantity", quoted in
     bun913/mcp-testrail#6 and getsentry/sentry-mcp-stdio#3), and newer versions warn above 80
-    across all servers (Snowflake-Labs/mcp#77). The full catalog is beyond both, so the README
-    tells Cursor users to filter or to mint with `tool_exposure: discovery`: three tools, through
-    which the agent still reaches any tool the filters allow."""
-    assert deskgate.tools_preview()["count"] > 80
+    across all servers (Snowflake-Labs/mcp#77). A server with no filters (80 tools) is beyond the
+    first, and with admin tools (114) beyond both, so the README tells Cursor users to filter or
+    to mint with `tool_exposure: discovery`: three tools, through which the agent still reaches
+    any tool the filters allow."""
+    assert deskgate.tools_preview()["count"] > 40
+    assert deskgate.api("GET", f"/integrated-account/{deskgate.account_id}/tools?admin_tools=true")[1]["count"] > 80
     url = deskgate.mint({"tool_exposure": "discovery"}, name="Cursor (discovery)")
     cursor = McpOver(Wire(deskgate.base), url, accept="application/json, text/event-stream", client_name="cursor-vscode")
     assert_served(cursor.start())

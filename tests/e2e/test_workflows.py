@@ -219,8 +219,10 @@ async def find_refund_ticket(url: str) -> int:
         page = (await call(client, "search_gorgias_view_items", {
             "view_id": 0, "view": {"type": "ticket-list", "search": "refund"}, "limit": 20}))
         for summary in page["data"]:
-            customer = (await call(client, 
-                "get_single_gorgias_customer_by_id", {"id": summary["customer"]["id"]}))
+            # A list item names its customer; the ticket carries the customer's id.
+            ticket = await call(client, "get_single_gorgias_ticket_by_id", {"id": summary["id"]})
+            customer = (await call(client,
+                "get_single_gorgias_customer_by_id", {"id": ticket["customer"]["id"]}))
             history = (await call(client, 
                 "list_all_gorgias_tickets", {"customer_id": customer["id"], "limit": 5}))["data"]
             if customer.get("language") and len(history) > 1:

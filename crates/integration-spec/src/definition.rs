@@ -1501,7 +1501,11 @@ fn field_rule(file: &str, field: &Spanned<format::FieldDoc>) -> Result<FieldRule
             let op = if let Some(keys) = &r.pick {
                 FieldOp::Pick(keys.clone())
             } else if let Some(k) = &r.pluck {
-                FieldOp::Pluck(k.clone())
+                let keys = k.to_vec();
+                if keys.is_empty() {
+                    return Err(loc_error(file, field, "`pluck` names at least one key"));
+                }
+                FieldOp::Pluck(keys)
             } else if let Some(v) = &r.view {
                 FieldOp::View(v.clone())
             } else if let Some(t) = &r.text {

@@ -121,14 +121,33 @@ pub(crate) struct FieldRuleDoc {
     pub key: Option<String>,
     #[serde(default)]
     pub pick: Option<Vec<String>>,
+    /// One key of the object (or of each object of an array) in its place; with several, the
+    /// first that holds something (`[name, email]`: a customer without a name shows its email).
     #[serde(default)]
-    pub pluck: Option<String>,
+    pub pluck: Option<OneOrMany>,
     #[serde(default)]
     pub view: Option<String>,
     #[serde(default)]
     pub text: Option<TextDoc>,
     #[serde(default)]
     pub link: Option<String>,
+}
+
+/// A string, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// One plain-text body out of several candidate keys.

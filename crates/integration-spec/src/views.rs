@@ -51,7 +51,8 @@ pub(crate) enum FieldOp {
     /// Only these keys of the object, or of each object of an array.
     Pick(Vec<String>),
     /// This key of the object, or of each object of an array (`tags` -> `["refund", "vip"]`).
-    Pluck(String),
+    /// The first of these keys that holds something.
+    Pluck(Vec<String>),
     /// Another view, applied to the object or to each object of an array.
     View(String),
     /// One plain-text body.
@@ -135,7 +136,7 @@ impl Views {
         let (key, value) = match &rule.op {
             FieldOp::Copy => (rule.key.clone(), source.map(compact)),
             FieldOp::Pick(keys) => (rule.key.clone(), source.map(|v| pick(v, keys))),
-            FieldOp::Pluck(key) => (rule.key.clone(), source.map(|v| pluck(v, key))),
+            FieldOp::Pluck(keys) => (rule.key.clone(), source.map(|v| pluck(v, keys))),
             FieldOp::View(name) => {
                 // Views may nest, not loop: the loader checks for cycles; the depth bound is
                 // belt and braces.
@@ -237,16 +238,20 @@ fn pick(value: &Value, keys: &[String]) -> Value {
     }
 }
 
-fn pluck(value: &Value, key: &str) -> Value {
+fn pluck(value: &Value, keys: &[String]) -> Value {
     match value {
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|v| pluck(v, key))
+                .map(|v| pluck(v, keys))
                 .filter(|v| !is_empty(v))
                 .collect(),
         ),
-        Value::Object(map) => map.get(key).map(compact).unwrap_or(Value::Null),
+        Value::Object(map) => keys
+            .iter()
+            .filter_map(|k| map.get(k).map(compact))
+            .find(|v| !is_empty(v))
+            .unwrap_or(Value::Null),
         other => other.clone(),
     }
 }
@@ -523,7 +528,7 @@ mod tests {
                         "assignee_team",
                         FieldOp::Pick(vec!["id".into(), "name".into()]),
                     ),
-                    rule("tags", FieldOp::Pluck("name".into())),
+                    rule("tags", FieldOp::Pluck(vec!["name".into()])),
                     rule("messages", FieldOp::View("message".into())),
                     FieldRule {
                         source: vec![],
@@ -594,6 +599,30 @@ mod tests {
         assert_eq!(short_datetime("2026-11-18"), None);
         assert_eq!(short_datetime("order 2026-11-18T23:57:00"), None);
         assert_eq!(short_datetime("2026-11-18T23:57:00 and more"), None);
+    }
+
+    #[test]
+    fn pluck_takes_the_first_key_that_holds_something() {
+        let keys = ["name".to_owned(), "email".to_owned()];
+        assert_eq!(
+            pluck(&json!({"id": 1, "name": "Ava", "email": "a@x"}), &keys),
+            json!("Ava")
+        );
+        // No name, or an empty one: the email stands in.
+        assert_eq!(
+            pluck(&json!({"id": 1, "email": "a@x"}), &keys),
+            json!("a@x")
+        );
+        assert_eq!(
+            pluck(&json!({"id": 1, "name": "", "email": "a@x"}), &keys),
+            json!("a@x")
+        );
+        assert_eq!(pluck(&json!({"id": 1}), &keys), Value::Null);
+        // Over an array, each item; those with nothing are left out.
+        assert_eq!(
+            pluck(&json!([{"name": "a"}, {"id": 2}, {"email": "c@x"}]), &keys),
+            json!(["a", "c@x"])
+        );
     }
 
     #[test]

@@ -337,11 +337,15 @@ async function run(page, context) {
   await page.click("nav.tabs >> text=Tools");
   await page.waitForURL(`${account}/tools`);
   // The catalog also lists the tools offered only to servers that ask for them (ChatGPT's
-  // search and fetch), marked as such; the preview without options leaves them out.
+  // search and fetch, the admin tools), marked as such; the preview without options leaves
+  // them out.
   const total = await page.locator("#tool-catalog > li").count();
   const grouped = await page.locator("#tool-catalog > li[data-group='chatgpt']").count();
   assert.ok(grouped >= 2, "ChatGPT's search and fetch are listed, marked");
-  assert.equal(total - grouped, allTools);
+  const admin = await page.locator("#tool-catalog > li[data-admin]").count();
+  assert.ok(admin >= 30, `the admin tools are listed, marked (${admin})`);
+  assert.match(await page.textContent("#tool-catalog > li[data-admin] .tool-head"), /only with admin_tools/);
+  assert.equal(total - grouped - admin, allTools);
   await checkPage(page);
   await shoot(page, "11-tools");
   await page.fill("#tool-search", "merge ticket");

@@ -107,7 +107,7 @@ pub async fn list(
             }
             ul.tool-catalog #tool-catalog {
                 @for t in &shown {
-                    li.tool data-search=(search_text(t)) data-group=[t.offered_with.as_deref()] {
+                    li.tool data-search=(search_text(t)) data-group=[t.offered_with.as_deref()] data-admin[t.admin] {
                         div.tool-head {
                             h3 { code { (t.name) } }
                             (kind_badge(t))

@@ -53,6 +53,40 @@ async fn detailed_answers_are_the_upstream_body_byte_for_byte() {
     s.stop().await;
 }
 
+/// Issue 14's list item target (≤ 80 tokens, from ~375): the 30 newest tickets, as the model
+/// reads them, names for the customer and assignees, nothing nested that only carries an id.
+#[tokio::test]
+async fn a_concise_list_item_is_small_and_names_people() {
+    let (s, mcp) = setup().await;
+    let page: Value = serde_json::from_str(&text(
+        &mcp.call("list_all_gorgias_tickets", json!({"limit": 30}))
+            .await,
+    ))
+    .unwrap();
+    let items = page["data"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    let total: usize = items
+        .iter()
+        .map(|item| tokens::count(&item.to_string()))
+        .sum();
+    assert!(total <= 80 * items.len(), "{} tokens an item", total / 30);
+    assert!(items.iter().all(|i| i["customer"].is_string()), "{page}");
+    let assigned = items
+        .iter()
+        .find(|i| i.get("assignee_team").is_some())
+        .expect("the seed assigns tickets to teams");
+    assert!(assigned["assignee_team"].is_string(), "{assigned}");
+    // The name the item shows is one every tool takes in place of the id.
+    let reply = mcp
+        .call(
+            "update_a_gorgias_ticket_by_id",
+            json!({"id": assigned["id"], "assignee_team": {"name": assigned["assignee_team"]}}),
+        )
+        .await;
+    assert_eq!(reply.body["result"]["isError"], false, "{}", reply.body);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_concise_ticket_is_small_and_marks_what_the_customer_wrote() {
     let (s, mcp) = setup().await;
