@@ -44,6 +44,7 @@ on_both_backends!(
     revoked_api_tokens_stop_at_once,
     bad_inputs_get_one_error_shape,
     tools_preview_follows_the_filters,
+    admin_tools_are_offered_only_when_asked_for,
 );
 
 async fn accounts_lifecycle(s: &TestServer) {
@@ -630,6 +631,125 @@ async fn tools_preview_follows_the_filters(s: &TestServer) {
     assert!(!names.contains(&"update_a_gorgias_ticket_by_id"));
     assert!(read_tickets["tools_list_bytes"].as_u64().unwrap() > 0);
     assert!(read_tickets["tokens"].as_u64().unwrap() > 0);
+}
+
+/// Issue 14: the writes that change the helpdesk's set-up (here, macros) are offered only to a
+/// server that asks for admin tools or names them; on every path a call can take, not only in
+/// the list, and nothing reaches Gorgias when they are not offered.
+async fn admin_tools_are_offered_only_when_asked_for(s: &TestServer) {
+    let account = s.connect_sandbox().await;
+    let path = format!("/integrated-account/{account}/mcp");
+    let macro_args = json!({"name": "Refund policy", "actions": []});
+
+    // A config whose only tools are admin tools says so, and how to ask for them.
+    let (status, error) = s
+        .api(
+            Method::POST,
+            &path,
+            Some(json!({"name": "x", "config": {"methods": ["write"], "tags": ["macros"]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("admin_tools: true") && message.contains("create_a_gorgias_macro"),
+        "{message}"
+    );
+
+    let config = json!({"methods": ["read", "write"], "tags": ["macros"]});
+    let (id, url) = s
+        .mint(&account, json!({"name": "macros", "config": config}))
+        .await;
+    let (_, discovery_url) = s
+        .mint(
+            &account,
+            json!({"name": "macros (discovery)",
+                   "config": {"methods": ["read", "write"], "tags": ["macros"], "tool_exposure": "discovery"}}),
+        )
+        .await;
+    let mcp = RawMcp::new(&url);
+    mcp.initialize().await;
+    let names = |tools: Vec<Value>| -> Vec<String> {
+        tools
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = names(mcp.list_tools().await);
+    assert!(
+        listed.contains(&"list_all_gorgias_macros".to_owned()),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.contains(&"create_a_gorgias_macro".to_owned()),
+        "{listed:?}"
+    );
+
+    let before = s.sandbox.state().request_count();
+    let refused = mcp.call("create_a_gorgias_macro", macro_args.clone()).await;
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown tool")),
+        "{}",
+        refused.body
+    );
+    let discovery = RawMcp::new(&discovery_url);
+    discovery.initialize().await;
+    let refused = discovery
+        .call(
+            "call_write_tool",
+            json!({"name": "create_a_gorgias_macro", "arguments": macro_args}),
+        )
+        .await;
+    assert_eq!(refused.body["result"]["isError"], true, "{}", refused.body);
+    assert_eq!(
+        s.sandbox.state().request_count(),
+        before,
+        "a tool that is not offered reached Gorgias"
+    );
+
+    // Asked for, they are offered and work; the preview says the same.
+    let (status, patched) = s
+        .api(
+            Method::PATCH,
+            &format!("{path}/{id}"),
+            Some(json!({"config": {"methods": ["read", "write"], "tags": ["macros"], "admin_tools": true}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["config"]["admin_tools"], true);
+    let listed = names(mcp.list_tools().await);
+    assert!(
+        listed.contains(&"create_a_gorgias_macro".to_owned()),
+        "{listed:?}"
+    );
+    let created = mcp.call("create_a_gorgias_macro", macro_args.clone()).await;
+    assert_eq!(created.body["result"]["isError"], false, "{}", created.body);
+    let (_, preview) = s
+        .api(
+            Method::GET,
+            &format!("/integrated-account/{account}/tools?methods=read,write&tags=macros&admin_tools=true"),
+            None,
+        )
+        .await;
+    assert_eq!(preview["count"].as_u64().unwrap() as usize, listed.len());
+
+    // Named in `tools`, an admin tool is offered without the flag.
+    let (_, named_url) = s
+        .mint(
+            &account,
+            json!({"name": "one macro tool", "config": {"tools": ["create_a_gorgias_macro", "list_all_gorgias_macros"]}}),
+        )
+        .await;
+    let named = RawMcp::new(&named_url);
+    named.initialize().await;
+    let mut listed = names(named.list_tools().await);
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["create_a_gorgias_macro", "list_all_gorgias_macros"]
+    );
 }
 
 impl RawMcp {
