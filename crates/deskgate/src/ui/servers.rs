@@ -716,7 +716,7 @@ fn filter_fieldsets(
                 input type="radio" name="method_scope" value="all" id="method-scope-all"
                     checked[all_methods] aria-describedby="method-scope-all-hint";
                 label for="method-scope-all" { "All methods, including deletes" }
-                span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more; the ticks above are ignored." }
+                span.hint #method-scope-all-hint { "Every tool, also those that delete tickets, customers and more (admin tools only with the box below); the ticks above are ignored." }
             }
             div.check.admin-tools {
                 input type="checkbox" name="admin_tools" id="admin-tools"
