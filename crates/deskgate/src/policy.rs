@@ -503,8 +503,13 @@ fn compile_rule(
         ));
     }
     if rule.mode == PolicyMode::Allow && !filter.matches(tool) {
+        let why = if filter.leaves_out_as_admin(tool) {
+            " (it is an admin tool: set admin_tools: true or list it in tools)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "`{}` is not offered by this server's filters (methods, tags, tools); a policy cannot add a tool",
+            "`{}` is not offered by this server's filters (methods, tags, tools){why}; a policy cannot add a tool",
             tool.name
         ));
     }
@@ -1053,6 +1058,21 @@ mod tests {
             &rules(json!([{"tool": "create_a_gorgias_message", "mode": "deny"}])),
             &catalog,
             &read,
+        )
+        .unwrap();
+        // An admin tool left out says what would offer it.
+        let write = ToolFilter::parse(&["write".to_owned()], &[], &catalog).unwrap();
+        let e = Policy::compile(
+            &rules(json!([{"tool": "create_a_gorgias_macro"}])),
+            &catalog,
+            &write,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("admin_tools: true"), "{e}");
+        Policy::compile(
+            &rules(json!([{"tool": "create_a_gorgias_macro"}])),
+            &catalog,
+            &write.with_admin(true),
         )
         .unwrap();
     }
