@@ -13,84 +13,18 @@
 // DESKGATE_ARTIFACTS, CHROMIUM.
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import readline from "node:readline";
-import { chromium } from "playwright-core";
+import { browse, checkPage, handshake, need, shoot, signIn } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const BASE = env("DESKGATE_BASE");
-const API_TOKEN = env("DESKGATE_API_TOKEN");
-const ACCOUNT = env("DESKGATE_ACCOUNT");
-const WEBHOOK_URL = env("DESKGATE_WEBHOOK_URL");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const ACCOUNT = need("DESKGATE_ACCOUNT");
+const WEBHOOK_URL = need("DESKGATE_WEBHOOK_URL");
 const POLICIES = JSON.stringify([{ tool: "reply_to_gorgias_customer", mode: "approve" }]);
 
-const stdin = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-
-/** Tells the test where we are and waits for its answer. */
-async function handshake(step, data = {}) {
-  process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
-  const { value, done } = await stdin.next();
-  assert.ok(!done, `the test closed stdin at step ${step}`);
-  const reply = JSON.parse(value);
-  assert.ok(reply.ok, `the test stopped at step ${step}: ${reply.error || "no reason"}`);
-  return reply;
-}
-
-/** Labelled controls, captioned tables with scoped headers, one h1, no secret in the markup. */
-async function checkPage(page, secrets) {
-  const problems = await page.evaluate(() => {
-    const out = [];
-    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-      if (!((el.labels && el.labels.length) || el.getAttribute("aria-label"))) { out.push(`unlabelled ${el.name || el.id}`); }
-    }
-    for (const table of document.querySelectorAll("table")) {
-      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
-      for (const th of table.querySelectorAll("th")) { if (!th.getAttribute("scope")) { out.push("th without scope"); } }
-    }
-    if (document.querySelectorAll("h1").length !== 1) { out.push("not exactly one h1"); }
-    return out;
-  });
-  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
-  const html = await page.content();
-  for (const secret of secrets) { assert.ok(!html.includes(secret), `a secret is rendered on ${page.url()}`); }
-}
-
-async function shoot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} overflows at ${width}px (${overflow}px)`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
+browse({ origin: BASE }, async (page) => {
   const account = `${BASE}/ui/accounts/${ACCOUNT}`;
 
-  await page.goto(`${BASE}/ui/sign-in`);
-  await page.fill("#api_token", API_TOKEN);
-  await page.click("#sign-in-with-token");
-  await page.waitForURL(`${BASE}/ui`);
+  await signIn(page, BASE, API_TOKEN);
 
   // --- 1. A server whose policy holds customer replies, created in the console ---
   await page.goto(`${account}/servers/new`);
@@ -219,8 +153,4 @@ try {
   assert.deepEqual(approvedRows, ["ok"], "one approved call, answered ok");
   assert.match(await page.textContent("#export-csv").then(() => page.getAttribute("#export-csv", "href")), /policy_decision=approved/);
   await handshake("decided");
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-assert.deepEqual(errors, [], "the browser reported errors");
+});

@@ -7,39 +7,17 @@
 // DESKGATE_ARTIFACTS, CHROMIUM.
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { browse, need, shoot, signIn } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const BASE = env("DESKGATE_BASE");
-const ACCOUNT = env("DESKGATE_ACCOUNT");
-const ACTION = env("DESKGATE_ACTION");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const ACCOUNT = need("DESKGATE_ACCOUNT");
+const ACTION = need("DESKGATE_ACTION");
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
+browse({ origin: BASE }, async (page) => {
   const account = `${BASE}/ui/accounts/${ACCOUNT}`;
 
-  await page.goto(`${BASE}/ui/sign-in`);
-  await page.fill("#api_token", env("DESKGATE_API_TOKEN"));
-  await page.click("#sign-in-with-token");
-  await page.waitForURL(`${BASE}/ui`);
+  await signIn(page, BASE, API_TOKEN);
 
   await page.goto(account);
   assert.equal(await page.locator("#approvals-waiting").count(), 0, "an expired action is counted as waiting");
@@ -51,8 +29,7 @@ try {
   assert.match(decided, /Expired/);
   assert.match(decided, /nothing sent/);
   assert.match(decided, /reply_to_gorgias_customer/);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, "35-expired.png"), fullPage: true });
+  await shoot(page, "35-expired");
 
   // A form left open from before the expiry: its approval is refused, saying why.
   const csrf = await page.evaluate(() => document.querySelector("input[name=csrf]")?.value);
@@ -61,8 +38,4 @@ try {
     form: { csrf, "text.body_text": "approved too late" } });
   assert.equal(late.status(), 409);
   assert.match(await late.text(), /expired/);
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-assert.deepEqual(errors, [], "the browser reported errors");
+});

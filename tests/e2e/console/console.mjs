@@ -13,125 +13,18 @@
 // CHROMIUM (default /usr/bin/chromium).
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import readline from "node:readline";
-import { chromium } from "playwright-core";
+import { browse, checkPage, handshake, need, shoot, shots } from "./common.mjs";
 
 const BASE = need("DESKGATE_BASE");
 const API_TOKEN = need("DESKGATE_API_TOKEN");
 const SANDBOX = need("DESKGATE_SANDBOX");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SECRETS = ["sandbox-api-key", "wrong-api-key", API_TOKEN];
-
-function need(name) {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-}
-
-const stdin = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-
-/** Tells the test where we are and waits for its go-ahead. */
-async function handshake(step, data = {}) {
-  process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
-  const { value, done } = await stdin.next();
-  assert.ok(!done, `the test closed stdin at step ${step}`);
-  const reply = JSON.parse(value);
-  assert.ok(reply.ok, `the test stopped at step ${step}: ${reply.error || "no reason"}`);
-  return reply;
-}
-
-function log(message) {
-  process.stdout.write(`${message}\n`);
-}
-
-const shots = [];
-
-/** A full-page screenshot at laptop and at phone width. */
-async function shoot(page, name) {
-  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    // From the top, so sticky parts sit where a reader first sees them.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    const file = path.join(SHOTS, `${name}-${kind}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} is ${overflow}px wide at ${width}px: something does not wrap`);
-    shots.push(file);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-/** What every page must get right: labels on every control, tables with captions and scoped
- *  headers, one h1, a main landmark, and no secret anywhere in the markup. */
-async function checkPage(page, { secrets = SECRETS } = {}) {
-  const problems = await page.evaluate(() => {
-    const out = [];
-    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-      const labelled = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
-      if (!labelled) { out.push(`unlabelled control ${el.name || el.id}`); }
-    }
-    for (const table of document.querySelectorAll("table")) {
-      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
-      for (const th of table.querySelectorAll("th")) {
-        if (!th.getAttribute("scope")) { out.push(`th without scope in #${table.id}: ${th.textContent}`); }
-      }
-    }
-    if (document.querySelectorAll("h1").length !== 1) { out.push(`${document.querySelectorAll("h1").length} h1 elements`); }
-    if (!document.querySelector("main")) { out.push("no main landmark"); }
-    return out;
-  });
-  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
-  const html = await page.content();
-  for (const secret of secrets) {
-    assert.ok(!html.includes(secret), `a secret (${secret.slice(0, 6)}…) is rendered on ${page.url()}`);
-  }
-}
-
-async function main() {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 800 },
-  });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const browserErrors = [];
-  page.on("response", (r) => {
-    if (r.status() >= 400) { log(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/dgm_[\w-]+/, "dgm_…")}`); }
-  });
-  page.on("pageerror", (e) => browserErrors.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    // Pages answered 400/401/403 on purpose (bad key, bad token, no CSRF token) log a line too.
-    // The sandbox's consent page is not ours to judge.
-    const ours = (m.location().url || page.url()).startsWith(BASE);
-    if (m.type() === "error" && ours && !/responded with a status of (400|401|403)\b/.test(m.text())) {
-      browserErrors.push(`console: ${m.text()}`);
-    }
-  });
-
-  try {
-    await run(page, context);
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-  assert.deepEqual(browserErrors, [], "the browser reported errors (a script or CSP failure?)");
-}
 
 async function run(page, context) {
   // --- Sign in: nothing works without it ---
   await page.goto(`${BASE}/ui`);
   assert.match(page.url(), /\/ui\/sign-in$/, "a signed-out browser is sent to sign in");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "01-sign-in");
 
   await page.fill("#api_token", "dga_not-a-real-token");
@@ -152,13 +45,13 @@ async function run(page, context) {
   assert.ok(session, "signing in sets the session cookie");
   assert.equal(session.httpOnly, true);
   assert.equal(session.sameSite, "Lax");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "02-accounts");
 
   // --- Connect the sandbox account through the form; a bad key is explained ---
   await page.click("a:has-text('Connect Gorgias') >> nth=0");
   await page.waitForURL(`${BASE}/ui/accounts/new`);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "03-connect");
   await page.fill("#subdomain", "acme");
   await page.fill("#email", "agent@acme.example");
@@ -170,7 +63,7 @@ async function run(page, context) {
   assert.match(await page.textContent("#form-error"), /refused these credentials/i);
   assert.equal(await page.inputValue("#api_key"), "", "a rejected key is not put back in the form");
   assert.equal(await page.inputValue("#subdomain"), "acme", "the other fields are kept");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "04-connect-bad-key");
 
   await page.fill("#api_key", "sandbox-api-key");
@@ -183,7 +76,7 @@ async function run(page, context) {
   assert.match(overview, /Active/);
   assert.match(overview, /agent@acme\.example/);
   assert.match(overview, /Contact reason/, "the account's custom fields are listed");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "05-overview");
 
   // --- Connect with OAuth too (the test registered the sandbox's OAuth app) ---
@@ -199,7 +92,7 @@ async function run(page, context) {
   const oauthOverview = await page.textContent("main");
   assert.match(oauthOverview, /Connected with\s*OAuth/);
   assert.match(oauthOverview, /Granted scopes/);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "05b-overview-oauth");
   await page.goto(account);
 
@@ -207,7 +100,7 @@ async function run(page, context) {
   await page.click("nav.tabs >> text=MCP Servers");
   await page.waitForURL(`${account}/servers`);
   assert.match(await page.textContent("main"), /no MCP servers yet/);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "06-servers-empty");
   await page.click("a:has-text('Create MCP server')");
   await page.waitForURL(`${account}/servers/new`);
@@ -257,7 +150,7 @@ async function run(page, context) {
   assert.match(await listTickets.locator(".tool-title").textContent(), /List tickets/);
   assert.match(await page.textContent("label[for=tag-custom_fields]"), /^Custom fields/);
   assert.equal(await page.getAttribute("#tag-custom_fields", "value"), "custom_fields");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "07-create-server");
 
   await page.click("button:has-text('Create MCP server')");
@@ -277,7 +170,7 @@ async function run(page, context) {
   assert.ok((await page.textContent("#cursor-config")).includes(url));
   await page.click("#claude-config ~ .copy-group button");
   assert.ok((await page.evaluate(() => navigator.clipboard.readText())).includes(`"deskgate"`));
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "08-server-created");
 
   // The test calls tools/list, one read tool, and a write tool (refused) on the copied URL.
@@ -290,7 +183,7 @@ async function run(page, context) {
   await page.locator("#shown-once").waitFor();
   assert.match(await page.textContent("#shown-once"), /shown once; mint a new server if you lost it/);
   assert.equal(await page.locator("#mcp-url").count(), 0);
-  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await checkPage(page, [...SECRETS, mcpToken]);
   await shoot(page, "08b-server-created-reloaded");
 
   // --- Back on the list: the URL is never shown again; the call is counted ---
@@ -302,7 +195,7 @@ async function run(page, context) {
   assert.equal((await row.locator("td.calls").textContent()).trim(), "2", "two calls in the last 24 h");
   assert.match(await row.textContent(), /read/);
   assert.match(await row.textContent(), /tickets/);
-  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await checkPage(page, [...SECRETS, mcpToken]);
   await shoot(page, "09-servers");
 
   // --- Logs: the call is there, filters narrow it ---
@@ -315,7 +208,7 @@ async function run(page, context) {
   assert.equal(await logRows.count(), 2);
   assert.deepEqual(await logRows.evaluateAll((rows) => rows.map((r) => [r.querySelector("th code").textContent, r.dataset.outcome])),
     [["create_a_gorgias_ticket", "refused"], ["list_all_gorgias_tickets", "ok"]], "newest first");
-  await checkPage(page, { secrets: [...SECRETS, mcpToken] });
+  await checkPage(page, [...SECRETS, mcpToken]);
   await shoot(page, "10-logs");
   await page.selectOption("#filter-outcome", "ok");
   await page.click("button:has-text('Filter')");
@@ -346,7 +239,7 @@ async function run(page, context) {
   assert.ok(admin >= 30, `the admin tools are listed, marked (${admin})`);
   assert.match(await page.textContent("#tool-catalog > li[data-admin] .tool-head"), /only with admin_tools/);
   assert.equal(total - grouped - admin, allTools);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "11-tools");
   await page.fill("#tool-search", "merge ticket");
   const visible = page.locator("#tool-catalog > li:visible");
@@ -367,7 +260,7 @@ async function run(page, context) {
   assert.equal(await page.locator("pre.schema").isVisible(), false);
   await page.click("details.raw-schema summary");
   assert.match(await page.textContent("pre.schema"), /"properties"/);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "13-tool");
 
   // --- Edit the name and expiry ---
@@ -375,7 +268,7 @@ async function run(page, context) {
   await page.click("a[aria-label='Edit Tickets (read-only)']");
   await page.fill("#name", "Tickets (read)");
   await page.selectOption("#expiry", "86400");
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "14-edit-server");
   await page.click("button:has-text('Save')");
   await page.waitForURL(/notice=server-updated/);
@@ -408,7 +301,7 @@ async function run(page, context) {
   // --- Delete the server: its URL is refused from now on ---
   await page.click("a[aria-label='Delete Tickets (read)']");
   await page.locator("h2:has-text('Delete “Tickets (read)”?')").waitFor();
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "16-delete-server");
   await page.click("button:has-text('Delete MCP server')");
   await page.waitForURL(/notice=server-deleted/);
@@ -424,7 +317,7 @@ async function run(page, context) {
   const oauthServerUrl = `${BASE}/mcp/${page.url().match(/servers\/([0-9a-f-]{36})\/created$/)[1]}`;
   assert.equal(await page.inputValue("#mcp-url"), oauthServerUrl, "the URL is the server's id, no token");
   assert.match(await page.textContent("#oauth-note"), /OAuth[\s\S]*approves/);
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "16b-oauth-server-created");
   await page.reload();
   assert.equal(await page.inputValue("#mcp-url"), oauthServerUrl);
@@ -438,7 +331,7 @@ async function run(page, context) {
   await page.goto(account);
   await page.click("a:has-text('Delete account…')");
   await page.locator("h1:has-text('Delete Acme (console)?')").waitFor();
-  await checkPage(page);
+  await checkPage(page, SECRETS);
   await shoot(page, "17-delete-account");
   await page.click("button:has-text('Delete account')");
   await page.waitForURL(/\/ui\?notice=account-deleted$/);
@@ -458,8 +351,4 @@ async function run(page, context) {
   await handshake("done", { screenshots: shots });
 }
 
-// stdin stays open for handshakes, so leave explicitly.
-main().then(() => process.exit(0), (error) => {
-  process.stdout.write(`@@ ${JSON.stringify({ step: "failed", error: String(error && error.stack || error) })}\n`);
-  process.exit(1);
-});
+browse({ origin: BASE, clipboard: true }, run);

@@ -10,48 +10,14 @@
 // CHROMIUM (default /usr/bin/chromium).
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { browse, need, report, shoot } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const AUTHORIZE_URL = env("DESKGATE_AUTHORIZE_URL");
-const EMAIL = env("DESKGATE_EMAIL");
-const PASSWORD = env("DESKGATE_PASSWORD");
-const CALLBACK = env("DESKGATE_CALLBACK");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const AUTHORIZE_URL = need("DESKGATE_AUTHORIZE_URL");
+const EMAIL = need("DESKGATE_EMAIL");
+const PASSWORD = need("DESKGATE_PASSWORD");
+const CALLBACK = need("DESKGATE_CALLBACK");
 
-const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
-
-async function shoot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} overflows at ${width}px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
-
+browse({ origin: new URL(AUTHORIZE_URL).origin }, async (page) => {
   await page.goto(AUTHORIZE_URL);
   assert.match(page.url(), /\/ui\/sign-in\?next=/, "a signed-out browser is sent to sign in");
   await page.locator("#sign-in-next").waitFor();
@@ -81,8 +47,4 @@ try {
   await page.click("#consent-approve");
   const callback = (await redirected).url();
   report("approved", { callback });
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-assert.deepEqual(errors, [], "no script errors on the pages");
+});

@@ -10,56 +10,13 @@
 // that account: read methods, tag tickets), DESKGATE_SANDBOX, DESKGATE_ARTIFACTS, CHROMIUM.
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { browse, checkPage, need, report, shoot, shots, signIn } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const BASE = env("DESKGATE_BASE");
-const API_TOKEN = env("DESKGATE_API_TOKEN");
-const ACCOUNT = env("DESKGATE_ACCOUNT");
-const SERVER = env("DESKGATE_SERVER");
-const SANDBOX = env("DESKGATE_SANDBOX");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
-const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
-const shots = [];
-
-/** One h1, labelled controls, captioned tables with scoped headers, no API token rendered. */
-async function checkPage(page) {
-  const problems = await page.evaluate(() => {
-    const out = [];
-    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-      if (!((el.labels && el.labels.length) || el.getAttribute("aria-label"))) { out.push(`unlabelled ${el.name}`); }
-    }
-    for (const table of document.querySelectorAll("table")) {
-      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
-      for (const th of table.querySelectorAll("th")) { if (!th.getAttribute("scope")) { out.push("th without scope"); } }
-    }
-    if (document.querySelectorAll("h1").length !== 1) { out.push("not exactly one h1"); }
-    return out;
-  });
-  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
-  assert.ok(!(await page.content()).includes(API_TOKEN), `the API token is rendered on ${page.url()}`);
-}
-
-/** Screenshots at desktop and phone widths; the body must not scroll sideways at either. */
-async function shoot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    const file = path.join(SHOTS, `${name}-${kind}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    shots.push(file);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} overflows at ${width}px (${overflow}px wide)`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const ACCOUNT = need("DESKGATE_ACCOUNT");
+const SERVER = need("DESKGATE_SERVER");
+const SANDBOX = need("DESKGATE_SANDBOX");
 
 async function testConnection(page) {
   await page.click("#test-connection button");
@@ -76,30 +33,14 @@ async function pick(page, tool, on = true) {
   if (on) { await page.check(`#tool-${tool}`); } else { await page.uncheck(`#tool-${tool}`); }
 }
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
-
-  await page.goto(`${BASE}/ui/sign-in`);
-  await page.fill("#api_token", API_TOKEN);
-  // The token form's own button (the page also has a password form).
-  await page.locator("#api_token").press("Enter");
-  await page.waitForURL(`${BASE}/ui`);
+browse({ origin: BASE }, async (page) => {
+  await signIn(page, BASE, API_TOKEN);
 
   // --- Account health: ok, then the key refused by Gorgias, shown on the Overview and the list ---
   await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
   assert.match(await testConnection(page), /accepted the stored credentials/);
   assert.equal((await page.textContent("#account-health")).trim(), "Active");
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "30-health-ok");
 
   const fault = await page.request.post(`${SANDBOX}/_sandbox/faults`, { data: { status: 401 } });
@@ -108,7 +49,7 @@ try {
   assert.equal((await page.textContent("#account-health")).trim(), "Credentials refused");
   assert.equal(await page.locator(".account-head .badge", { hasText: "Active" }).count(), 0,
     "the heading still says Active");
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "31-health-refused");
   await page.goto(`${BASE}/ui`);
   const row = page.locator("#accounts tbody tr", { has: page.locator(`a[href="/ui/accounts/${ACCOUNT}"]`) });
@@ -125,7 +66,7 @@ try {
   const pickedBadge = await page.locator("label[for='tool-list_all_gorgias_tags'] .badge").textContent();
   assert.equal(pickedBadge.trim(), "read");
   assert.equal((await page.locator("label[for='tool-delete_a_gorgias_tag_by_id'] .badge").textContent()).trim(), "deletes");
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "33-create-picker");
 
   // --- Admin tools (issue 14): Write on the macros offers their writes only when asked for ---
@@ -147,7 +88,7 @@ try {
   const withAdmin = await page.locator("#preview-tools code").allTextContents();
   assert.deepEqual(withAdmin.filter((n) => !withoutAdmin.includes(n)).sort(),
     ["create_a_gorgias_macro", "delete_a_gorgias_macro_by_id", "update_a_gorgias_macro_by_id"]);
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
 
   // --- Edit a server's access: tags off, two tools picked; the preview follows ---
   await page.goto(`${BASE}/ui/accounts/${ACCOUNT}/servers/${SERVER}`);
@@ -161,7 +102,7 @@ try {
   await page.locator("#preview-count[data-count='2']").waitFor();
   const previewed = await page.locator("#preview-tools code").allTextContents();
   assert.deepEqual(previewed.sort(), ["list_all_gorgias_tags", "list_all_gorgias_teams"]);
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "34-edit-server-access");
   await page.click("#edit-server button:has-text('Save')");
   await page.waitForURL(/notice=server-updated/);
@@ -199,7 +140,7 @@ try {
   const headroom = Number(await page.locator("#headroom-chart g.slot").last().getAttribute("data-headroom"));
   assert.ok(headroom > 0 && headroom <= 100, `headroom ${headroom}`);
   assert.match(await page.textContent("#recent-calls"), /list_all_gorgias_tags/);
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "35-server-page");
   const logsHref = await page.locator("#server-recent a", { hasText: "All calls" }).getAttribute("href");
   assert.equal(logsHref, `/ui/accounts/${ACCOUNT}/logs?server=${SERVER}`);
@@ -216,14 +157,10 @@ try {
   await page.goto(`${BASE}/ui/accounts/${ACCOUNT}`);
   assert.equal(await page.locator("#account-usage #usage-chart g.day").count(), 7);
   assert.ok(Number(await page.textContent("#account-usage #usage-calls")) >= 1);
-  await checkPage(page);
+  await checkPage(page, [API_TOKEN]);
   await shoot(page, "36-overview-usage");
   await page.goto(`${BASE}${logsHref}`);
   assert.match(await page.textContent("main"), /list_all_gorgias_tags/);
   await shoot(page, "37-server-logs");
   report("done", { screenshots: shots });
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-assert.deepEqual(errors, [], "the browser reported errors");
+});

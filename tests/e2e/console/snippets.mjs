@@ -10,21 +10,11 @@
 // Environment: DESKGATE_BASE, DESKGATE_API_TOKEN, DESKGATE_ACCOUNT, DESKGATE_ARTIFACTS, CHROMIUM.
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { browse, need, report, shoot, signIn } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const BASE = env("DESKGATE_BASE");
-const API_TOKEN = env("DESKGATE_API_TOKEN");
-const ACCOUNT = env("DESKGATE_ACCOUNT");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
-const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const ACCOUNT = need("DESKGATE_ACCOUNT");
 
 /** Creates a server through the console's form; returns its URL as the created page shows it. */
 async function create(page, name, oauth) {
@@ -57,23 +47,8 @@ async function copies(page, id) {
   assert.equal(copied, await page.textContent(`#${id}`), `Copy for #${id}`);
 }
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${BASE}/ui/sign-in`);
-  await page.fill("#api_token", API_TOKEN);
-  await page.locator("#api_token").press("Enter");
-  await page.waitForURL(`${BASE}/ui`);
+browse({ origin: BASE, clipboard: true }, async (page) => {
+  await signIn(page, BASE, API_TOKEN);
 
   // --- A secret-URL server: every client's card, each snippet with the URL ---
   const url = await create(page, "Snippets (URL)", false);
@@ -100,13 +75,7 @@ try {
   const main = await page.textContent("main");
   assert.ok(!main.includes("`"), "a literal backtick on the created page");
   for (const id of ["claude-code-snippet", "vscode-config", "python-snippet"]) { await copies(page, id); }
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, "40-created-snippets-desktop.png"), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(SHOTS, "40-created-snippets-phone.png"), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(overflow <= 390, `the created page overflows a phone (${overflow}px wide)`);
-  await page.setViewportSize({ width: 1280, height: 800 });
+  await shoot(page, "40-created-snippets");
   report("url-server", { url, python: found["Python"].snippet, sse: found["Older clients (SSE)"].snippet });
 
   // --- An OAuth server: the same clients, its URL (no secret) in each snippet; no Python program ---
@@ -139,9 +108,5 @@ try {
   assert.ok(!prose.includes("`"), "a literal backtick on a tool page");
   assert.ok(await page.locator("main .description code").count() > 0, "quoted code is not code");
 
-  assert.deepEqual(errors, [], "script errors on the page");
   report("done");
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -9,71 +9,15 @@
 // CHROMIUM (default /usr/bin/chromium).
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { browse, checkPage, need, report, shoot, signIn } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) { throw new Error(`${name} is not set`); }
-  return value;
-};
-const BASE = env("DESKGATE_BASE");
-const API_TOKEN = env("DESKGATE_API_TOKEN");
-const ACCOUNT = env("DESKGATE_ACCOUNT");
-const GUARDED_URL = env("DESKGATE_GUARDED_URL");
-const SHOTS = path.join(process.env.DESKGATE_ARTIFACTS || "test-artifacts", "console");
+const BASE = need("DESKGATE_BASE");
+const API_TOKEN = need("DESKGATE_API_TOKEN");
+const ACCOUNT = need("DESKGATE_ACCOUNT");
+const GUARDED_URL = need("DESKGATE_GUARDED_URL");
 
-const report = (step, data = {}) => process.stdout.write(`@@ ${JSON.stringify({ step, ...data })}\n`);
-
-/** One h1, labelled controls, captioned tables with scoped headers, no API token rendered. */
-async function checkPage(page, secrets) {
-  const problems = await page.evaluate(() => {
-    const out = [];
-    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-      if (!((el.labels && el.labels.length) || el.getAttribute("aria-label"))) { out.push(`unlabelled ${el.name}`); }
-    }
-    for (const table of document.querySelectorAll("table")) {
-      if (!table.caption) { out.push(`table #${table.id} has no caption`); }
-      for (const th of table.querySelectorAll("th")) { if (!th.getAttribute("scope")) { out.push("th without scope"); } }
-    }
-    if (document.querySelectorAll("h1").length !== 1) { out.push("not exactly one h1"); }
-    return out;
-  });
-  assert.deepEqual(problems, [], `accessibility problems on ${page.url()}`);
-  const html = await page.content();
-  for (const secret of secrets) { assert.ok(!html.includes(secret), `a secret is rendered on ${page.url()}`); }
-}
-
-async function shoot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  for (const [width, height, kind] of [[1280, 800, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= width, `${name} overflows at ${width}px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "deskgate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  viewport: { width: 1280, height: 800 },
-});
-const errors = [];
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (e) => errors.push(e.message));
-
-  await page.goto(`${BASE}/ui/sign-in`);
-  await page.fill("#api_token", API_TOKEN);
-  await page.click("#sign-in-with-token");
-  await page.waitForURL(`${BASE}/ui`);
+browse({ origin: BASE }, async (page) => {
+  await signIn(page, BASE, API_TOKEN);
 
   await page.click("nav.top-nav a:has-text('Tokens')");
   await page.waitForURL(`${BASE}/ui/tokens`);
@@ -111,8 +55,4 @@ try {
   await page.waitForURL(/\/ui\/tokens\?notice=token-revoked$/);
   assert.equal(await page.locator("#tokens tr", { hasText: "cursor on a laptop" }).count(), 0);
   report("revoked");
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-assert.deepEqual(errors, [], "the browser reported errors");
+});
