@@ -20,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use super::account_health::account_health_queries;
 use super::oauth_grants::oauth_grant_queries;
 use super::people::people_queries;
-use super::queries::portable_queries;
+use super::queries::{portable_queries, tool_call_columns, tool_call_upsert};
 use super::{Change, Job, Notice, StoreError};
 
 /// The database's clock, in the epoch milliseconds every stored time uses.
@@ -158,23 +158,15 @@ impl PgStore {
         let number = |f: fn(&crate::audit::ToolCallRecord) -> Option<i64>| -> Vec<Option<i64>> {
             records.iter().map(f).collect()
         };
-        sqlx::query(
-            "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
-                client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
-                policy_decision, policy_rule, person_id, person_email, oauth_client_id,
-                ratelimit_limit, ratelimit_remaining)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+        sqlx::query(concat!(
+            "INSERT INTO tool_calls (",
+            tool_call_columns!(),
+            ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-                $18::text[], $19::bigint[], $20::bigint[])
-             ON CONFLICT (id) DO UPDATE SET
-                upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
-                upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
-                outcome = excluded.outcome, error = excluded.error,
-                policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule,
-                ratelimit_limit = excluded.ratelimit_limit,
-                ratelimit_remaining = excluded.ratelimit_remaining",
-        )
+                $18::text[], $19::bigint[], $20::bigint[])",
+            tool_call_upsert!()
+        ))
         .bind(text(|r| Some(r.id.as_str())))
         .bind(text(|r| Some(r.mcp_server_id.as_str())))
         .bind(text(|r| Some(r.integrated_account_id.as_str())))
@@ -185,7 +177,9 @@ impl PgStore {
         .bind(text(|r| r.upstream_method.as_deref()))
         .bind(text(|r| r.upstream_path.as_deref()))
         .bind(number(|r| r.upstream_status.map(i64::from)))
-        .bind(number(|r| Some(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))))
+        .bind(number(|r| {
+            Some(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
+        }))
         .bind(text(|r| Some(r.outcome.as_str())))
         .bind(text(|r| r.error.as_deref()))
         .bind(text(|r| r.policy_decision.map(|d| d.as_str())))
@@ -193,8 +187,12 @@ impl PgStore {
         .bind(text(|r| r.person_id.as_deref()))
         .bind(text(|r| r.person_email.as_deref()))
         .bind(text(|r| r.oauth_client_id.as_deref()))
-        .bind(number(|r| r.ratelimit_limit.and_then(|v| i64::try_from(v).ok())))
-        .bind(number(|r| r.ratelimit_remaining.and_then(|v| i64::try_from(v).ok())))
+        .bind(number(|r| {
+            r.ratelimit_limit.and_then(|v| i64::try_from(v).ok())
+        }))
+        .bind(number(|r| {
+            r.ratelimit_remaining.and_then(|v| i64::try_from(v).ok())
+        }))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -2,6 +2,29 @@
 //! backend struct holding `pool: sqlx::Pool<Db>`. A macro rather than generic functions because
 //! sqlx's per-type `Encode`/`Decode` bounds for a generic `Database` would outweigh the queries.
 
+/// The audit log's columns, in the order every insert of a record binds them.
+macro_rules! tool_call_columns {
+    () => {
+        "id, mcp_server_id, integrated_account_id, at, tool, client_name, client_version,
+         upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
+         policy_decision, policy_rule, person_id, person_email, oauth_client_id,
+         ratelimit_limit, ratelimit_remaining"
+    };
+}
+
+/// What writing a record again changes: a write's completion lands on its intent's row.
+macro_rules! tool_call_upsert {
+    () => {
+        " ON CONFLICT (id) DO UPDATE SET
+            upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
+            upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
+            outcome = excluded.outcome, error = excluded.error,
+            policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule,
+            ratelimit_limit = excluded.ratelimit_limit,
+            ratelimit_remaining = excluded.ratelimit_remaining"
+    };
+}
+
 macro_rules! portable_queries {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -407,21 +430,13 @@ macro_rules! portable_queries {
                 executor: impl sqlx::Executor<'e, Database = $db>,
                 r: &$crate::audit::ToolCallRecord,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(
-                    "INSERT INTO tool_calls (id, mcp_server_id, integrated_account_id, at, tool, client_name,
-                        client_version, upstream_method, upstream_path, upstream_status, duration_ms, outcome, error,
-                        policy_decision, policy_rule, person_id, person_email, oauth_client_id,
-                        ratelimit_limit, ratelimit_remaining)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                        $19, $20)
-                     ON CONFLICT (id) DO UPDATE SET
-                        upstream_method = excluded.upstream_method, upstream_path = excluded.upstream_path,
-                        upstream_status = excluded.upstream_status, duration_ms = excluded.duration_ms,
-                        outcome = excluded.outcome, error = excluded.error,
-                        policy_decision = excluded.policy_decision, policy_rule = excluded.policy_rule,
-                        ratelimit_limit = excluded.ratelimit_limit,
-                        ratelimit_remaining = excluded.ratelimit_remaining",
-                )
+                sqlx::query(concat!(
+                    "INSERT INTO tool_calls (",
+                    $crate::store::queries::tool_call_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                        $16, $17, $18, $19, $20)",
+                    $crate::store::queries::tool_call_upsert!()
+                ))
                 .bind(&r.id)
                 .bind(&r.mcp_server_id)
                 .bind(&r.integrated_account_id)
@@ -992,3 +1007,5 @@ macro_rules! portable_queries {
 }
 
 pub(crate) use portable_queries;
+pub(crate) use tool_call_columns;
+pub(crate) use tool_call_upsert;

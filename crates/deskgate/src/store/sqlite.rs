@@ -12,7 +12,10 @@ use super::StoreError;
 use super::account_health::account_health_queries;
 use super::oauth_grants::oauth_grant_queries;
 use super::people::people_queries;
-use super::queries::portable_queries;
+use super::queries::{portable_queries, tool_call_columns, tool_call_upsert};
+
+/// Rows per audit insert: 20 bound values each, well under SQLite's 32,766 per statement.
+const ROWS_PER_INSERT: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -39,19 +42,61 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// Inserts audit records in one transaction (one alone needs none).
+    /// Inserts audit records with one multi-row statement per [`ROWS_PER_INSERT`] (in one
+    /// transaction when there are more): sqlx hands every statement to SQLite's worker thread,
+    /// so a statement per record cost a batch one hand-off per record (issue 18).
     pub async fn insert_tool_calls(
         &self,
         records: &[crate::audit::ToolCallRecord],
     ) -> Result<(), StoreError> {
-        if let [record] = records {
-            return Self::insert_tool_call(&self.pool, record).await;
+        match records {
+            [] => Ok(()),
+            [record] => Self::insert_tool_call(&self.pool, record).await,
+            few if few.len() <= ROWS_PER_INSERT => Self::insert_rows(&self.pool, few).await,
+            many => {
+                let mut tx = self.pool.begin().await?;
+                for chunk in many.chunks(ROWS_PER_INSERT) {
+                    Self::insert_rows(&mut *tx, chunk).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
         }
-        let mut tx = self.pool.begin().await?;
-        for record in records {
-            Self::insert_tool_call(&mut *tx, record).await?;
-        }
-        tx.commit().await?;
+    }
+
+    async fn insert_rows<'e>(
+        executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+        records: &[crate::audit::ToolCallRecord],
+    ) -> Result<(), StoreError> {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+            "INSERT INTO tool_calls (",
+            tool_call_columns!(),
+            ") "
+        ));
+        insert.push_values(records, |mut row, r| {
+            row.push_bind(&r.id)
+                .push_bind(&r.mcp_server_id)
+                .push_bind(&r.integrated_account_id)
+                .push_bind(r.at.millis())
+                .push_bind(&r.tool)
+                .push_bind(&r.client_name)
+                .push_bind(&r.client_version)
+                .push_bind(&r.upstream_method)
+                .push_bind(&r.upstream_path)
+                .push_bind(r.upstream_status.map(i64::from))
+                .push_bind(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
+                .push_bind(r.outcome.as_str())
+                .push_bind(&r.error)
+                .push_bind(r.policy_decision.map(|d| d.as_str()))
+                .push_bind(&r.policy_rule)
+                .push_bind(&r.person_id)
+                .push_bind(&r.person_email)
+                .push_bind(&r.oauth_client_id)
+                .push_bind(r.ratelimit_limit.and_then(|v| i64::try_from(v).ok()))
+                .push_bind(r.ratelimit_remaining.and_then(|v| i64::try_from(v).ok()));
+        });
+        insert.push(tool_call_upsert!());
+        insert.build().execute(executor).await?;
         Ok(())
     }
 }

@@ -937,3 +937,63 @@ async fn servers_minted_before_admin_tools_keep_them(backend: Backend) {
         deskgate::mcp_servers::ToolExposure::Discovery
     );
 }
+
+#[tokio::test]
+async fn a_large_audit_batch_is_written_whole_on_sqlite() {
+    large_audit_batch(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_large_audit_batch_is_written_whole_on_postgres() {
+    large_audit_batch(Backend::Postgres).await;
+}
+
+/// A batch larger than one statement may bind (SQLite: 32,766 values, 1,638 records) is written
+/// whole, and writing records again (a write's completion after its intent) updates them.
+async fn large_audit_batch(backend: Backend) {
+    let Some(url) = fresh_database(backend).await else {
+        return;
+    };
+    let store = Store::connect(&url).await.expect("connect and migrate");
+    let now = Timestamp::now();
+    store.insert_account(&account("a1", now)).await.unwrap();
+    store
+        .insert_mcp_server(&server("s1", "a1", None, now), &TokenHash::of("dgm_1"))
+        .await
+        .unwrap();
+    let batch: Vec<_> = (0..1700)
+        .map(|i| call(&format!("c{i:04}"), "s1", "a1", Outcome::Pending))
+        .collect();
+    store.insert_tool_calls(&batch).await.unwrap();
+    let completed: Vec<_> = (0..600)
+        .map(|i| call(&format!("c{i:04}"), "s1", "a1", Outcome::Ok))
+        .collect();
+    store.insert_tool_calls(&completed).await.unwrap();
+
+    let (mut ids, mut pending) = (Vec::new(), 0);
+    let mut before_id = None;
+    loop {
+        let page = store
+            .list_tool_calls(
+                "a1",
+                &ToolCallQuery {
+                    before_id: before_id.clone(),
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before_id = Some(last.id.clone());
+        pending += page
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pending)
+            .count();
+        ids.extend(page.iter().map(|r| r.id.clone()));
+    }
+    ids.sort();
+    let expected: Vec<_> = (0..1700).map(|i| format!("c{i:04}")).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(pending, 1100, "the 600 completions updated their rows");
+}
