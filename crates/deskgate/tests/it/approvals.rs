@@ -401,71 +401,28 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
     assert!(s.app.store.expire_pending_actions(later).await.unwrap() >= 1);
     // Held after the sweep: it waits.
     let missing = hold(999_999_999, "on no ticket").await;
-    let session = s
-        .app
-        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
-    let cookie = format!("dg_session={session}");
-    let base = format!("{}/ui/accounts/{account}", s.base);
+    let base = format!("/ui/accounts/{account}");
+    let console = s.console(&format!("{base}/approvals")).await;
 
-    let get = |path: String| {
-        let s = &s;
-        let cookie = cookie.clone();
-        async move {
-            let r = s
-                .http
-                .get(path)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
-    let (status, page) = get(format!("{base}/approvals")).await;
-    assert_eq!(status, StatusCode::OK);
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
-
-    let post = |path: String, form: Vec<(&'static str, String)>| {
-        let s = &s;
-        let cookie = cookie.clone();
-        async move {
-            let r = s
-                .http
-                .post(path)
-                .header("cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
-    let (status, body) = post(
-        format!("{base}/approvals/{expired}/approve"),
-        vec![("csrf", csrf.clone()), ("text.body_text", "still?".into())],
-    )
-    .await;
+    let (status, body) = console
+        .post(
+            &format!("{base}/approvals/{expired}/approve"),
+            &[("text.body_text", "still?")],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("expired at"), "{body}");
     assert!(body.contains("nothing was sent"), "{body}");
-    let (status, body) = post(
-        format!("{base}/approvals/{expired}/reject"),
-        vec![("csrf", csrf.clone()), ("reason", "late".into())],
-    )
-    .await;
+    let (status, body) = console
+        .post(
+            &format!("{base}/approvals/{expired}/reject"),
+            &[("reason", "late")],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, _) = post(
-        format!("{base}/approvals/no-such-action/approve"),
-        vec![("csrf", csrf.clone())],
-    )
-    .await;
+    let (status, _) = console
+        .post(&format!("{base}/approvals/no-such-action/approve"), &[])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let sent = s
         .sandbox_json(&format!("/api/tickets/{ticket}/messages"))
@@ -480,24 +437,29 @@ async fn the_console_says_why_an_action_cannot_be_decided() {
 
     // The action on a ticket Gorgias does not know still shows, with why there is no context;
     // a reject without a reason is refused.
-    let (_, page) = get(format!("{base}/approvals")).await;
+    let (_, page) = console.get(&format!("{base}/approvals")).await;
     assert!(page.contains(&format!("id=\"action-{missing}\"")), "{page}");
     assert!(!page.contains(&format!("id=\"action-{expired}\"")));
     assert!(
         page.contains("The ticket could not be read from Gorgias: Gorgias answered HTTP 404"),
         "{page}"
     );
-    let (status, body) = post(
-        format!("{base}/approvals/{missing}/reject"),
-        vec![("csrf", csrf.clone()), ("reason", "  ".into())],
-    )
-    .await;
+    let (status, body) = console
+        .post(
+            &format!("{base}/approvals/{missing}/reject"),
+            &[("reason", "  ")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("Give a reason"), "{body}");
 
-    let (_, logs) = get(format!("{base}/logs?policy_decision=maybe")).await;
+    let (_, logs) = console
+        .get(&format!("{base}/logs?policy_decision=maybe"))
+        .await;
     assert!(logs.contains("“maybe” is not a policy decision"), "{logs}");
-    let (_, logs) = get(format!("{base}/logs?policy_decision=held")).await;
+    let (_, logs) = console
+        .get(&format!("{base}/logs?policy_decision=held"))
+        .await;
     assert_eq!(logs.matches("policy: held").count(), 2, "{logs}");
     s.stop().await;
 }

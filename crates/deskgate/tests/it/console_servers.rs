@@ -9,61 +9,6 @@ use serde_json::json;
 
 use crate::support::{Backend, RawMcp, TestServer};
 
-/// A signed-in console: its cookie and CSRF token.
-struct Console<'a> {
-    s: &'a TestServer,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Console<'a> {
-    async fn open(s: &'a TestServer, account: &str) -> Self {
-        let session = s
-            .app
-            .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
-            .await
-            .unwrap();
-        let mut console = Console {
-            s,
-            cookie: format!("dg_session={session}"),
-            csrf: String::new(),
-        };
-        let (_, page) = console.get(&format!("/ui/accounts/{account}")).await;
-        let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-        console.csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
-        console
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .s
-            .http
-            .get(format!("{}{path}", self.s.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    /// A form post; redirects are followed (reqwest's default), so the answer is the page
-    /// the operator lands on.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("csrf", &self.csrf));
-        let r = self
-            .s
-            .http
-            .post(format!("{}{path}", self.s.base))
-            .header("cookie", &self.cookie)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-}
-
 fn names(tools: &[serde_json::Value]) -> Vec<String> {
     let mut n: Vec<String> = tools
         .iter()
@@ -87,7 +32,7 @@ async fn editing_filters_changes_what_clients_list_and_try_runs_reads_through_th
     mcp.initialize().await;
     let before = names(&mcp.list_tools().await);
     assert!(before.contains(&"list_all_gorgias_tickets".to_owned()));
-    let console = Console::open(&s, &account).await;
+    let console = s.console(&format!("/ui/accounts/{account}")).await;
     let edit = format!("/ui/accounts/{account}/servers/{server}/edit");
 
     // The edit form shows the server's filters and the picker.
@@ -278,7 +223,7 @@ async fn test_connection_on_postgres() {
 
 async fn test_connection_on(s: TestServer) {
     let account = s.connect_sandbox().await;
-    let console = Console::open(&s, &account).await;
+    let console = s.console(&format!("/ui/accounts/{account}")).await;
     let overview = format!("/ui/accounts/{account}");
     let test = format!("{overview}/test");
 

@@ -7,18 +7,10 @@ use std::collections::HashMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Options, RawMcp, TestServer, captured_logs};
+use crate::support::{Console, Options, RawMcp, TestServer, browser, captured_logs};
 
 const CLIENT_ID: &str = "606d8961c9809e208baf1835";
 const CLIENT_SECRET: &str = "sandbox-client-secret";
-
-/// A client that does not follow redirects, so each hop can be checked.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
@@ -323,44 +315,23 @@ async fn a_callback_cannot_be_replayed_or_used_from_another_browser() {
     s.stop().await;
 }
 
-/// A signed-in console session: its cookie and the CSRF token of its forms.
-async fn console_session(s: &TestServer) -> (String, String) {
-    let session = s
-        .app
-        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
-    let cookie = format!("dg_session={session}");
-    let page = s
-        .http
-        .get(format!("{}/ui/accounts/new", s.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+/// A signed-in console on the "Connect Gorgias" page, which offers read-only.
+async fn console_session(s: &TestServer) -> Console<'_> {
+    let console = s.console("/ui/accounts/new").await;
+    let (_, page) = console.get("/ui/accounts/new").await;
     assert!(
         page.contains("id=\"access-read_only\""),
         "the OAuth form offers read-only"
     );
-    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    let csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
-    (cookie, csrf)
+    console
 }
 
 /// The console's "Connect with OAuth" form, posted without following the redirect.
-async fn post_oauth_form(
-    s: &TestServer,
-    (cookie, csrf): &(String, String),
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
+async fn post_oauth_form(console: &Console<'_>, fields: &[(&str, &str)]) -> reqwest::Response {
     let mut form: Vec<(&str, &str)> = fields.to_vec();
-    form.push(("csrf", csrf));
-    browser()
-        .post(format!("{}/ui/accounts/oauth", s.base))
-        .header("cookie", cookie)
+    form.push(("csrf", &console.csrf));
+    console
+        .request(Method::POST, "/ui/accounts/oauth")
         .form(&form)
         .send()
         .await
@@ -421,7 +392,6 @@ async fn read_only_connection_on(s: TestServer) {
     // The console's form, read-only: straight to Gorgias's consent page, asking for no write
     // scope, and the form's CSRF token goes no further than the POST.
     let started = post_oauth_form(
-        &s,
         &console,
         &[
             ("subdomain", "acme"),
@@ -437,7 +407,7 @@ async fn read_only_connection_on(s: TestServer) {
         "{authorize}"
     );
     assert!(
-        !authorize.contains(&console.1),
+        !authorize.contains(&console.csrf),
         "the CSRF token left the form: {authorize}"
     );
     let asked = query_of(&authorize)["scope"].clone();
@@ -463,16 +433,7 @@ async fn read_only_connection_on(s: TestServer) {
     );
 
     // The Overview says so.
-    let overview = s
-        .http
-        .get(format!("{}/ui/accounts/{account_id}", s.base))
-        .header("cookie", &console.0)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, overview) = console.get(&format!("/ui/accounts/{account_id}")).await;
     assert!(
         overview.contains("id=\"read-only-access\""),
         "the Overview does not say read-only"
@@ -503,19 +464,11 @@ async fn read_only_connection_on(s: TestServer) {
         assert!(!listed.contains(&write.to_owned()), "{write} is offered");
     }
     // The console's create form previews the same: "All methods" leaves the reads.
-    let form = s
-        .http
-        .get(format!(
-            "{}/ui/accounts/{account_id}/servers/new?method_scope=all",
-            s.base
+    let (_, form) = console
+        .get(&format!(
+            "/ui/accounts/{account_id}/servers/new?method_scope=all"
         ))
-        .header("cookie", &console.0)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
     let count = format!("id=\"preview-count\" data-count=\"{}\"", listed.len());
     assert!(
         form.contains(&count),
@@ -551,8 +504,8 @@ async fn read_only_connection_on(s: TestServer) {
         .json()
         .await
         .unwrap();
-    let consent = browser()
-        .get(format!("{}/oauth/authorize", s.base))
+    let consent = console
+        .request(Method::GET, "/oauth/authorize")
         .query(&[
             ("response_type", "code"),
             ("client_id", registered["client_id"].as_str().unwrap()),
@@ -566,7 +519,6 @@ async fn read_only_connection_on(s: TestServer) {
             ("resource", oauth_server["url"].as_str().unwrap()),
             ("scope", "mcp"),
         ])
-        .header("cookie", &console.0)
         .send()
         .await
         .unwrap()
@@ -581,7 +533,6 @@ async fn read_only_connection_on(s: TestServer) {
 
     // Reconnect (no choice on that button) keeps the account read-only.
     let again = post_oauth_form(
-        &s,
         &console,
         &[
             ("subdomain", "acme"),
@@ -595,7 +546,6 @@ async fn read_only_connection_on(s: TestServer) {
 
     // Connecting with read and write asks for the write scopes, and its servers write.
     let full = post_oauth_form(
-        &s,
         &console,
         &[
             ("subdomain", "acme"),
@@ -624,7 +574,7 @@ async fn a_bad_subdomain_on_the_console_form_says_so_without_the_csrf_token_in_t
     let s = TestServer::start_with(Options::default()).await.unwrap();
     configure_app(&s).await;
     let console = console_session(&s).await;
-    let answer = post_oauth_form(&s, &console, &[("subdomain", "not a subdomain!")]).await;
+    let answer = post_oauth_form(&console, &[("subdomain", "not a subdomain!")]).await;
     // The answer is the page itself, at the form's own address: no redirect to a URL that
     // carries the token (before, the form redirected to /connect/gorgias?…&csrf=<token>).
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
@@ -634,11 +584,13 @@ async fn a_bad_subdomain_on_the_console_form_says_so_without_the_csrf_token_in_t
     let page = answer.text().await.unwrap();
     assert!(page.contains("Could not connect the account"), "{page}");
     assert!(page.to_lowercase().contains("subdomain"), "{page}");
-    assert!(!page.contains(&console.1), "the page echoes the CSRF token");
+    assert!(
+        !page.contains(&console.csrf),
+        "the page echoes the CSRF token"
+    );
     // Without the CSRF token the form starts nothing.
-    let refused = browser()
-        .post(format!("{}/ui/accounts/oauth", s.base))
-        .header("cookie", &console.0)
+    let refused = console
+        .request(Method::POST, "/ui/accounts/oauth")
         .form(&[("subdomain", "acme")])
         .send()
         .await

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, RawMcp, TestServer};
+use crate::support::{Backend, Console, RawMcp, TestServer, browser};
 
 const AGENT_PASSWORD: &str = "agent password 1234";
 const ADMIN_PASSWORD: &str = "admin password 1234";
@@ -19,14 +19,6 @@ const ADMIN_PASSWORD: &str = "admin password 1234";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-/// A client that does not follow redirects, so each hop can be checked.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn location(response: &reqwest::Response) -> String {
     response
@@ -63,28 +55,10 @@ async fn add_person(s: &TestServer, email: &str, role: &str, password: &str) -> 
     body["id"].as_str().unwrap().to_owned()
 }
 
-/// A signed-in person: the session cookie's value and its CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn session_of(s: &TestServer, email: &str, password: &str) -> Session {
-    let client: IpAddr = "198.51.100.1".parse().unwrap();
-    let (cookie, _) = s
-        .app
-        .sign_in_with_password(email, password, client)
+/// A person's console session, signed in from 198.51.100.1.
+async fn session_of<'a>(s: &'a TestServer, email: &str, password: &str) -> Console<'a> {
+    s.console_of(email, password, "198.51.100.1".parse().unwrap())
         .await
-        .expect("signs in");
-    let csrf = s
-        .app
-        .session_operator(&cookie)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
-        .unwrap();
-    Session { cookie, csrf }
 }
 
 /// Signs in through the sign-in page as a browser does: GET the form (nonce cookie), POST it.
@@ -191,12 +165,12 @@ async fn people_story(backend: Backend) {
 
     // A client registers; the agent approves it on the shared server...
     let client_id = register(&s).await;
-    let code = consent(&s, &agent, &client_id, &shared_url)
+    let code = consent(&agent, &client_id, &shared_url)
         .await
         .expect("the agent may approve on a shared server");
     // ...and is refused on the other, with nothing granted.
     assert_eq!(
-        consent(&s, &agent, &client_id, &other_url).await,
+        consent(&agent, &client_id, &other_url).await,
         Err(StatusCode::FORBIDDEN)
     );
     let (_, none) = s
@@ -276,23 +250,9 @@ async fn people_story(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The console's page of the server lists who it is shared with and the application.
-    let admin_session = s
-        .app
-        .sign_in(&s.admin_token, "198.51.100.3".parse().unwrap())
-        .await
-        .unwrap();
-    let access = s
-        .http
-        .get(format!(
-            "{}/ui/accounts/{account}/servers/{shared_id}/access",
-            s.base
-        ))
-        .header("cookie", format!("dg_session={admin_session}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(access.status(), StatusCode::OK);
-    let access = access.text().await.unwrap();
+    let access_page = format!("/ui/accounts/{account}/servers/{shared_id}/access");
+    let (status, access) = s.console(&access_page).await.get(&access_page).await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
         access.contains("agent@acme.example") && access.contains("Test client"),
         "{access}"
@@ -304,7 +264,7 @@ async fn people_story(backend: Backend) {
     let no_csrf = s
         .http
         .delete(format!("{}{revoke}", s.base))
-        .header("cookie", format!("dg_session={}", agent.cookie))
+        .header("cookie", &agent.cookie)
         .send()
         .await
         .unwrap();
@@ -320,7 +280,7 @@ async fn people_story(backend: Backend) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 
     // Unsharing revokes what the agent approved on the server.
-    let code = consent(&s, &agent, &client_id, &shared_url).await.unwrap();
+    let code = consent(&agent, &client_id, &shared_url).await.unwrap();
     exchange(&s, &client_id, &code, &shared_url).await;
     let (_, mine) = agent_api(
         &s,
@@ -341,7 +301,7 @@ async fn people_story(backend: Backend) {
     .await;
     assert_eq!(mine["result"], json!([]));
     assert_eq!(
-        consent(&s, &agent, &client_id, &shared_url).await,
+        consent(&agent, &client_id, &shared_url).await,
         Err(StatusCode::FORBIDDEN)
     );
 
@@ -381,14 +341,14 @@ async fn people_story(backend: Backend) {
 /// A management API request made with a person's console session (and its CSRF token).
 async fn agent_api(
     s: &TestServer,
-    session: &Session,
+    session: &Console<'_>,
     method: Method,
     path: &str,
 ) -> (StatusCode, Value) {
     let response = s
         .http
         .request(method, format!("{}{path}", s.base))
-        .header("cookie", format!("dg_session={}", session.cookie))
+        .header("cookie", &session.cookie)
         .header("x-csrf-token", &session.csrf)
         .json(&json!({}))
         .send()
@@ -418,8 +378,7 @@ async fn register(s: &TestServer) -> String {
 /// Opens the consent page as the session's person and allows; the code, or the status of the
 /// page that refused.
 async fn consent(
-    s: &TestServer,
-    session: &Session,
+    session: &Console<'_>,
     client_id: &str,
     resource: &str,
 ) -> Result<String, StatusCode> {
@@ -433,11 +392,9 @@ async fn consent(
         ("resource", resource),
         ("scope", "mcp"),
     ];
-    let http = browser();
-    let page = http
-        .get(format!("{}/oauth/authorize", s.base))
+    let page = session
+        .request(Method::GET, "/oauth/authorize")
         .query(&params)
-        .header("cookie", format!("dg_session={}", session.cookie))
         .send()
         .await
         .unwrap();
@@ -446,9 +403,8 @@ async fn consent(
     form.push(("csrf", &session.csrf));
     form.push(("decision", "approve"));
     // The decision is posted even when the page refused: the POST must refuse on its own.
-    let decided = http
-        .post(format!("{}/oauth/authorize", s.base))
-        .header("cookie", format!("dg_session={}", session.cookie))
+    let decided = session
+        .request(Method::POST, "/oauth/authorize")
         .form(&form)
         .send()
         .await
@@ -583,7 +539,6 @@ async fn an_agent_is_refused_on_every_route_but_their_own() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let agent = session_of(&s, "agent@acme.example", AGENT_PASSWORD).await;
-    let http = browser();
     let mut ids: HashMap<&str, String> = HashMap::new();
     ids.insert("mcp_id", server_id.clone());
     ids.insert("server_id", server_id.clone());
@@ -666,9 +621,7 @@ async fn an_agent_is_refused_on_every_route_but_their_own() {
             continue;
         }
         let path = fill(&template, &ids, &account);
-        let request = http
-            .request(method.clone(), format!("{}{path}", s.base))
-            .header("cookie", format!("dg_session={}", agent.cookie));
+        let request = agent.request(method.clone(), &path);
         let request = if method == Method::POST {
             request.form(&[("csrf", agent.csrf.as_str())])
         } else {
@@ -682,21 +635,11 @@ async fn an_agent_is_refused_on_every_route_but_their_own() {
         );
     }
     // A refused page says why and leads to their own page.
-    let refused = http
-        .get(format!("{}/ui", s.base))
-        .header("cookie", format!("dg_session={}", agent.cookie))
-        .send()
-        .await
-        .unwrap();
+    let refused = agent.request(Method::GET, "/ui").send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.unwrap().contains("href=\"/ui/me\""));
     // Their own page opens, and shows only their server.
-    let me = http
-        .get(format!("{}/ui/me", s.base))
-        .header("cookie", format!("dg_session={}", agent.cookie))
-        .send()
-        .await
-        .unwrap();
+    let me = agent.request(Method::GET, "/ui/me").send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
     let page = me.text().await.unwrap();
     assert!(

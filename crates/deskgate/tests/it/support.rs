@@ -1,6 +1,8 @@
 //! What every integration test shares: a real deskgate server on a loopback port, a real Gorgias
-//! sandbox on another, an HTTP client, captured logs, and the database backend to run on.
+//! sandbox on another, an HTTP client, captured logs, the database backend to run on, and a
+//! signed-in console session.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -310,6 +312,106 @@ impl TestServer {
             created["id"].as_str().unwrap().to_owned(),
             created["url"].as_str().unwrap().to_owned(),
         )
+    }
+}
+
+/// A client that does not follow redirects, so each hop can be checked.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A signed-in console session: the cookie that carries it and the CSRF token its forms post.
+pub struct Console<'a> {
+    s: &'a TestServer,
+    /// The `Cookie` header's value: `dg_session=…`.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestServer {
+    /// The console signed in with the admin token (from 127.0.0.1), its CSRF token read off the
+    /// form of `page`, which must open.
+    pub async fn console(&self, page: &str) -> Console<'_> {
+        let session = self
+            .app
+            .sign_in(&self.admin_token, "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let mut console = Console {
+            s: self,
+            cookie: format!("dg_session={session}"),
+            csrf: String::new(),
+        };
+        let (status, html) = console.get(page).await;
+        assert_eq!(status, StatusCode::OK, "{page}: {html}");
+        let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+        console.csrf = html[at..at + html[at..].find('"').unwrap()].to_owned();
+        console
+    }
+
+    /// The console signed in as a person with their password from `client`, with the CSRF
+    /// token their session holds.
+    pub async fn console_of(&self, email: &str, password: &str, client: IpAddr) -> Console<'_> {
+        let (session, _) = self
+            .app
+            .sign_in_with_password(email, password, client)
+            .await
+            .expect("signs in");
+        let csrf = self
+            .app
+            .session_operator(&session)
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf_token
+            .unwrap();
+        Console {
+            s: self,
+            cookie: format!("dg_session={session}"),
+            csrf,
+        }
+    }
+}
+
+impl Console<'_> {
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .s
+            .http
+            .get(format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// A form post with the CSRF token; redirects are followed (reqwest's default), so the
+    /// answer is the page the operator lands on.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &self.csrf));
+        let r = self
+            .s
+            .http
+            .post(format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// A request with the session's cookie (and nothing else) from a client that does not
+    /// follow redirects: the answer as sent.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        browser()
+            .request(method, format!("{}{path}", self.s.base))
+            .header("cookie", &self.cookie)
     }
 }
 
