@@ -6,14 +6,17 @@
 #
 # Runs deskgate under valgrind (about 50x slower) behind `deskgate-bench --hold`, zeroes the
 # counters once the first call is answered, and prints instructions per call plus the top
-# inclusive functions. Needs valgrind; builds the bench in release mode first.
+# inclusive functions. Needs valgrind; builds the bench in release mode first (into
+# $CARGO_TARGET_DIR when set, else target/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
 clients=${2:-1}
 cargo build --release -q -p deskgate-bench
 out=$(mktemp -d)
-bench=$PWD/target/release/deskgate-bench
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+bench=$target_dir/release/deskgate-bench
 printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.out "%s" __deskgate "$@"\n' "$out" "$bench" > "$out/deskgate"
 chmod +x "$out/deskgate"
 "$bench" --hold "$seconds" --hold-clients "$clients" --deskgate-bin "$out/deskgate" >"$out/hold.out" 2>"$out/hold.err" &
