@@ -17,19 +17,13 @@ async fn logs_filter_by_part_of_a_name_and_a_day_and_export() {
     mcp.call("list_all_gorgias_teams", json!({})).await;
     mcp.call("create_a_gorgias_tag", json!({"name": "logs_tag"}))
         .await;
-    let session = s
-        .app
-        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
+    let base = format!("/ui/accounts/{account}/logs");
+    let console = s.console(&base).await;
     let get = |path: String| {
-        let s = &s;
-        let session = session.clone();
+        let console = &console;
         async move {
-            let r = s
-                .http
-                .get(format!("{}{path}", s.base))
-                .header("cookie", format!("dg_session={session}"))
+            let r = console
+                .request(reqwest::Method::GET, &path)
                 .send()
                 .await
                 .unwrap();
@@ -41,7 +35,6 @@ async fn logs_filter_by_part_of_a_name_and_a_day_and_export() {
             (status, disposition, r.text().await.unwrap())
         }
     };
-    let base = format!("/ui/accounts/{account}/logs");
 
     // Part of a name, any case.
     let (status, _, page) = get(format!("{base}?tool=GORGIAS_TAG")).await;

@@ -699,85 +699,32 @@ async fn line_breaks_in_a_file_name_never_reach_gorgias(backend: Backend) {
     s.stop().await;
 }
 
-/// A signed-in console: its session cookie, and the CSRF token its pages carry.
-struct Console<'a> {
-    s: &'a TestServer,
-    cookie: String,
-}
-
-impl Console<'_> {
-    async fn page(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .s
-            .http
-            .get(format!("{}{path}", self.s.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let r = self
-            .s
-            .http
-            .post(format!("{}{path}", self.s.base))
-            .header("cookie", &self.cookie)
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        let location = r.url().path().to_owned();
-        (r.status(), location, r.text().await.unwrap())
-    }
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find(r#"name="csrf" value=""#)
-        .expect("a form with a CSRF field");
-    let rest = &page[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
 async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend: Backend) {
     let Some(s) = TestServer::start_on(backend).await else {
         return;
     };
     let account = s.connect_sandbox().await;
-    let session = s
-        .app
-        .sign_in(&s.admin_token, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
-    let console = Console {
-        s: &s,
-        cookie: format!("dg_session={session}"),
-    };
+    let console = s.console("/ui/tokens").await;
 
-    let (status, page) = console.page("/ui/tokens").await;
+    let (status, page) = console.get("/ui/tokens").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         page.contains("this session") && page.contains(r#"href="/ui/tokens""#),
         "{page}"
     );
-    let csrf = csrf_of(&page);
 
     // Without the CSRF token nothing is minted.
-    let (status, _, _) = console
-        .post("/ui/tokens", &[("name", "forged"), ("scope", "admin")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, created) = console
+    let forged = console
+        .request(Method::POST, "/ui/tokens")
+        .form(&[("name", "forged"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (status, created) = console
         .post(
             "/ui/tokens",
-            &[
-                ("csrf", &csrf),
-                ("name", "cursor"),
-                ("scope", "mcp"),
-                ("account", &account),
-            ],
+            &[("name", "cursor"), ("scope", "mcp"), ("account", &account)],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -786,7 +733,7 @@ async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend:
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
-    let (_, list) = console.page("/ui/tokens").await;
+    let (_, list) = console.get("/ui/tokens").await;
     assert!(
         list.contains("cursor") && list.contains(&account) && !list.contains(&token),
         "the list shows a value"
@@ -800,15 +747,10 @@ async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend:
         "an mcp token minted in the console opens the API"
     );
     // A bad input says why, on the form.
-    let (status, _, refused) = console
+    let (status, refused) = console
         .post(
             "/ui/tokens",
-            &[
-                ("csrf", &csrf),
-                ("name", "x"),
-                ("scope", "admin"),
-                ("servers", "abc"),
-            ],
+            &[("name", "x"), ("scope", "admin"), ("servers", "abc")],
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -824,11 +766,11 @@ async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend:
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, confirm) = console.page(&format!("/ui/tokens/{id}/revoke")).await;
+    let (status, confirm) = console.get(&format!("/ui/tokens/{id}/revoke")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(confirm.contains("Revoke"));
     let (status, location, _) = console
-        .post(&format!("/ui/tokens/{id}/revoke"), &[("csrf", &csrf)])
+        .post_landing(&format!("/ui/tokens/{id}/revoke"), &[])
         .await;
     assert_eq!((status, location.as_str()), (StatusCode::OK, "/ui/tokens"));
     let (status, _) = s
@@ -850,15 +792,12 @@ async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend:
         )
         .await
         .unwrap();
-    let (_, overview) = console.page(&format!("/ui/accounts/{account}")).await;
+    let (_, overview) = console.get(&format!("/ui/accounts/{account}")).await;
     assert!(overview.contains("reenter-credentials"), "{overview}");
     let c = s.sandbox.config();
     let path = format!("/ui/accounts/{account}/credentials");
-    let (status, _, wrong) = console
-        .post(
-            &path,
-            &[("csrf", &csrf), ("email", &c.email), ("api_key", "wrong")],
-        )
+    let (status, wrong) = console
+        .post(&path, &[("email", &c.email), ("api_key", "wrong")])
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -866,14 +805,7 @@ async fn the_console_mints_and_revokes_tokens_and_takes_new_credentials(backend:
         "{wrong}"
     );
     let (status, location, _) = console
-        .post(
-            &path,
-            &[
-                ("csrf", &csrf),
-                ("email", &c.email),
-                ("api_key", &c.api_key),
-            ],
-        )
+        .post_landing(&path, &[("email", &c.email), ("api_key", &c.api_key)])
         .await;
     assert_eq!(
         (status, location.as_str()),

@@ -392,6 +392,16 @@ impl Console<'_> {
     /// A form post with the CSRF token; redirects are followed (reqwest's default), so the
     /// answer is the page the operator lands on.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let (status, _, page) = self.post_landing(path, fields).await;
+        (status, page)
+    }
+
+    /// [`Console::post`], with the path of the page it landed on.
+    pub async fn post_landing(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("csrf", &self.csrf));
         let r = self
@@ -403,7 +413,8 @@ impl Console<'_> {
             .send()
             .await
             .unwrap();
-        (r.status(), r.text().await.unwrap())
+        let landed = r.url().path().to_owned();
+        (r.status(), landed, r.text().await.unwrap())
     }
 
     /// A request with the session's cookie (and nothing else) from a client that does not
