@@ -175,15 +175,71 @@ fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
     Some(sorted[rank - 1])
 }
 
+/// Where a chart's bars go: the slots side by side across the width, each bar the middle three
+/// fifths of its slot, standing on an axis above the labels. Shared by both charts.
+struct Bars {
+    slots: usize,
+    slot: usize,
+    bar: usize,
+    /// The canvas height; the axis is `BOTTOM` above it.
+    h: usize,
+}
+
+impl Bars {
+    const W: usize = 700;
+    const BOTTOM: usize = 28;
+
+    fn new(slots: usize, h: usize) -> Self {
+        let slot = Self::W / slots.max(1);
+        Bars {
+            slots,
+            slot,
+            bar: slot * 3 / 5,
+            h,
+        }
+    }
+
+    /// Where bars stand.
+    fn base(&self) -> usize {
+        self.h - Self::BOTTOM
+    }
+
+    fn x(&self, i: usize) -> usize {
+        i * self.slot + (self.slot - self.bar) / 2
+    }
+
+    fn middle(&self, i: usize) -> usize {
+        self.x(i) + self.bar / 2
+    }
+
+    /// 24 slots leave no room for every figure: counts then stay in the title.
+    fn figures_fit(&self) -> bool {
+        self.slots <= 12
+    }
+
+    fn axis(&self) -> Markup {
+        html! { line.axis x1="0" y1=(self.base()) x2=(Self::W) y2=(self.base()) {} }
+    }
+
+    /// A slot's label under the axis; with 24 slots, every other one.
+    fn label(&self, i: usize, text: &str) -> Markup {
+        html! {
+            @if self.figures_fit() || i % 2 == 0 {
+                text.label x=(self.middle(i)) y=(self.h - 8) text-anchor="middle" { (text) }
+            }
+        }
+    }
+
+    fn view_box(&self) -> String {
+        format!("0 0 {} {}", Self::W, self.h)
+    }
+}
+
 /// Calls per slot as bars (errors stacked on top, in their own colour), with the counts written
 /// above them; the table beside it says the same for screen readers and small screens.
 pub fn chart(usage: &Usage) -> Markup {
-    const W: usize = 700;
-    const H: usize = 180;
     const TOP: usize = 24;
-    const BOTTOM: usize = 28;
-    let slot = W / usage.slots.len().max(1);
-    let bar = slot * 3 / 5;
+    let bars = Bars::new(usage.slots.len(), 180);
     let max = usage
         .slots
         .iter()
@@ -191,10 +247,10 @@ pub fn chart(usage: &Usage) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1);
-    let plot = H - TOP - BOTTOM;
+    let plot = bars.base() - TOP;
     let height = |n: usize| n * plot / max;
     html! {
-        svg.usage-chart #usage-chart viewBox={ "0 0 " (W) " " (H) } role="img"
+        svg.usage-chart #usage-chart viewBox=(bars.view_box()) role="img"
             aria-labelledby="usage-chart-title" preserveAspectRatio="xMidYMid meet" {
             title #usage-chart-title {
                 (usage.range.per()) ", " (usage.range.title()) " (UTC): "
@@ -203,27 +259,23 @@ pub fn chart(usage: &Usage) -> Markup {
                     (d.label) " " (d.calls()) " (" (d.errors) " errors)"
                 }
             }
-            line.axis x1="0" y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
+            (bars.axis())
             @for (i, d) in usage.slots.iter().enumerate() {
-                @let x = i * slot + (slot - bar) / 2;
+                @let x = bars.x(i);
                 @let ok_h = height(d.ok);
                 @let err_h = height(d.errors);
-                @let base = H - BOTTOM;
+                @let base = bars.base();
                 g.day data-date=(d.date) data-calls=(d.calls()) data-errors=(d.errors) {
                     @if ok_h > 0 {
-                        rect.bar-ok x=(x) y=(base - ok_h) width=(bar) height=(ok_h) {}
+                        rect.bar-ok x=(x) y=(base - ok_h) width=(bars.bar) height=(ok_h) {}
                     }
                     @if err_h > 0 {
-                        rect.bar-error x=(x) y=(base - ok_h - err_h) width=(bar) height=(err_h) {}
+                        rect.bar-error x=(x) y=(base - ok_h - err_h) width=(bars.bar) height=(err_h) {}
                     }
-                    // 24 slots leave no room for every figure: counts then stay in the title,
-                    // and every other slot is labelled.
-                    @if usage.slots.len() <= 12 {
-                        text.count x=(x + bar / 2) y=(base - ok_h - err_h - 6) text-anchor="middle" { (d.calls()) }
+                    @if bars.figures_fit() {
+                        text.count x=(bars.middle(i)) y=(base - ok_h - err_h - 6) text-anchor="middle" { (d.calls()) }
                     }
-                    @if usage.slots.len() <= 12 || i % 2 == 0 {
-                        text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
-                    }
+                    (bars.label(i, &d.label))
                 }
             }
         }
@@ -233,15 +285,11 @@ pub fn chart(usage: &Usage) -> Markup {
 /// The least rate-limit headroom per slot as bars on a 0–100 % scale; a slot no answer
 /// reported stays empty.
 pub fn headroom_chart(usage: &Usage) -> Markup {
-    const W: usize = 700;
-    const H: usize = 120;
     const TOP: usize = 20;
-    const BOTTOM: usize = 28;
-    let slot = W / usage.slots.len().max(1);
-    let bar = slot * 3 / 5;
-    let plot = (H - TOP - BOTTOM) as u64;
+    let bars = Bars::new(usage.slots.len(), 120);
+    let plot = (bars.base() - TOP) as u64;
     html! {
-        svg.usage-chart.headroom-chart #headroom-chart viewBox={ "0 0 " (W) " " (H) } role="img"
+        svg.usage-chart.headroom-chart #headroom-chart viewBox=(bars.view_box()) role="img"
             aria-labelledby="headroom-chart-title" preserveAspectRatio="xMidYMid meet" {
             title #headroom-chart-title {
                 "Least rate-limit headroom, " (usage.range.title()) " (UTC): "
@@ -250,22 +298,19 @@ pub fn headroom_chart(usage: &Usage) -> Markup {
                     (d.label) " " @if let Some(h) = d.headroom { (h) "%" } @else { "no data" }
                 }
             }
-            line.axis x1="0" y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
+            (bars.axis())
             @for (i, d) in usage.slots.iter().enumerate() {
-                @let x = i * slot + (slot - bar) / 2;
-                @let base = H - BOTTOM;
+                @let base = bars.base();
                 g.slot data-date=(d.date) data-headroom=[d.headroom] {
                     @if let Some(h) = d.headroom {
                         @let height = (h * plot / 100) as usize;
                         rect class=(if h < 10 { "bar-error" } else { "bar-ok" })
-                            x=(x) y=(base - height) width=(bar) height=(height) {}
-                        @if usage.slots.len() <= 12 {
-                            text.count x=(x + bar / 2) y=(base - height - 4) text-anchor="middle" { (h) "%" }
+                            x=(bars.x(i)) y=(base - height) width=(bars.bar) height=(height) {}
+                        @if bars.figures_fit() {
+                            text.count x=(bars.middle(i)) y=(base - height - 4) text-anchor="middle" { (h) "%" }
                         }
                     }
-                    @if usage.slots.len() <= 12 || i % 2 == 0 {
-                        text.label x=(x + bar / 2) y=(H - 8) text-anchor="middle" { (d.label) }
-                    }
+                    (bars.label(i, &d.label))
                 }
             }
         }
