@@ -224,7 +224,7 @@ impl Bars {
     /// A slot's label under the axis; with 24 slots, every other one.
     fn label(&self, i: usize, text: &str) -> Markup {
         html! {
-            @if self.figures_fit() || i % 2 == 0 {
+            @if self.figures_fit() || i.is_multiple_of(2) {
                 text.label x=(self.middle(i)) y=(self.h - 8) text-anchor="middle" { (text) }
             }
         }
