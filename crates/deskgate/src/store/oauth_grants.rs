@@ -282,27 +282,42 @@ macro_rules! oauth_grant_queries {
                 code_hash: &str,
                 now: $crate::timestamp::Timestamp,
             ) -> Result<$crate::store::oauth_grants::Taken, $crate::store::StoreError> {
-                use $crate::store::oauth_grants::Taken;
-                let won = sqlx::query_scalar::<$db, String>(
+                self.take_once(
                     "UPDATE oauth_grants SET redeemed_at = $2
                      WHERE code_hash = $1 AND redeemed_at IS NULL AND code_expires_at > $2 RETURNING id",
+                    "SELECT id FROM oauth_grants WHERE code_hash = $1 AND redeemed_at IS NOT NULL",
+                    code_hash,
+                    now,
                 )
-                .bind(code_hash)
-                .bind(now.millis())
-                .fetch_optional(&self.pool)
-                .await?;
+                .await
+            }
+
+            /// Redeems a single-use secret: `claim` marks it used if it is still unused and
+            /// unexpired and returns its grant's id (one caller wins, whatever the replicas);
+            /// otherwise `used` tells a replay (the grant's id) from an unknown or expired one.
+            async fn take_once(
+                &self,
+                claim: &'static str,
+                used: &'static str,
+                hash: &str,
+                now: $crate::timestamp::Timestamp,
+            ) -> Result<$crate::store::oauth_grants::Taken, $crate::store::StoreError> {
+                use $crate::store::oauth_grants::Taken;
+                let won = sqlx::query_scalar::<$db, String>(claim)
+                    .bind(hash)
+                    .bind(now.millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
                 if let Some(id) = won {
                     return Ok(match self.get_oauth_grant(&id).await? {
                         Some(grant) => Taken::Won(Box::new(grant)),
                         None => Taken::Missing,
                     });
                 }
-                let used = sqlx::query_scalar::<$db, String>(
-                    "SELECT id FROM oauth_grants WHERE code_hash = $1 AND redeemed_at IS NOT NULL",
-                )
-                .bind(code_hash)
-                .fetch_optional(&self.pool)
-                .await?;
+                let used = sqlx::query_scalar::<$db, String>(used)
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(used.map_or(Taken::Missing, Taken::Replayed))
             }
 
@@ -405,30 +420,16 @@ macro_rules! oauth_grant_queries {
                 token_hash: &str,
                 now: $crate::timestamp::Timestamp,
             ) -> Result<$crate::store::oauth_grants::Taken, $crate::store::StoreError> {
-                use $crate::store::oauth_grants::Taken;
-                let won = sqlx::query_scalar::<$db, String>(
+                self.take_once(
                     "UPDATE oauth_tokens SET used_at = $2
                      WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $2
                      RETURNING grant_id",
-                )
-                .bind(token_hash)
-                .bind(now.millis())
-                .fetch_optional(&self.pool)
-                .await?;
-                if let Some(id) = won {
-                    return Ok(match self.get_oauth_grant(&id).await? {
-                        Some(grant) => Taken::Won(Box::new(grant)),
-                        None => Taken::Missing,
-                    });
-                }
-                let used = sqlx::query_scalar::<$db, String>(
                     "SELECT grant_id FROM oauth_tokens
                      WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NOT NULL",
+                    token_hash,
+                    now,
                 )
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(used.map_or(Taken::Missing, Taken::Replayed))
+                .await
             }
 
             /// The grant and kind of any stored token (for revocation).
