@@ -51,13 +51,17 @@ pub enum Structured {
     /// checked but never parsed into a tree. Parsing a 5 KB ticket into a `Value` and dropping
     /// it again was about half the instructions of a whole call.
     SameAsText,
+    /// A tree built by deskgate (a concise view) whose compact JSON is exactly the call's
+    /// text: peers that need a tree take it, the fast path writes the text instead of
+    /// serializing the tree a second time.
+    Tree(Value),
 }
 
 impl Structured {
     /// The JSON object as a tree, for peers that need one; `text` is the call's text.
     pub fn into_value(self, text: &str) -> Value {
         match self {
-            Structured::Value(value) => value,
+            Structured::Value(value) | Structured::Tree(value) => value,
             Structured::SameAsText => {
                 serde_json::from_str(text).expect("verbatim content was checked to be JSON")
             }
@@ -70,7 +74,7 @@ impl Structured {
             Structured::Value(value) => {
                 serde_json::to_writer(&mut *out, value).expect("a Value always serializes")
             }
-            Structured::SameAsText => out.extend_from_slice(text.as_bytes()),
+            Structured::SameAsText | Structured::Tree(_) => out.extend_from_slice(text.as_bytes()),
         }
     }
 }

@@ -126,8 +126,9 @@ pub(super) fn success(
     CallResult {
         outcome: Outcome::Ok,
         is_error: false,
+        // `Value`'s `Display` is its compact JSON, the bytes `write_json` would produce.
         text: concise.to_string(),
-        structured: Structured::Value(concise),
+        structured: Structured::Tree(concise),
         rate_limit: rate_limit_of(integration, &response.headers),
         upstream_status: Some(response.status.as_u16()),
     }
