@@ -29,7 +29,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // SQLite's default page cache is up to 2 MiB per connection, 16 MiB over the pool,
+            // kept for the process's life. In WAL mode a connection drops its whole cache when
+            // another one has committed since its last read (under load the audit writer
+            // commits at least every 50 ms), so the cache rarely holds what a read could reuse,
+            // and the kernel's page cache holds the file anyway. 512 KiB per connection
+            // (issue 18's memory target).
+            .pragma("cache_size", "-512");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
