@@ -136,6 +136,8 @@ pub(crate) struct Template {
     /// The schema before any account's custom fields.
     pub base_schema: Arc<Map<String, Value>>,
     pub result: ResultShape,
+    /// What of an answer the concise form reads (from `result` and `views`).
+    pub answer_needs: crate::prune::Needs,
     pub link: Option<String>,
     pub views: Arc<Views>,
     /// Where the arguments may name a team, user or tag instead of giving its id.
@@ -261,6 +263,12 @@ impl Tool {
     /// What this tool's concise answer is.
     pub fn result_shape(&self) -> &ResultShape {
         &self.inner.template.result
+    }
+
+    /// An upstream answer as JSON with only what [`Tool::concise`] reads of it (`None` when it
+    /// is not JSON): the same concise answer as from the whole tree, for much less work.
+    pub fn concise_answer(&self, body: &[u8]) -> Option<Value> {
+        crate::prune::parse(body, &self.inner.template.answer_needs)
     }
 
     /// The concise form of an upstream answer to a call with `arguments` (`answer` is `None`
@@ -781,6 +789,7 @@ fn build_tool(
         example: doc.example.clone(),
         base_schema: input_schema.clone(),
         result: method.result.clone(),
+        answer_needs: views.needs(&method.result),
         link: method.link.clone(),
         views: views.clone(),
         name_slots,
@@ -902,6 +911,7 @@ fn build_task(
         example: task.example.clone(),
         base_schema: schema.clone(),
         result: ResultShape::Task,
+        answer_needs: crate::prune::Needs::All,
         link: None,
         views: views.clone(),
         name_slots,

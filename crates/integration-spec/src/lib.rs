@@ -36,6 +36,7 @@ mod names;
 mod naming;
 mod openapi;
 mod plan;
+mod prune;
 mod rules;
 mod schema;
 mod tasks;

@@ -9,6 +9,7 @@
 //! under its own key (`untrusted_customer_text` in the Gorgias views) that names its author, so
 //! a model (and the server instructions) can tell it from what agents wrote.
 
+use crate::prune::Needs;
 use serde_json::{Map, Value};
 
 /// What a tool answers in concise form.
@@ -94,6 +95,71 @@ pub struct Views {
 impl Views {
     pub fn get(&self, name: &str) -> Option<&View> {
         self.views.get(name)
+    }
+
+    /// What of an upstream answer the concise form of `shape` reads (see [`crate::prune`]):
+    /// exactly the keys its views' rules look at, so a tree of only those gives the same
+    /// concise answer.
+    pub(crate) fn needs(&self, shape: &ResultShape) -> Needs {
+        match shape {
+            ResultShape::View(name) => self.view_needs(name, 0),
+            ResultShape::List(view) => {
+                let items = match view {
+                    Some(name) => self.view_needs(name, 0),
+                    None => Needs::All,
+                };
+                // `data` and `meta` of a page; the answer itself when it has no `data`.
+                let mut page = Needs::none();
+                page.add(&["data".to_owned()], items.clone());
+                page.add(&["meta".to_owned()], Needs::All);
+                page.merged(items)
+            }
+            ResultShape::Confirmation(_)
+            | ResultShape::Compact
+            | ResultShape::Raw
+            | ResultShape::Task => Needs::All,
+        }
+    }
+
+    /// What `apply(name, …)` reads at `depth` of nested views.
+    fn view_needs(&self, name: &str, depth: u8) -> Needs {
+        let Some(view) = self.views.get(name) else {
+            return Needs::All;
+        };
+        let mut needs = Needs::none();
+        for rule in &view.fields {
+            let at_source = match &rule.op {
+                FieldOp::Copy => Needs::All,
+                FieldOp::Pick(keys) | FieldOp::Pluck(keys) => {
+                    let mut picked = Needs::none();
+                    for key in keys {
+                        picked.add(std::slice::from_ref(key), Needs::All);
+                    }
+                    picked
+                }
+                FieldOp::View(inner) if depth < 8 => self.view_needs(inner, depth + 1),
+                FieldOp::View(_) => Needs::All,
+                // Read from the object itself, whatever the rule's source.
+                FieldOp::Text(text) => {
+                    let flags = text.staff_flag.iter().chain(&text.public_flag);
+                    for key in text.sources.iter().chain(flags) {
+                        needs.add(std::slice::from_ref(key), Needs::All);
+                    }
+                    continue;
+                }
+                FieldOp::Link(template) => {
+                    for key in placeholders(template) {
+                        needs.add(&[key.to_owned()], Needs::All);
+                    }
+                    continue;
+                }
+            };
+            // An empty source reads nothing (`at` finds nothing there).
+            if !rule.source.is_empty() {
+                needs.add(&rule.source, at_source);
+            }
+        }
+        needs
     }
 
     /// `value` through the view `name`: an object, or each object of an array.
@@ -287,6 +353,20 @@ fn short_datetime(s: &str) -> Option<String> {
 }
 
 /// `{key}` placeholders filled from the object; `None` when one is missing.
+/// The `{key}`s of a link template, as [`fill`] reads them.
+fn placeholders(template: &str) -> Vec<&str> {
+    let mut keys = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        keys.push(&rest[open + 1..open + close]);
+        rest = &rest[open + close + 1..];
+    }
+    keys
+}
+
 pub(crate) fn fill(template: &str, object: &Map<String, Value>) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;

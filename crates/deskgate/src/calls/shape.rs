@@ -113,7 +113,9 @@ pub(super) fn success(
     if tool.response_format(arguments) == ResponseFormat::Detailed {
         return self::response(integration, response);
     }
-    let answer = parsed(&response.body);
+    // Only what the concise form reads is built (issue 18: a whole tree of the answer was over
+    // half of a call's work); `detailed` above keeps the bytes as sent.
+    let answer = tool.concise_answer(&response.body);
     if answer.is_none() && !response.body.is_empty() {
         // Not JSON (a file): there is nothing to make concise.
         return self::response(integration, response);

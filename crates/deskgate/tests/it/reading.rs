@@ -167,3 +167,94 @@ async fn teams_and_tags_go_by_name() {
     assert_eq!(unchanged["tags"], after["tags"]);
     s.stop().await;
 }
+
+/// Issue 18: a concise answer is built from a tree of only what its view reads. It must be the
+/// same answer as from the whole tree, for every read whose shape has a view (lists, gets,
+/// nested views, texts, links), over the sandbox's real answers.
+#[tokio::test]
+async fn a_concise_answer_from_only_what_it_reads_is_the_same() {
+    let (s, _mcp) = setup().await;
+    let catalog = s.app.integration.catalog();
+    let cx = integration_spec::ShapeContext {
+        app_base: "https://acme.gorgias.com",
+    };
+    let tickets: Value = s.sandbox_json("/api/tickets?limit=30").await;
+    let customers: Value = s.sandbox_json("/api/customers?limit=30").await;
+    let mut reads: Vec<(&str, String)> = vec![
+        ("list_all_gorgias_tickets", "/api/tickets?limit=30".into()),
+        (
+            "list_all_gorgias_customers",
+            "/api/customers?limit=30".into(),
+        ),
+        ("list_all_gorgias_messages", "/api/messages?limit=30".into()),
+        ("list_all_gorgias_users", "/api/users".into()),
+        ("list_all_gorgias_teams", "/api/teams".into()),
+        ("list_all_gorgias_tags", "/api/tags".into()),
+        ("list_all_gorgias_views", "/api/views".into()),
+        ("list_all_gorgias_macros", "/api/macros".into()),
+        ("list_all_gorgias_events", "/api/events".into()),
+        ("list_all_gorgias_integrations", "/api/integrations".into()),
+        ("list_all_gorgias_rules", "/api/rules".into()),
+        (
+            "list_all_gorgias_satisfaction_surveys",
+            "/api/satisfaction-surveys".into(),
+        ),
+        ("list_all_gorgias_widgets", "/api/widgets".into()),
+        ("list_all_gorgias_jobs", "/api/jobs".into()),
+        (
+            "list_all_gorgias_custom_fields",
+            "/api/custom-fields?object_type=Ticket".into(),
+        ),
+        ("get_single_gorgias_account", "/api/account".into()),
+        (
+            "list_all_gorgias_account_settings",
+            "/api/account/settings".into(),
+        ),
+        (
+            "list_all_gorgias_voice_calls",
+            "/api/phone/voice-calls".into(),
+        ),
+    ];
+    for ticket in tickets["data"].as_array().unwrap().iter().take(10) {
+        let id = &ticket["id"];
+        reads.push((
+            "get_single_gorgias_ticket_by_id",
+            format!("/api/tickets/{id}"),
+        ));
+        reads.push((
+            "list_all_gorgias_ticket_messages",
+            format!("/api/tickets/{id}/messages"),
+        ));
+    }
+    for customer in customers["data"].as_array().unwrap().iter().take(5) {
+        let id = &customer["id"];
+        reads.push((
+            "get_single_gorgias_customer_by_id",
+            format!("/api/customers/{id}"),
+        ));
+    }
+    let mut pruned_bytes = 0;
+    let mut full_bytes = 0;
+    for (name, path) in &reads {
+        let tool = catalog
+            .tool(name)
+            .unwrap_or_else(|| panic!("no tool {name}"));
+        let body = s.sandbox_text(path).await;
+        let full: Value = serde_json::from_str(&body).unwrap();
+        let pruned = tool.concise_answer(body.as_bytes()).expect("JSON");
+        let args = serde_json::Map::new();
+        assert_eq!(
+            tool.concise(&args, Some(&pruned), &cx),
+            tool.concise(&args, Some(&full), &cx),
+            "{name} {path}"
+        );
+        pruned_bytes += pruned.to_string().len();
+        full_bytes += full.to_string().len();
+    }
+    // It does leave things out (a ticket's requester, a message's HTML, …).
+    assert!(
+        pruned_bytes * 2 < full_bytes,
+        "{pruned_bytes} of {full_bytes} bytes kept"
+    );
+    s.stop().await;
+}
