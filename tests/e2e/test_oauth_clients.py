@@ -24,6 +24,7 @@ import ssl
 import stat
 import subprocess
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,6 +177,11 @@ def test_mcp_remote_opens_the_browser_and_calls_a_tool(deskgate, tmp_path):
     replies = stdio_exchange(command, messages, expect=2, env=env)
     assert replies[0]["result"]["serverInfo"], replies[0]
     assert not replies[1]["result"].get("isError"), replies[1]
+    # The browser writes its report once the callback page commits; mcp-remote may have got
+    # the code from that very request, and finished its call, a moment before.
+    deadline = time.monotonic() + 30
+    while not (report.exists() and report.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.1)
     consent = json.loads(report.read_text())
     assert "error" not in consent, consent
     assert consent["server"].startswith("mcp-remote oauth")
