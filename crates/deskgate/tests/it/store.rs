@@ -763,6 +763,19 @@ async fn a_replica_that_loses_its_listening_connection_reconnects_and_says_so() 
     assert_eq!(notice, Notice::Changed(Change::Account("a1".into())));
 }
 
+/// A fresh, migrated store holding account `a1` and its server `s1` (`None` without PostgreSQL).
+async fn store_with_a_server(backend: Backend) -> Option<Store> {
+    let url = fresh_database(backend).await?;
+    let store = Store::connect(&url).await.expect("connect and migrate");
+    let now = Timestamp::now();
+    store.insert_account(&account("a1", now)).await.unwrap();
+    store
+        .insert_mcp_server(&server("s1", "a1", None, now), &TokenHash::of("dgm_1"))
+        .await
+        .unwrap();
+    Some(store)
+}
+
 #[tokio::test]
 async fn audit_log_commits_every_concurrent_record_on_sqlite() {
     audit_log_under_concurrency(Backend::Sqlite).await;
@@ -777,16 +790,9 @@ async fn audit_log_commits_every_concurrent_record_on_postgres() {
 /// records queued behind a running commit go in later batches, none lost or doubled. One record
 /// names a server that is gone (deleted mid-call): it is dropped without costing the others.
 async fn audit_log_under_concurrency(backend: Backend) {
-    let Some(url) = fresh_database(backend).await else {
+    let Some(store) = store_with_a_server(backend).await else {
         return;
     };
-    let store = Store::connect(&url).await.expect("connect and migrate");
-    let now = Timestamp::now();
-    store.insert_account(&account("a1", now)).await.unwrap();
-    store
-        .insert_mcp_server(&server("s1", "a1", None, now), &TokenHash::of("dgm_1"))
-        .await
-        .unwrap();
     let log = std::sync::Arc::new(deskgate::audit::AuditLog::new(store.clone()));
     let writes: Vec<_> = (0..200)
         .map(|i| {
@@ -951,16 +957,9 @@ async fn a_large_audit_batch_is_written_whole_on_postgres() {
 /// A batch larger than one statement may bind (SQLite: 32,766 values, 1,638 records) is written
 /// whole, and writing records again (a write's completion after its intent) updates them.
 async fn large_audit_batch(backend: Backend) {
-    let Some(url) = fresh_database(backend).await else {
+    let Some(store) = store_with_a_server(backend).await else {
         return;
     };
-    let store = Store::connect(&url).await.expect("connect and migrate");
-    let now = Timestamp::now();
-    store.insert_account(&account("a1", now)).await.unwrap();
-    store
-        .insert_mcp_server(&server("s1", "a1", None, now), &TokenHash::of("dgm_1"))
-        .await
-        .unwrap();
     let batch: Vec<_> = (0..1700)
         .map(|i| call(&format!("c{i:04}"), "s1", "a1", Outcome::Pending))
         .collect();
