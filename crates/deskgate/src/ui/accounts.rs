@@ -376,18 +376,7 @@ pub async fn overview(
             },
         )
         .await?;
-    let week = usage::usage(
-        records.iter().map(|r| {
-            (
-                r.at,
-                r.outcome,
-                r.duration_ms,
-                r.ratelimit_limit.zip(r.ratelimit_remaining),
-            )
-        }),
-        now,
-        range,
-    );
+    let week = usage::usage(records.iter().map(usage::call_of), now, range);
     Ok(account_page(
         "Overview",
         &operator,

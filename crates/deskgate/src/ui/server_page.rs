@@ -224,18 +224,7 @@ async fn render(
     } else {
         records.iter().take(RECENT).cloned().collect()
     };
-    let usage = usage::usage(
-        records.iter().map(|r| {
-            (
-                r.at,
-                r.outcome,
-                r.duration_ms,
-                r.ratelimit_limit.zip(r.ratelimit_remaining),
-            )
-        }),
-        now,
-        range,
-    );
+    let usage = usage::usage(records.iter().map(usage::call_of), now, range);
     let read_tools: Vec<(String, String)> = match &preview {
         Ok(p) => p
             .tools

@@ -113,6 +113,16 @@ pub fn is_error(outcome: Outcome) -> bool {
 /// bucket its answer reported (size, left).
 pub type Call = (Timestamp, Outcome, u64, Option<(u64, u64)>);
 
+/// A stored call record as the sums see it.
+pub fn call_of(r: &crate::audit::ToolCallRecord) -> Call {
+    (
+        r.at,
+        r.outcome,
+        r.duration_ms,
+        r.ratelimit_limit.zip(r.ratelimit_remaining),
+    )
+}
+
 /// Sums `calls` over the range's slots ending with the one that holds `now` (calls outside
 /// them are ignored).
 pub fn usage(calls: impl IntoIterator<Item = Call>, now: Timestamp, range: Range) -> Usage {
