@@ -85,13 +85,11 @@ pub async fn revoke(
     Path((account_id, id, grant_id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let server = app.mcp_server(&account_id, &id).await?;
-    let grant = app
-        .store
-        .get_oauth_grant(&grant_id)
-        .await?
-        .filter(|g| g.mcp_server_id == server.id)
-        .ok_or(ApiError::NotFound("OAuth grant"))?;
-    app.revoke_grant(&grant.id, "revoked through the API")
-        .await?;
+    app.revoke_grant_of(
+        &grant_id,
+        |g| g.mcp_server_id == server.id,
+        "revoked through the API",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -212,14 +212,9 @@ pub async fn revoke_grant(
     Path((id, grant_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     self_or_admin(&caller, &id)?;
-    let grant = app
-        .store
-        .get_oauth_grant(&grant_id)
-        .await?
-        .filter(|g| g.approved_by_person.as_deref() == Some(id.as_str()))
-        .ok_or(ApiError::NotFound("OAuth grant"))?;
-    app.revoke_grant(
-        &grant.id,
+    app.revoke_grant_of(
+        &grant_id,
+        |g| g.approved_by_person.as_deref() == Some(id.as_str()),
         &format!("revoked through the API by {}", caller.describe()),
     )
     .await?;

@@ -500,6 +500,24 @@ impl App {
         Ok(gone)
     }
 
+    /// Revokes grant `grant_id` if `theirs` says the caller may (a grant of their server, or one
+    /// they approved); any other grant is not found, so its existence is not told.
+    pub async fn revoke_grant_of(
+        &self,
+        grant_id: &str,
+        theirs: impl FnOnce(&crate::store::oauth_grants::OAuthGrant) -> bool,
+        why: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        let grant = self
+            .store
+            .get_oauth_grant(grant_id)
+            .await?
+            .filter(theirs)
+            .ok_or(crate::error::ApiError::NotFound("OAuth grant"))?;
+        self.revoke_grant(&grant.id, why).await?;
+        Ok(())
+    }
+
     /// Expired tokens, codes never exchanged and grants left with nothing go (the sweep), then
     /// registrations never used within [`UNUSED_CLIENT_SECS`]; the in-memory limits and
     /// document cache drop what has recovered or expired.

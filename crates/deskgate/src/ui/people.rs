@@ -431,14 +431,9 @@ async fn revoke_own(
     person_id: &str,
     grant_id: &str,
 ) -> Result<(), UiError> {
-    let grant = app
-        .store
-        .get_oauth_grant(grant_id)
-        .await?
-        .filter(|g| g.approved_by_person.as_deref() == Some(person_id))
-        .ok_or(ApiError::NotFound("OAuth grant"))?;
-    app.revoke_grant(
-        &grant.id,
+    app.revoke_grant_of(
+        grant_id,
+        |g| g.approved_by_person.as_deref() == Some(person_id),
         &format!("revoked in the console by {}", operator.describe()),
     )
     .await?;
@@ -598,14 +593,9 @@ pub async fn revoke_server_grant(
     form: CheckedForm,
 ) -> Result<Response, UiError> {
     let server = app.mcp_server(&account_id, &server_id).await?;
-    let grant = app
-        .store
-        .get_oauth_grant(&grant_id)
-        .await?
-        .filter(|g| g.mcp_server_id == server.id)
-        .ok_or(ApiError::NotFound("OAuth grant"))?;
-    app.revoke_grant(
-        &grant.id,
+    app.revoke_grant_of(
+        &grant_id,
+        |g| g.mcp_server_id == server.id,
         &format!("revoked in the console by {}", form.operator.describe()),
     )
     .await?;
