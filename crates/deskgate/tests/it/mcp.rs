@@ -840,20 +840,7 @@ async fn the_fast_path_answers_a_ping_and_a_list_exactly_as_rmcp_does() {
         for era in ["2025-11-25", "2026-07-28"] {
             for (accept, content_type) in ACCEPT_FORMS {
                 for method in ["ping", "tools/list"] {
-                    let mut headers = accept_headers(accept, &[("mcp-protocol-version", era)]);
-                    let mut plain = json!({"jsonrpc": "2.0", "id": 7, "method": method});
-                    let mut with_token = json!({"jsonrpc": "2.0", "id": 7, "method": method,
-                                                "params": {"_meta": {"progressToken": 1}}});
-                    if era == "2026-07-28" {
-                        headers.push(("mcp-method", method));
-                        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                                          "io.modelcontextprotocol/clientCapabilities": {}});
-                        plain["params"] = json!({"_meta": meta});
-                        with_token["params"]["_meta"] = meta;
-                        with_token["params"]["_meta"]["progressToken"] = json!(1);
-                    }
-                    let fast = mcp.send(plain.to_string(), &headers).await;
-                    let rmcp = mcp.send(with_token.to_string(), &headers).await;
+                    let (fast, rmcp) = both_ways(&mcp, era, method, accept).await;
                     let what = format!("{config} {era}: {method} with Accept {accept:?}");
                     // rmcp refuses a ping in the 2026-07-28 era; the fast path leaves it so.
                     let refused = era == "2026-07-28" && method == "ping";
@@ -898,15 +885,29 @@ async fn list_both_ways(
     mcp: &RawMcp,
     era: &str,
 ) -> (crate::support::RawReply, crate::support::RawReply) {
-    let mut headers = vec![
-        ("accept", "application/json, text/event-stream"),
-        ("mcp-protocol-version", era),
-    ];
-    let mut plain = json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list"});
-    let mut with_token = json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list",
+    both_ways(
+        mcp,
+        era,
+        "tools/list",
+        Some("application/json, text/event-stream"),
+    )
+    .await
+}
+
+/// `method` (without params of its own) in either era with `accept`, plainly (the fast path)
+/// or with a progress token in its `_meta` (rmcp): returns the two replies.
+async fn both_ways(
+    mcp: &RawMcp,
+    era: &str,
+    method: &str,
+    accept: Option<&str>,
+) -> (crate::support::RawReply, crate::support::RawReply) {
+    let mut headers = accept_headers(accept, &[("mcp-protocol-version", era)]);
+    let mut plain = json!({"jsonrpc": "2.0", "id": 7, "method": method});
+    let mut with_token = json!({"jsonrpc": "2.0", "id": 7, "method": method,
                                 "params": {"_meta": {"progressToken": 1}}});
     if era == "2026-07-28" {
-        headers.push(("mcp-method", "tools/list"));
+        headers.push(("mcp-method", method));
         let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                           "io.modelcontextprotocol/clientCapabilities": {}});
         plain["params"] = json!({"_meta": meta});
