@@ -334,7 +334,8 @@ impl Store {
 
     // --- audit log ---
 
-    /// Inserts audit records, all in one transaction.
+    /// Inserts audit records, all or none, or completes those whose id is stored (a write's
+    /// intent). The log outlives servers and accounts: a record whose server is gone is kept.
     pub async fn insert_tool_calls(&self, records: &[ToolCallRecord]) -> Result<(), StoreError> {
         on_backend!(self, s => s.insert_tool_calls(records).await)
     }

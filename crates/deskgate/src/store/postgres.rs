@@ -149,8 +149,8 @@ impl PgStore {
         &self,
         records: &[crate::audit::ToolCallRecord],
     ) -> Result<(), StoreError> {
-        if let [record] = records {
-            return Self::insert_tool_call(&self.pool, record).await;
+        if records.is_empty() {
+            return Ok(());
         }
         let text = |f: fn(&crate::audit::ToolCallRecord) -> Option<&str>| -> Vec<Option<&str>> {
             records.iter().map(f).collect()

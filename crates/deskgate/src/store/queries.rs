@@ -424,44 +424,6 @@ macro_rules! portable_queries {
                 Ok(ids.into_iter().map(|(id,)| id).collect())
             }
 
-            /// Inserts a record, or completes the one with its id (a write's intent). The log
-            /// outlives servers and accounts: a record whose server is gone is kept.
-            async fn insert_tool_call<'e>(
-                executor: impl sqlx::Executor<'e, Database = $db>,
-                r: &$crate::audit::ToolCallRecord,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(concat!(
-                    "INSERT INTO tool_calls (",
-                    $crate::store::queries::tool_call_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                        $16, $17, $18, $19, $20)",
-                    $crate::store::queries::tool_call_upsert!()
-                ))
-                .bind(&r.id)
-                .bind(&r.mcp_server_id)
-                .bind(&r.integrated_account_id)
-                .bind(r.at.millis())
-                .bind(&r.tool)
-                .bind(&r.client_name)
-                .bind(&r.client_version)
-                .bind(&r.upstream_method)
-                .bind(&r.upstream_path)
-                .bind(r.upstream_status.map(i64::from))
-                .bind(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
-                .bind(r.outcome.as_str())
-                .bind(&r.error)
-                .bind(r.policy_decision.map(|d| d.as_str()))
-                .bind(&r.policy_rule)
-                .bind(&r.person_id)
-                .bind(&r.person_email)
-                .bind(&r.oauth_client_id)
-                .bind(r.ratelimit_limit.and_then(|v| i64::try_from(v).ok()))
-                .bind(r.ratelimit_remaining.and_then(|v| i64::try_from(v).ok()))
-                .execute(executor)
-                .await?;
-                Ok(())
-            }
-
             pub async fn list_tool_calls(
                 &self,
                 account_id: &str,

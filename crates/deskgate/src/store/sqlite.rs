@@ -58,7 +58,6 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         match records {
             [] => Ok(()),
-            [record] => Self::insert_tool_call(&self.pool, record).await,
             few if few.len() <= ROWS_PER_INSERT => Self::insert_rows(&self.pool, few).await,
             many => {
                 let mut tx = self.pool.begin().await?;
