@@ -876,45 +876,34 @@ async fn servers_minted_before_admin_tools_keep_them(backend: Backend) {
                    VALUES ('acc', 'gorgias', 'Acme', 'active', 'api_key', '{\"subdomain\":\"acme\"}', $1, 0, 0)";
     let server = "INSERT INTO mcp_servers (id, integrated_account_id, name, config, require_api_token_auth, expires_at, token_hash, created_at, updated_at) \
                   VALUES ($1, 'acc', $1, $2, false, NULL, $1, 0, 0)";
+    // The same steps on either pool type (sqlx's pools share no trait these calls fit).
+    macro_rules! as_the_old_version {
+        ($pool:expr) => {{
+            let pool = $pool;
+            before.run(&pool).await.unwrap();
+            sqlx::query(account)
+                .bind(vec![1u8])
+                .execute(&pool)
+                .await
+                .unwrap();
+            for (id, config) in configs {
+                sqlx::query(server)
+                    .bind(id)
+                    .bind(config)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
     match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+        Backend::Sqlite => as_the_old_version!(
+            sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
                 .await
-                .unwrap();
-            before.run(&pool).await.unwrap();
-            sqlx::query(account)
-                .bind(vec![1u8])
-                .execute(&pool)
-                .await
-                .unwrap();
-            for (id, config) in configs {
-                sqlx::query(server)
-                    .bind(id)
-                    .bind(config)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            before.run(&pool).await.unwrap();
-            sqlx::query(account)
-                .bind(vec![1u8])
-                .execute(&pool)
-                .await
-                .unwrap();
-            for (id, config) in configs {
-                sqlx::query(server)
-                    .bind(id)
-                    .bind(config)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-            pool.close().await;
-        }
+                .unwrap()
+        ),
+        Backend::Postgres => as_the_old_version!(sqlx::PgPool::connect(&url).await.unwrap()),
     }
 
     let store = Store::connect(&url).await.unwrap();
