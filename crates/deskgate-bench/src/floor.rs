@@ -8,6 +8,9 @@
 //!   database (WAL, `synchronous = NORMAL`, through sqlx, as deskgate's store is set up): the
 //!   least a gateway pays to keep a "no completed call is missing from the audit log" promise.
 //!
+//! - **static bytes**: answers every request with the same bytes from memory (the baseline of
+//!   `tools/list`: what serving deskgate's list answer costs when nothing computes it).
+//!
 //! Each runs as its own process (this executable re-run as `deskgate-bench __floor …`), on the
 //! same tokio runtime deskgate uses, so it pays the same cross-process costs. What deskgate adds
 //! on top of these floors is what its own work costs; what the floors themselves add is what
@@ -51,15 +54,47 @@ impl Kind {
     }
 }
 
-/// When this process was started as a floor proxy, runs it: `__floor UPSTREAM_BASE [DB_PATH]`.
+/// The argument before a file whose bytes the static floor serves.
+const STATIC_ARG: &str = "--static";
+
+/// When this process was started as a floor, runs it: `__floor UPSTREAM_BASE [DB_PATH]` for a
+/// proxy, `__floor --static FILE` for static bytes.
 pub fn child_main() -> Option<anyhow::Result<()>> {
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() != Some(OsStr::new(CHILD_ARG)) {
         return None;
     }
-    let upstream = args.next()?.into_string().ok()?;
+    let first = args.next()?;
+    if first == STATIC_ARG {
+        let file = PathBuf::from(args.next()?);
+        return Some(crate::block_on(serve_static(file)));
+    }
+    let upstream = first.into_string().ok()?;
     let database = args.next().map(PathBuf::from);
     Some(crate::block_on(serve(upstream, database)))
+}
+
+/// Binds a loopback port, says where on stdout (what [`Floor::start`] waits for), serves.
+async fn listen_and_serve(router: Router) -> anyhow::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening {}", listener.local_addr()?);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router.into_make_service()).await?;
+    Ok(())
+}
+
+/// Every request, whatever its method and path, answered with the file's bytes as JSON.
+async fn serve_static(file: PathBuf) -> anyhow::Result<()> {
+    let body = axum::body::Bytes::from(
+        std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?,
+    );
+    let router = Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+    });
+    listen_and_serve(router).await
 }
 
 struct Proxy {
@@ -85,14 +120,7 @@ async fn serve(upstream: String, database: Option<PathBuf>) -> anyhow::Result<()
         database,
         next_id: AtomicU64::new(0),
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    println!("listening {}", listener.local_addr()?);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let router = Router::new().fallback(forward).with_state(proxy);
-    axum::serve(listener, router.into_make_service()).await?;
-    Ok(())
+    listen_and_serve(Router::new().fallback(forward).with_state(proxy)).await
 }
 
 async fn open_database(path: &Path) -> anyhow::Result<SqlitePool> {
@@ -181,6 +209,19 @@ impl Floor {
         if kind == Kind::ProxyWithInsert {
             command.arg(work_dir.join(format!("floor-{}.db", std::process::id())));
         }
+        Self::spawn(command).await
+    }
+
+    /// Starts a static floor answering every request with `body`, kept in `work_dir`.
+    pub async fn serving(body: &[u8], work_dir: &Path) -> anyhow::Result<Self> {
+        let file = work_dir.join(format!("static-{}.json", std::process::id()));
+        std::fs::write(&file, body)?;
+        let mut command = Command::new(std::env::current_exe()?);
+        command.arg(CHILD_ARG).arg(STATIC_ARG).arg(&file);
+        Self::spawn(command).await
+    }
+
+    async fn spawn(mut command: Command) -> anyhow::Result<Self> {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

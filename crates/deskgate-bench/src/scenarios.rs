@@ -550,7 +550,8 @@ impl Bench {
     }
 
     /// tools/list (all tools with custom fields, and discovery mode) vs. the same bytes served
-    /// by the fixed upstream.
+    /// statically by a process of their own (a [`Floor`] of static bytes) to the same request:
+    /// both answers cross a process boundary, and each side's CPU is read from its own process.
     async fn lists(
         &self,
         client: &reqwest::Client,
@@ -569,14 +570,15 @@ impl Bench {
             let body = mcp::once(client, &gateway).await?;
             let reply: Value = serde_json::from_slice(&body)?;
             let tools = reply["result"]["tools"].as_array().map_or(0, Vec::len);
-            self.fixed.set_payload(body.clone());
-            let baseline = Arc::new(Target::get(self.fixed.payload_url(), Default::default()));
-            let comparison = load::compare(
+            let statically = Floor::serving(&body, &self.work_dir).await?;
+            // The same request (method, headers, body) as deskgate gets, to the static server.
+            let baseline = Arc::new(mcp::list_tools_in(&statically.base, era));
+            mcp::once(client, &baseline).await?;
+            let comparison = load::compare_processes(
                 client,
-                &baseline,
-                &gateway,
+                (&baseline, statically.pid),
+                (&gateway, deskgate.pid),
                 self.plan.shape(1),
-                deskgate.pid,
             )
             .await;
             rows.push(ListRow {

@@ -7,7 +7,6 @@
 //!   same work while the upstream's own cost all but disappears.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -88,13 +87,10 @@ struct Canned {
     call_limit: HeaderValue,
     /// `/api/custom-fields` pages by `object_type`.
     custom_fields: HashMap<String, Bytes>,
-    /// A body set later (the size of a `tools/list` reply): the cost of moving those bytes.
-    payload: Arc<RwLock<Bytes>>,
 }
 
 pub struct FixedUpstream {
     pub direct: Direct,
-    payload: Arc<RwLock<Bytes>>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -131,18 +127,15 @@ impl FixedUpstream {
             .await?;
             custom_fields.insert(object_type.to_owned(), page);
         }
-        let payload = Arc::new(RwLock::new(Bytes::new()));
         let canned = Canned {
             ticket,
             call_limit,
             custom_fields,
-            payload: payload.clone(),
         };
         let router = Router::new()
             .route("/api/account", get(account))
             .route("/api/custom-fields", get(custom_fields_page))
             .route("/api/tickets/{id}", get(ticket_reply))
-            .route("/payload", get(payload_reply))
             .with_state(canned);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
@@ -157,18 +150,8 @@ impl FixedUpstream {
                 base_url: format!("http://{addr}"),
                 ..sandbox.clone()
             },
-            payload,
             _task: task,
         })
-    }
-
-    /// Sets what `GET /payload` answers.
-    pub fn set_payload(&self, body: Bytes) {
-        *self.payload.write().expect("payload lock poisoned") = body;
-    }
-
-    pub fn payload_url(&self) -> String {
-        format!("{}/payload", self.direct.base_url)
     }
 }
 
@@ -203,9 +186,4 @@ async fn custom_fields_page(
 
 async fn ticket_reply(State(c): State<Canned>) -> Response {
     json_reply(c.ticket.clone(), &c.call_limit)
-}
-
-async fn payload_reply(State(c): State<Canned>) -> Response {
-    let body = c.payload.read().expect("payload lock poisoned").clone();
-    json_reply(body, &c.call_limit)
 }

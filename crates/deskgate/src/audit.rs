@@ -3,7 +3,9 @@
 use serde::Serialize;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::Store;
 use crate::timestamp::Timestamp;
@@ -143,6 +145,8 @@ pub struct AuditLog {
     /// Held while a batch is written; tokio's mutex is fair, so turns come in arrival order.
     writer: tokio::sync::Mutex<()>,
     behind: mpsc::Sender<Behind>,
+    /// Wakes the write-behind task within a window: a batch is full, or a flush waits.
+    due: Arc<Notify>,
 }
 
 struct Pending {
@@ -159,12 +163,14 @@ impl AuditLog {
     /// Starts the write-behind task on the current runtime.
     pub fn new(store: Store) -> Self {
         let (behind, queued) = mpsc::channel(WRITE_BEHIND_QUEUE);
-        tokio::spawn(write_behind_forever(store.clone(), queued));
+        let due = Arc::new(Notify::new());
+        tokio::spawn(write_behind_forever(store.clone(), queued, due.clone()));
         Self {
             store,
             queue: std::sync::Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
             behind,
+            due,
         }
     }
 
@@ -215,6 +221,8 @@ impl AuditLog {
             .is_err()
         {
             tracing::error!("the audit writer has stopped; a record was lost");
+        } else if self.behind.max_capacity() - self.behind.capacity() >= WRITE_BEHIND_BATCH {
+            self.due.notify_one();
         }
     }
 
@@ -222,6 +230,7 @@ impl AuditLog {
     pub async fn flush(&self) {
         let (done, flushed) = oneshot::channel();
         if self.behind.send(Behind::Flush(done)).await.is_ok() {
+            self.due.notify_one();
             let _ = flushed.await;
         }
     }
@@ -229,24 +238,40 @@ impl AuditLog {
 
 /// Commits queued records in batches: the first record opens a window of
 /// [`WRITE_BEHIND_WINDOW`]; what arrives within it (up to a batch) goes in the same commit.
-async fn write_behind_forever(store: Store, mut queued: mpsc::Receiver<Behind>) {
+///
+/// Within a window the task sleeps rather than waiting on the queue: waiting on it would wake
+/// the task (and, on an idle runtime, a second worker thread) for every record. It is woken
+/// early only when a batch is full or a flush waits ([`AuditLog`]'s `due`).
+async fn write_behind_forever(store: Store, mut queued: mpsc::Receiver<Behind>, due: Arc<Notify>) {
     while let Some(first) = queued.recv().await {
         let deadline = tokio::time::Instant::now() + WRITE_BEHIND_WINDOW;
         let mut records = Vec::new();
         let mut flushes = Vec::new();
         let mut next = Some(first);
-        while let Some(m) = next.take() {
-            match m {
-                Behind::Record(r) => records.push(*r),
-                Behind::Flush(done) => flushes.push(done),
+        loop {
+            while let Some(m) = next.take() {
+                match m {
+                    Behind::Record(r) => records.push(*r),
+                    Behind::Flush(done) => flushes.push(done),
+                }
+                if !flushes.is_empty() || records.len() >= WRITE_BEHIND_BATCH {
+                    break;
+                }
+                next = queued.try_recv().ok();
             }
             if !flushes.is_empty() || records.len() >= WRITE_BEHIND_BATCH {
                 break;
             }
-            next = tokio::time::timeout_at(deadline, queued.recv())
-                .await
-                .ok()
-                .flatten();
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    // What came in the window's last moments still goes in this batch.
+                    next = queued.try_recv().ok();
+                    if next.is_none() {
+                        break;
+                    }
+                }
+                () = due.notified() => next = queued.try_recv().ok(),
+            }
         }
         if !records.is_empty() {
             commit(&store, &records).await;

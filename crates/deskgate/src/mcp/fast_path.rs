@@ -31,7 +31,12 @@
 //! body. `tests/it/mcp.rs` sends each kind of outcome both ways in both eras and requires the
 //! same reply.
 
-use axum::body::Bytes;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
@@ -186,7 +191,7 @@ pub(super) async fn answer(
     };
     let reply = match plain {
         Plain::List { id } => list(state, &caller, &id, era).await,
-        Plain::Ping { id } => ping(&id),
+        Plain::Ping { id } => Body::from(ping(&id)),
         Plain::Call { .. } if caller.tenant.server.config.tool_exposure != ToolExposure::All => {
             return Err(parts);
         }
@@ -195,7 +200,7 @@ pub(super) async fn answer(
             name,
             arguments,
             client_info,
-        } => {
+        } => Body::from(
             call(
                 state,
                 &caller,
@@ -208,8 +213,8 @@ pub(super) async fn answer(
                 client_info,
                 era,
             )
-            .await
-        }
+            .await,
+        ),
     };
     Ok((
         [(
@@ -253,27 +258,70 @@ async fn call(
 }
 
 /// `{"jsonrpc":"2.0","id":…,"result":{"tools":[…]}}` with the tool array from the cache
-/// (`tool_list`); a 2026-07-28 peer's result also has the members rmcp adds for that era
-/// (`resultType`, and the SEP-2549 caching hints it fills in: `ttlMs` 0, `cacheScope` private).
-async fn list(state: &McpState, caller: &Caller, id: &RequestId, era: Era) -> Vec<u8> {
+/// (`tool_list`), sent as it is kept rather than copied into the reply; a 2026-07-28 peer's
+/// result also has the members rmcp adds for that era (`resultType`, and the SEP-2549 caching
+/// hints it fills in: `ttlMs` 0, `cacheScope` private).
+async fn list(state: &McpState, caller: &Caller, id: &RequestId, era: Era) -> Body {
     let gateway = Gateway::new(state.app.clone(), state.clients.clone());
     let catalog = gateway.catalog(&caller.tenant).await;
     let tools = state.tool_lists.tools_json(&caller.tenant, &catalog, || {
         gateway.listed_tools(&caller.tenant, &catalog)
     });
-    let mut out = Vec::with_capacity(tools.len() + 128);
-    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-    serde_json::to_writer(&mut out, id).expect("a request id always serializes");
-    out.extend_from_slice(match era {
+    let mut head = Vec::with_capacity(128);
+    head.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut head, id).expect("a request id always serializes");
+    head.extend_from_slice(match era {
         Era::Older => br#","result":{"tools":"#.as_slice(),
         Era::Stateless => {
             br#","result":{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":"#
                 .as_slice()
         }
     });
-    out.extend_from_slice(&tools);
-    out.extend_from_slice(b"}}");
-    out
+    Body::new(Pieces::new([
+        Bytes::from(head),
+        tools,
+        Bytes::from_static(b"}}"),
+    ]))
+}
+
+/// A reply body sent as the pieces it is made of, with its exact length known (so the reply
+/// still has a `Content-Length`). A 76 KB tool list copied into one buffer per request was
+/// about half of a `tools/list`'s instructions.
+struct Pieces {
+    pieces: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Pieces {
+    fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
+        let pieces: VecDeque<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Self { pieces, remaining }
+    }
+}
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let next = self.pieces.pop_front();
+        if let Some(piece) = &next {
+            self.remaining -= piece.len() as u64;
+        }
+        Poll::Ready(next.map(|piece| Ok(hyper::body::Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// `{"jsonrpc":"2.0","id":…,"result":{}}`, as rmcp answers an older-era ping.

@@ -58,7 +58,9 @@ type McpService = StreamableHttpService<handler::Gateway, NeverSessionManager>;
 #[derive(Clone)]
 pub struct McpState {
     app: Arc<App>,
-    service: McpService,
+    /// Behind an `Arc`: the state is cloned for each layer of every request, and the service
+    /// itself (its config, session manager and factory) is needed only off the fast path.
+    service: Arc<McpService>,
     clients: Arc<ClientDirectory>,
     gate: Arc<guard::Gate>,
     tool_lists: Arc<tool_list::ToolLists>,
@@ -104,7 +106,7 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     let gate = Arc::new(guard::Gate::new(&app.config, &app.public_url));
     let state = McpState {
         app: app.clone(),
-        service,
+        service: Arc::new(service),
         clients,
         gate: gate.clone(),
         tool_lists: Arc::default(),

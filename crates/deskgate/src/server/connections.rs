@@ -70,8 +70,9 @@ struct Activity {
     in_flight: AtomicU64,
     /// Told to make room for a new connection.
     evicted: AtomicBool,
-    /// Wakes the connection's task when the phase changes or it is evicted.
-    changed: Notify,
+    /// Wakes the connection's task when it is evicted (phase changes need no wake-up: they
+    /// happen while the task polls its connection).
+    eviction: Notify,
     epoch: Instant,
 }
 
@@ -82,7 +83,7 @@ impl Activity {
             phase: AtomicU8::new(IDLE),
             in_flight: AtomicU64::new(0),
             evicted: AtomicBool::new(false),
-            changed: Notify::new(),
+            eviction: Notify::new(),
             epoch,
         }
     }
@@ -91,7 +92,6 @@ impl Activity {
         self.since_ms
             .store(millis_since(self.epoch), Ordering::Release);
         self.phase.store(phase, Ordering::Release);
-        self.changed.notify_one();
     }
 
     /// Bytes arrived: on an idle connection, that is the start of a request head.
@@ -166,7 +166,7 @@ impl Registry {
             match oldest {
                 Some((_, victim)) => {
                     victim.evicted.store(true, Ordering::Release);
-                    victim.changed.notify_one();
+                    victim.eviction.notify_one();
                 }
                 None => return Admission::Full,
             }
@@ -334,58 +334,161 @@ async fn serve_one(
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
+    // Every phase change happens inside the connection's own poll (bytes read, a request
+    // started, its response body dropped), so the deadline is read again after each poll instead
+    // of the phases waking this task: a wake-up per phase change (three per request) made the
+    // runtime hand the task to the other worker thread and back. Only eviction and shutdown come
+    // from outside.
+    let evicted = activity.eviction.notified();
+    let stopped = stopping.cancelled();
+    tokio::pin!(evicted, stopped);
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    // When the timer is set to fire; never later than the deadline in force (it is set again
+    // whenever the deadline moves earlier; a later one is left for the timer to find).
+    let mut armed: Option<Instant> = None;
     // Set once the connection is told to close (timed out, evicted, or the server stopping).
     let mut closing: Option<Instant> = None;
-    loop {
-        let busy = activity.phase.load(Ordering::Acquire) == BUSY;
-        let deadline = match closing {
-            // A request in flight finishes, however long it takes (open SSE streams are ended
-            // by the server itself); hyper closes the connection after it.
-            Some(_) if busy => None,
-            // Anything else gets a short grace: hyper does not close a connection that has not
-            // sent a complete request yet.
-            Some(since) => Some(since + CLOSE_GRACE),
-            None => activity.deadline(&limits),
-        };
-        let changed = activity.changed.notified();
-        tokio::select! {
-            result = connection.as_mut() => {
+    let self_wakes = SelfWakePoller::new();
+    std::future::poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(result) = self_wakes.poll(cx, |cx| connection.as_mut().poll(cx)) {
                 if let Err(e) = result {
                     tracing::trace!(error = %e, "connection ended with an error");
                 }
-                return;
+                return Poll::Ready(());
             }
-            () = changed => {
-                if closing.is_none() && activity.evicted.load(Ordering::Acquire) {
-                    connection.as_mut().graceful_shutdown();
-                    closing = Some(Instant::now());
-                }
+            if closing.is_none()
+                && (evicted.as_mut().poll(cx).is_ready() || stopped.as_mut().poll(cx).is_ready())
+            {
+                connection.as_mut().graceful_shutdown();
+                closing = Some(Instant::now());
+                continue;
             }
-            () = sleep_until(deadline) => {
-                let busy = activity.phase.load(Ordering::Acquire) == BUSY;
+            if let Some(deadline) = close_deadline(&activity, &limits, closing)
+                && armed.is_none_or(|at| deadline < at)
+            {
+                timer.as_mut().reset(deadline);
+                armed = Some(deadline);
+            }
+            if armed.is_none() || timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            armed = None;
+            // The timer fired: act only if the deadline in force (which may have moved since
+            // the timer was set) has passed.
+            if close_deadline(&activity, &limits, closing).is_some_and(|d| d <= Instant::now()) {
                 if closing.is_some() {
-                    if !busy {
-                        // No request in flight: dropping it loses nothing.
-                        return;
-                    }
-                } else if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
-                    // (The phase may have changed since the deadline was read.)
-                    connection.as_mut().graceful_shutdown();
-                    closing = Some(Instant::now());
+                    // Past the grace with no request in flight: dropping it loses nothing.
+                    return Poll::Ready(());
                 }
-            }
-            () = stopping.cancelled(), if closing.is_none() => {
                 connection.as_mut().graceful_shutdown();
                 closing = Some(Instant::now());
             }
         }
+    })
+    .await;
+}
+
+/// The waker a connection is polled with, which turns the wake-ups the connection gives itself
+/// while being polled into an immediate second poll.
+///
+/// hyper's HTTP/1 request body is a channel from the connection's dispatcher to the handler,
+/// and both run inside this task. Taking the body's bytes out of it wakes the dispatcher's
+/// waker, that is, this very task, mid-poll (every MCP request reads its body). Handed to tokio,
+/// such a wake-up reschedules the task as a yield, and a yield unparks another worker thread to
+/// look for work: a futex wake-up and a wasted wake of a second thread per request, about 1.5
+/// futex calls per request under `strace` (none for a request whose body is not read). Polling
+/// again at once does what the rescheduled poll would have done, without the round trip. A task
+/// that keeps waking itself still yields to the runtime after a few polls, so it cannot starve
+/// the others.
+struct SelfWakes {
+    state: AtomicU8,
+    task: futures::task::AtomicWaker,
+}
+
+const NOT_POLLING: u8 = 0;
+const POLLING: u8 = 1;
+const WOKEN_WHILE_POLLING: u8 = 2;
+
+/// Polls in a row for one wake-up from the runtime, at most.
+const MAX_POLLS_IN_A_ROW: usize = 4;
+
+impl SelfWakes {
+    fn new() -> (Arc<Self>, std::task::Waker) {
+        let wakes = Arc::new(SelfWakes {
+            state: AtomicU8::new(NOT_POLLING),
+            task: futures::task::AtomicWaker::new(),
+        });
+        let waker = std::task::Waker::from(wakes.clone());
+        (wakes, waker)
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+impl std::task::Wake for SelfWakes {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        match self.state.compare_exchange(
+            POLLING,
+            WOKEN_WHILE_POLLING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // Seen by the poll in progress, which polls again.
+            Ok(_) | Err(WOKEN_WHILE_POLLING) => {}
+            Err(_) => self.task.wake(),
+        }
+    }
+}
+
+/// A connection's [`SelfWakes`] and the waker made from it.
+struct SelfWakePoller {
+    wakes: Arc<SelfWakes>,
+    waker: std::task::Waker,
+}
+
+impl SelfWakePoller {
+    fn new() -> Self {
+        let (wakes, waker) = SelfWakes::new();
+        Self { wakes, waker }
+    }
+
+    fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        self.wakes.task.register(cx.waker());
+        let mut inner = Context::from_waker(&self.waker);
+        for _ in 0..MAX_POLLS_IN_A_ROW {
+            self.wakes.state.store(POLLING, Ordering::Release);
+            let polled = poll(&mut inner);
+            let woken = self.wakes.state.swap(NOT_POLLING, Ordering::AcqRel) == WOKEN_WHILE_POLLING;
+            if polled.is_ready() || !woken {
+                return polled;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// When the connection should be closed if nothing changes: its phase's deadline, or once told
+/// to close, a short grace (none while a request is in flight: it finishes, however long it
+/// takes, and hyper closes the connection after it; open SSE streams are ended by the server).
+fn close_deadline(
+    activity: &Activity,
+    limits: &Limits,
+    closing: Option<Instant>,
+) -> Option<Instant> {
+    match closing {
+        Some(_) if activity.phase.load(Ordering::Acquire) == BUSY => None,
+        // hyper does not close a connection that has not sent a complete request yet.
+        Some(since) => Some(since + CLOSE_GRACE),
+        None => activity.deadline(limits),
     }
 }
 
