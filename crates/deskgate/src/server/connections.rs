@@ -587,3 +587,172 @@ impl hyper::body::Body for DeadlineBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Counts the wake-ups the runtime would get.
+    #[derive(Default)]
+    struct Counted(AtomicUsize);
+
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_wake_during_the_poll_is_a_second_poll_not_a_wake_up() {
+        let outer = Arc::new(Counted::default());
+        let waker = std::task::Waker::from(outer.clone());
+        let mut cx = Context::from_waker(&waker);
+        let poller = SelfWakePoller::new();
+        // Wakes itself on its first poll, is done on its second.
+        let mut polls = 0;
+        let polled = poller.poll(&mut cx, |cx| {
+            polls += 1;
+            if polls == 1 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        assert_eq!((polled, polls), (Poll::Ready(()), 2));
+        assert_eq!(outer.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_task_that_keeps_waking_itself_still_yields_to_the_runtime() {
+        let outer = Arc::new(Counted::default());
+        let waker = std::task::Waker::from(outer.clone());
+        let mut cx = Context::from_waker(&waker);
+        let poller = SelfWakePoller::new();
+        let mut polls = 0;
+        let polled = poller.poll(&mut cx, |cx| {
+            polls += 1;
+            cx.waker().wake_by_ref();
+            Poll::<()>::Pending
+        });
+        assert_eq!((polled, polls), (Poll::Pending, MAX_POLLS_IN_A_ROW));
+        assert_eq!(outer.0.load(Ordering::SeqCst), 1, "rescheduled once");
+    }
+
+    #[test]
+    fn a_wake_between_polls_reaches_the_runtime() {
+        let outer = Arc::new(Counted::default());
+        let waker = std::task::Waker::from(outer.clone());
+        let mut cx = Context::from_waker(&waker);
+        let poller = SelfWakePoller::new();
+        let mut kept = None;
+        let polled = poller.poll(&mut cx, |cx| {
+            kept = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        });
+        assert_eq!(polled, Poll::Pending);
+        assert_eq!(outer.0.load(Ordering::SeqCst), 0);
+        // From elsewhere (the I/O driver, another task), after the poll returned.
+        kept.expect("the waker was handed out").wake();
+        assert_eq!(outer.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// A server on a loopback port with `limits`, whose `/slow` answers after `slow`.
+    async fn server(limits: Limits, slow: Duration) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Router::new()
+            .route("/fast", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/slow",
+                axum::routing::get(move || async move {
+                    tokio::time::sleep(slow).await;
+                    "ok"
+                }),
+            );
+        tokio::spawn(serve(listener, router, limits, std::future::pending()));
+        address
+    }
+
+    /// Reads until the peer closes; the time it took.
+    async fn closed_after(tcp: &mut TcpStream) -> Duration {
+        let started = Instant::now();
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return started.elapsed(),
+                Ok(Ok(_)) => {}
+                Err(_) => panic!("the connection was not closed within 20 s"),
+            }
+        }
+    }
+
+    /// Reads one `ok` reply of a keep-alive connection.
+    async fn read_reply(tcp: &mut TcpStream) {
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !reply.ends_with(b"ok") {
+            let n = tcp.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the reply: {reply:?}");
+            reply.extend_from_slice(&buf[..n]);
+        }
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
+        // The connection's timer is set for its idle deadline (a minute away) when the next
+        // head starts; the header deadline, much earlier, must still close it.
+        let address = server(
+            Limits {
+                max_connections: 16,
+                header_read_timeout: Duration::from_millis(300),
+                body_read_timeout: Duration::from_secs(60),
+                idle_timeout: Duration::from_secs(60),
+            },
+            Duration::ZERO,
+        )
+        .await;
+        let mut tcp = TcpStream::connect(address).await.unwrap();
+        tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        read_reply(&mut tcp).await;
+        tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let waited = closed_after(&mut tcp).await;
+        assert!(
+            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_outlives_the_idle_timeout_and_the_idle_clock_starts_after_it() {
+        let address = server(
+            Limits {
+                max_connections: 16,
+                header_read_timeout: Duration::from_secs(60),
+                body_read_timeout: Duration::from_secs(60),
+                idle_timeout: Duration::from_millis(300),
+            },
+            Duration::from_millis(900),
+        )
+        .await;
+        let mut tcp = TcpStream::connect(address).await.unwrap();
+        tcp.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // Busy for three idle timeouts: answered, not cut.
+        read_reply(&mut tcp).await;
+        let waited = closed_after(&mut tcp).await;
+        assert!(
+            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
+    }
+}
