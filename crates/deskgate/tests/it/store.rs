@@ -825,6 +825,64 @@ async fn audit_log_under_concurrency(backend: Backend) {
 }
 
 #[tokio::test]
+async fn records_written_behind_land_without_a_flush_on_sqlite() {
+    records_written_behind_land_without_a_flush(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn records_written_behind_land_without_a_flush_on_postgres() {
+    records_written_behind_land_without_a_flush(Backend::Postgres).await;
+}
+
+/// The write-behind task sleeps through its window rather than waking for every record: a lone
+/// record must still be committed when the window ends, and a burst of more than a batch must
+/// be committed in full, with nobody calling `flush`.
+async fn records_written_behind_land_without_a_flush(backend: Backend) {
+    let Some(store) = store_with_a_server(backend).await else {
+        return;
+    };
+    let log = deskgate::audit::AuditLog::new(store.clone());
+    let committed = |store: Store| async move {
+        store
+            .list_tool_calls(
+                "a1",
+                &ToolCallQuery {
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+    let wait_for = |expected: usize| {
+        let store = store.clone();
+        async move {
+            // Generous against a slow machine; the window itself is 50 ms.
+            for _ in 0..200 {
+                if committed(store.clone()).await == expected {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!(
+                "{} of {expected} records written behind were committed",
+                committed(store.clone()).await
+            );
+        }
+    };
+    log.write_behind(call("lone", "s1", "a1", Outcome::Ok))
+        .await;
+    wait_for(1).await;
+    // 600 records: more than two batches of 256, queued as fast as they come.
+    for i in 0..600 {
+        log.write_behind(call(&format!("b{i:03}"), "s1", "a1", Outcome::Ok))
+            .await;
+    }
+    wait_for(601).await;
+}
+
+#[tokio::test]
 async fn servers_minted_before_admin_tools_keep_them_on_sqlite() {
     servers_minted_before_admin_tools_keep_them(Backend::Sqlite).await;
 }
