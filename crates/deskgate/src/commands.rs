@@ -29,8 +29,12 @@ pub fn init_logs(
                 .parse()
                 .expect("a valid directive"),
         );
+    // Colours only for a person at a terminal: in a file or a log collector the escape codes
+    // are noise, and styling every span's fields was ~5 % of a `tools/list`'s instructions.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(colours)
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
