@@ -96,6 +96,15 @@ impl Plan {
 /// The contender row of deskgate's fast path (the targets read it).
 pub const DESKGATE_FAST_PATH: &str = "deskgate, fast path";
 
+/// What the memory scenario measured besides its memory rows; all `None` when it did not run.
+#[derive(Default)]
+struct MemoryPhases {
+    minted: Option<(usize, Duration)>,
+    paced_clients: Option<(usize, load::Sample)>,
+    saturating_clients: Option<(usize, load::Sample)>,
+    sse_streams: Option<usize>,
+}
+
 /// What every backend's run shares: the upstreams, the program, the plan.
 pub struct Bench {
     pub plan: Plan,
@@ -245,30 +254,54 @@ impl Bench {
             memory: deskgate.memory(),
         });
 
-        if !plan.runs(Scenario::Memory) {
-            deskgate.stop().await?;
-            return Ok(BackendReport {
+        let phases = if plan.runs(Scenario::Memory) {
+            self.memory_phases(
                 name,
-                calls,
-                contenders,
-                contender_notes,
-                steps,
-                lists,
-                startup,
-                memory,
-                minted: None,
-                paced_clients: None,
-                saturating_clients: None,
-                sse_streams: None,
-            });
-        }
+                deskgate,
+                &setup,
+                &sandbox_account,
+                &mut startup,
+                &mut memory,
+            )
+            .await?
+        } else {
+            deskgate.stop().await?;
+            MemoryPhases::default()
+        };
+        Ok(BackendReport {
+            name,
+            calls,
+            contenders,
+            contender_notes,
+            steps,
+            lists,
+            startup,
+            memory,
+            minted: phases.minted,
+            paced_clients: phases.paced_clients,
+            saturating_clients: phases.saturating_clients,
+            sse_streams: phases.sse_streams,
+        })
+    }
+
+    /// The memory scenario: mints `plan.servers` servers through `deskgate`, stops it, and
+    /// measures a fresh process over that database in each state (`memory` gets a row each).
+    async fn memory_phases(
+        &self,
+        name: &'static str,
+        deskgate: Deskgate,
+        setup: &Setup,
+        sandbox_account: &str,
+        startup: &mut Startup,
+        memory: &mut Vec<MemoryRow>,
+    ) -> anyhow::Result<MemoryPhases> {
         let client = http_client();
         progress(&format!(
             "{name}: minting {} MCP servers",
             self.plan.servers
         ));
         let started = Instant::now();
-        let urls = mint_many(&client, &deskgate, &sandbox_account, self.plan.servers).await?;
+        let urls = mint_many(&client, &deskgate, sandbox_account, self.plan.servers).await?;
         let minted = Some((urls.len(), started.elapsed()));
         drop(client);
         deskgate.stop().await?;
@@ -277,7 +310,7 @@ impl Bench {
         // burst (the allocator keeps what it got), so each state gets a clean start.
         progress(&format!("{name}: restarting over the populated database"));
         let client = http_client();
-        let deskgate = Deskgate::start(&self.program, &setup, &client, "deskgate-2").await?;
+        let deskgate = Deskgate::start(&self.program, setup, &client, "deskgate-2").await?;
         startup.populated = Some(deskgate.first_response);
         // The restarted process listens on another port: same token, new base.
         let urls: Vec<String> = urls.iter().map(|u| deskgate.rebase(u)).collect();
@@ -342,16 +375,7 @@ impl Bench {
             memory: peak,
         });
         deskgate.stop().await?;
-
-        Ok(BackendReport {
-            name,
-            calls,
-            contenders,
-            contender_notes,
-            steps,
-            lists,
-            startup,
-            memory,
+        Ok(MemoryPhases {
             minted,
             paced_clients: Some((self.plan.clients, paced_clients)),
             saturating_clients: Some((self.plan.clients, saturating_clients)),
