@@ -414,17 +414,6 @@ const WOKEN_WHILE_POLLING: u8 = 2;
 /// Polls in a row for one wake-up from the runtime, at most.
 const MAX_POLLS_IN_A_ROW: usize = 4;
 
-impl SelfWakes {
-    fn new() -> (Arc<Self>, std::task::Waker) {
-        let wakes = Arc::new(SelfWakes {
-            state: AtomicU8::new(NOT_POLLING),
-            task: futures::task::AtomicWaker::new(),
-        });
-        let waker = std::task::Waker::from(wakes.clone());
-        (wakes, waker)
-    }
-}
-
 impl std::task::Wake for SelfWakes {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -444,7 +433,7 @@ impl std::task::Wake for SelfWakes {
     }
 }
 
-/// A connection's [`SelfWakes`] and the waker made from it.
+/// A connection's [`SelfWakes`] and the waker made from it (which it needs at every poll).
 struct SelfWakePoller {
     wakes: Arc<SelfWakes>,
     waker: std::task::Waker,
@@ -452,7 +441,11 @@ struct SelfWakePoller {
 
 impl SelfWakePoller {
     fn new() -> Self {
-        let (wakes, waker) = SelfWakes::new();
+        let wakes = Arc::new(SelfWakes {
+            state: AtomicU8::new(NOT_POLLING),
+            task: futures::task::AtomicWaker::new(),
+        });
+        let waker = std::task::Waker::from(wakes.clone());
         Self { wakes, waker }
     }
 
@@ -605,15 +598,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_wake_during_the_poll_is_a_second_poll_not_a_wake_up() {
+    impl Counted {
+        fn count(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Polls `poll` once through a new poller; what it returned, and the wake-ups the runtime
+    /// got (read again later for wakes that come after the poll).
+    fn through_a_poller<T>(
+        poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+    ) -> (Poll<T>, Arc<Counted>) {
         let outer = Arc::new(Counted::default());
         let waker = std::task::Waker::from(outer.clone());
-        let mut cx = Context::from_waker(&waker);
-        let poller = SelfWakePoller::new();
+        let polled = SelfWakePoller::new().poll(&mut Context::from_waker(&waker), poll);
+        (polled, outer)
+    }
+
+    #[test]
+    fn a_wake_during_the_poll_is_a_second_poll_not_a_wake_up() {
         // Wakes itself on its first poll, is done on its second.
         let mut polls = 0;
-        let polled = poller.poll(&mut cx, |cx| {
+        let (polled, outer) = through_a_poller(|cx| {
             polls += 1;
             if polls == 1 {
                 cx.waker().wake_by_ref();
@@ -623,41 +629,33 @@ mod tests {
             }
         });
         assert_eq!((polled, polls), (Poll::Ready(()), 2));
-        assert_eq!(outer.0.load(Ordering::SeqCst), 0);
+        assert_eq!(outer.count(), 0);
     }
 
     #[test]
     fn a_task_that_keeps_waking_itself_still_yields_to_the_runtime() {
-        let outer = Arc::new(Counted::default());
-        let waker = std::task::Waker::from(outer.clone());
-        let mut cx = Context::from_waker(&waker);
-        let poller = SelfWakePoller::new();
         let mut polls = 0;
-        let polled = poller.poll(&mut cx, |cx| {
+        let (polled, outer) = through_a_poller(|cx| {
             polls += 1;
             cx.waker().wake_by_ref();
             Poll::<()>::Pending
         });
         assert_eq!((polled, polls), (Poll::Pending, MAX_POLLS_IN_A_ROW));
-        assert_eq!(outer.0.load(Ordering::SeqCst), 1, "rescheduled once");
+        assert_eq!(outer.count(), 1, "rescheduled once");
     }
 
     #[test]
     fn a_wake_between_polls_reaches_the_runtime() {
-        let outer = Arc::new(Counted::default());
-        let waker = std::task::Waker::from(outer.clone());
-        let mut cx = Context::from_waker(&waker);
-        let poller = SelfWakePoller::new();
         let mut kept = None;
-        let polled = poller.poll(&mut cx, |cx| {
+        let (polled, outer) = through_a_poller(|cx| {
             kept = Some(cx.waker().clone());
             Poll::<()>::Pending
         });
         assert_eq!(polled, Poll::Pending);
-        assert_eq!(outer.0.load(Ordering::SeqCst), 0);
+        assert_eq!(outer.count(), 0);
         // From elsewhere (the I/O driver, another task), after the poll returned.
         kept.expect("the waker was handed out").wake();
-        assert_eq!(outer.0.load(Ordering::SeqCst), 1);
+        assert_eq!(outer.count(), 1);
     }
 
     /// A server on a loopback port with `limits`, whose `/slow` answers after `slow`.
