@@ -249,29 +249,27 @@ async fn write_behind_forever(store: Store, mut queued: mpsc::Receiver<Behind>, 
         let mut flushes = Vec::new();
         let mut next = Some(first);
         loop {
-            while let Some(m) = next.take() {
-                match m {
-                    Behind::Record(r) => records.push(*r),
-                    Behind::Flush(done) => flushes.push(done),
+            match next.take() {
+                Some(Behind::Record(r)) => records.push(*r),
+                Some(Behind::Flush(done)) => flushes.push(done),
+                None => {
+                    // Nothing queued just now: sleep until the window ends or a batch is due.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => {}
+                        () = due.notified() => {}
+                    }
+                    // What came in the window's last moments still goes in this batch.
+                    next = queued.try_recv().ok();
+                    if next.is_none() && tokio::time::Instant::now() >= deadline {
+                        break;
+                    }
+                    continue;
                 }
-                if !flushes.is_empty() || records.len() >= WRITE_BEHIND_BATCH {
-                    break;
-                }
-                next = queued.try_recv().ok();
             }
             if !flushes.is_empty() || records.len() >= WRITE_BEHIND_BATCH {
                 break;
             }
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    // What came in the window's last moments still goes in this batch.
-                    next = queued.try_recv().ok();
-                    if next.is_none() {
-                        break;
-                    }
-                }
-                () = due.notified() => next = queued.try_recv().ok(),
-            }
+            next = queued.try_recv().ok();
         }
         if !records.is_empty() {
             commit(&store, &records).await;
