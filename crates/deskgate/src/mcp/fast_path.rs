@@ -287,16 +287,11 @@ async fn list(state: &McpState, caller: &Caller, id: &RequestId, era: Era) -> Bo
 /// A reply body sent as the pieces it is made of, with its exact length known (so the reply
 /// still has a `Content-Length`). A 76 KB tool list copied into one buffer per request was
 /// about half of a `tools/list`'s instructions.
-struct Pieces {
-    pieces: VecDeque<Bytes>,
-    remaining: u64,
-}
+struct Pieces(VecDeque<Bytes>);
 
 impl Pieces {
     fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
-        let pieces: VecDeque<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
-        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
-        Self { pieces, remaining }
+        Self(pieces.into_iter().filter(|p| !p.is_empty()).collect())
     }
 }
 
@@ -308,19 +303,19 @@ impl hyper::body::Body for Pieces {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        let next = self.pieces.pop_front();
-        if let Some(piece) = &next {
-            self.remaining -= piece.len() as u64;
-        }
-        Poll::Ready(next.map(|piece| Ok(hyper::body::Frame::data(piece))))
+        Poll::Ready(
+            self.0
+                .pop_front()
+                .map(|piece| Ok(hyper::body::Frame::data(piece))),
+        )
     }
 
     fn is_end_stream(&self) -> bool {
-        self.pieces.is_empty()
+        self.0.is_empty()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.remaining)
+        hyper::body::SizeHint::with_exact(self.0.iter().map(|p| p.len() as u64).sum())
     }
 }
 
