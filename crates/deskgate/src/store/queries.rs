@@ -388,8 +388,10 @@ macro_rules! portable_queries {
                         list.push_bind(id);
                     }
                     list.push_unseparated(")");
+                    // Not kept prepared: every list length is its own statement text.
                     for row in query
                         .build_query_as::<$crate::store::McpServerRow>()
+                        .persistent(false)
                         .fetch_all(&self.pool)
                         .await?
                     {
