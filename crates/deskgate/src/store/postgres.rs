@@ -125,6 +125,10 @@ impl PgStore {
         .rows_affected()
             == 1;
         if !due {
+            // Rolled back here, not on drop: sqlx rolls a dropped transaction back only when its
+            // connection is next used, and until then the advisory lock stays held, so a run
+            // due right after (another call, on another pooled connection) was refused.
+            claim.rollback().await?;
             return Ok(None);
         }
         let out = work.await;
