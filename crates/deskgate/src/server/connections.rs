@@ -645,6 +645,8 @@ impl hyper::body::Body for DeadlineBody {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn the_protocol_is_told_from_the_first_bytes() {
@@ -658,8 +660,6 @@ mod tests {
         );
         assert_eq!(Protocol::of(b""), Protocol::Http1);
     }
-    use std::task::Wake;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Counts the wake-ups the runtime would get.
     #[derive(Default)]
@@ -748,6 +748,15 @@ mod tests {
         address
     }
 
+    /// Reads until the peer closes, which must be about [`SHORT`] from now.
+    async fn closed_at_the_short_timeout(tcp: &mut TcpStream) {
+        let waited = closed_after(tcp).await;
+        assert!(
+            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
+    }
+
     /// Reads until the peer closes; the time it took.
     async fn closed_after(tcp: &mut TcpStream) -> Duration {
         let started = Instant::now();
@@ -773,18 +782,22 @@ mod tests {
         assert!(reply.starts_with(b"HTTP/1.1 200"), "{reply:?}");
     }
 
-    fn quick_limits() -> Limits {
+    /// The timeout a test waits for, and the one it never reaches.
+    const SHORT: Duration = Duration::from_millis(300);
+    const LONG: Duration = Duration::from_secs(60);
+
+    fn limits(header_read_timeout: Duration, idle_timeout: Duration) -> Limits {
         Limits {
             max_connections: 16,
-            header_read_timeout: Duration::from_secs(60),
-            body_read_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_millis(300),
+            header_read_timeout,
+            body_read_timeout: LONG,
+            idle_timeout,
         }
     }
 
     #[tokio::test]
     async fn a_first_request_in_pieces_is_answered_whatever_its_first_bytes_suggest() {
-        let address = server(quick_limits(), Duration::ZERO).await;
+        let address = server(limits(LONG, SHORT), Duration::ZERO).await;
         // "P" could begin HTTP/2's preface ("PRI * …"): left to hyper-util to decide; "G"
         // cannot. The rest comes later, on both.
         for (first, rest) in [
@@ -804,18 +817,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_that_sends_nothing_is_closed_at_the_idle_timeout() {
-        let address = server(quick_limits(), Duration::ZERO).await;
+        let address = server(limits(LONG, SHORT), Duration::ZERO).await;
         let mut tcp = TcpStream::connect(address).await.unwrap();
-        let waited = closed_after(&mut tcp).await;
-        assert!(
-            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
-            "{waited:?}"
-        );
+        closed_at_the_short_timeout(&mut tcp).await;
     }
 
     #[tokio::test]
     async fn http2_with_prior_knowledge_is_still_served() {
-        let address = server(quick_limits(), Duration::ZERO).await;
+        let address = server(limits(LONG, SHORT), Duration::ZERO).await;
         let mut tcp = TcpStream::connect(address).await.unwrap();
         // The preface and an empty SETTINGS frame (length 0, type 4, no flags, stream 0).
         tcp.write_all(Protocol::HTTP2_PREFACE).await.unwrap();
@@ -832,16 +841,7 @@ mod tests {
     async fn a_slow_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
         // The connection's timer is set for its idle deadline (a minute away) when the next
         // head starts; the header deadline, much earlier, must still close it.
-        let address = server(
-            Limits {
-                max_connections: 16,
-                header_read_timeout: Duration::from_millis(300),
-                body_read_timeout: Duration::from_secs(60),
-                idle_timeout: Duration::from_secs(60),
-            },
-            Duration::ZERO,
-        )
-        .await;
+        let address = server(limits(SHORT, LONG), Duration::ZERO).await;
         let mut tcp = TcpStream::connect(address).await.unwrap();
         tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
@@ -850,35 +850,18 @@ mod tests {
         tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n")
             .await
             .unwrap();
-        let waited = closed_after(&mut tcp).await;
-        assert!(
-            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
-            "{waited:?}"
-        );
+        closed_at_the_short_timeout(&mut tcp).await;
     }
 
     #[tokio::test]
     async fn a_request_outlives_the_idle_timeout_and_the_idle_clock_starts_after_it() {
-        let address = server(
-            Limits {
-                max_connections: 16,
-                header_read_timeout: Duration::from_secs(60),
-                body_read_timeout: Duration::from_secs(60),
-                idle_timeout: Duration::from_millis(300),
-            },
-            Duration::from_millis(900),
-        )
-        .await;
+        let address = server(limits(LONG, SHORT), Duration::from_millis(900)).await;
         let mut tcp = TcpStream::connect(address).await.unwrap();
         tcp.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
         // Busy for three idle timeouts: answered, not cut.
         read_reply(&mut tcp).await;
-        let waited = closed_after(&mut tcp).await;
-        assert!(
-            waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
-            "{waited:?}"
-        );
+        closed_at_the_short_timeout(&mut tcp).await;
     }
 }
